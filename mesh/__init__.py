@@ -1,0 +1,1 @@
+"""megabrain's mesh: a reusable peer-to-peer library (identity, frames, DHT, pub/sub, RPC)."""

@@ -1,0 +1,1 @@
+"""megabrain's morphologies: pure environments (scapes) with their sensor and actuator specs."""
