@@ -6,6 +6,8 @@ and their type annotations; :class:`~actors.genotype.records.Weight` becomes the
 array ``[w, dw, lr, params]``. A stored or sent record is the envelope
 ``{"schema": "megabrain.genotype", "kind": <kind>, "version": <int>, "body": <document>}``.
 
+An agent's ``fingerprint`` is derived, so it is not encoded; decoding recomputes it.
+
 Canonical: the same record always gives the same bytes (maps in field order, floats as
 float64, ints in their shortest form), and :func:`decode_agent` accepts only canonical
 bytes, so ``encode(decode(b)) == b`` for every accepted ``b``.
@@ -32,7 +34,7 @@ from typing import Any, TypeVar
 import msgpack
 
 from actors.genotype.errors import GenotypeDecodeError, GenotypeError
-from actors.genotype.graph import validate_agent
+from actors.genotype.graph import compute_fingerprint, validate_agent
 from actors.genotype.records import Agent, Fingerprint, Population, Specie
 
 __all__ = [
@@ -111,7 +113,12 @@ def _make_encoder(tp: Any) -> Callable[[Any], Any]:
         return lambda v: v
     if _is_dataclass_type(tp):
         hints = typing.get_type_hints(tp)
-        fields = [(f.name, _encoder(hints[f.name])) for f in dataclasses.fields(tp)]
+        derived = getattr(tp, "DERIVED_FIELDS", ())
+        fields = [
+            (f.name, _encoder(hints[f.name]))
+            for f in dataclasses.fields(tp)
+            if f.name not in derived
+        ]
         if getattr(tp, "ENCODE_AS_ARRAY", False):
             return lambda v: [enc(getattr(v, name)) for name, enc in fields]
         return lambda v: {name: enc(getattr(v, name)) for name, enc in fields}
@@ -181,8 +188,14 @@ def _make_decoder(tp: Any) -> _Conv:
         return simple[tp]
     if _is_dataclass_type(tp):
         hints = typing.get_type_hints(tp)
-        fields = [(f.name, _decoder(hints[f.name])) for f in dataclasses.fields(tp)]
+        derived = getattr(tp, "DERIVED_FIELDS", ())
+        fields = [
+            (f.name, _decoder(hints[f.name]))
+            for f in dataclasses.fields(tp)
+            if f.name not in derived
+        ]
         names = [n for n, _ in fields]
+        filler = dict.fromkeys(derived)
         if getattr(tp, "ENCODE_AS_ARRAY", False):
 
             def dec_array(v: Any, path: str) -> Any:
@@ -195,7 +208,7 @@ def _make_decoder(tp: Any) -> _Conv:
         def dec_map(v: Any, path: str) -> Any:
             if type(v) is not dict or list(v) != names:
                 raise _Bad(f"{path}: expected a map with keys {names}")
-            return tp(**{n: d(v[n], f"{path}.{n}") for n, d in fields})
+            return tp(**{n: d(v[n], f"{path}.{n}") for n, d in fields}, **filler)
 
         return dec_map
     origin = typing.get_origin(tp)
@@ -241,6 +254,7 @@ def from_document(doc: Any, cls: type[T]) -> T:
     try:
         record = _decoder(cls)(doc, cls.__name__)
         if isinstance(record, Agent):
+            record = dataclasses.replace(record, fingerprint=compute_fingerprint(record))
             validate_agent(record)
         return typing.cast(T, record)
     except GenotypeDecodeError:

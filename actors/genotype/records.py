@@ -74,6 +74,8 @@ class InputLink:
     source: str
     weights: tuple[Weight, ...]
 
+    ENCODE_AS_ARRAY: ClassVar[bool] = True
+
 
 @dataclass(frozen=True, slots=True)
 class Neuron:
@@ -144,6 +146,8 @@ class EvoRef:
     kind: str
     layer: float
 
+    ENCODE_AS_ARRAY: ClassVar[bool] = True
+
 
 @dataclass(frozen=True, slots=True)
 class EvoEvent:
@@ -151,6 +155,8 @@ class EvoEvent:
 
     op: str
     refs: tuple[EvoRef, ...]
+
+    ENCODE_AS_ARRAY: ClassVar[bool] = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +222,9 @@ class Agent:
     tot_topological_mutations_f: tuple[str, float]
     heredity_type: str
     fingerprint: Fingerprint
+
+    #: derived from the rest; the codec leaves it out and recomputes it on decode
+    DERIVED_FIELDS: ClassVar[tuple[str, ...]] = ("fingerprint",)
 
     @property
     def cortex(self) -> Cortex:
