@@ -50,6 +50,14 @@ from actors.genotype.graph import (
     validate_agent,
 )
 from actors.genotype.ids import IdFactory
+from actors.genotype.mutate import (
+    OPERATORS,
+    SEARCH_OPERATORS,
+    apply_operator,
+    mutate,
+    mutation_count,
+    offspring,
+)
 from actors.genotype.records import (
     Actuator,
     Agent,
@@ -72,9 +80,11 @@ __all__ = [
     "ACTIVATION_FUNCTIONS",
     "AGGREGATION_FUNCTIONS",
     "MUTATION_OPERATOR_NAMES",
+    "OPERATORS",
     "PLASTICITY_RULES",
     "SCHEMA",
     "SCHEMA_VERSION",
+    "SEARCH_OPERATORS",
     "SEARCH_PARAMETER_MUTATORS",
     "Actuator",
     "ActuatorSpec",
@@ -107,6 +117,7 @@ __all__ = [
     "ViewInput",
     "ViewNeuron",
     "Weight",
+    "apply_operator",
     "clone_agent",
     "compute_fingerprint",
     "construct_agent",
@@ -116,7 +127,10 @@ __all__ = [
     "encode_record",
     "fingerprint_digest",
     "from_document",
+    "mutate",
+    "mutation_count",
     "network_view",
+    "offspring",
     "register_migration",
     "to_document",
     "validate_agent",
