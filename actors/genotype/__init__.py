@@ -35,6 +35,7 @@ from actors.genotype.errors import (
     MutationNotApplicable,
     StoreError,
 )
+from actors.genotype.export import agent_from_json, agent_to_dot, agent_to_json
 from actors.genotype.functions import (
     ACTIVATION_FUNCTIONS,
     AGGREGATION_FUNCTIONS,
@@ -75,6 +76,7 @@ from actors.genotype.records import (
     Trace,
     Weight,
 )
+from actors.genotype.store import Checkpoint, GenotypeStore
 
 __all__ = [
     "ACTIVATION_FUNCTIONS",
@@ -89,6 +91,7 @@ __all__ = [
     "Actuator",
     "ActuatorSpec",
     "Agent",
+    "Checkpoint",
     "CodecLimits",
     "Constraint",
     "ConstraintError",
@@ -98,6 +101,7 @@ __all__ = [
     "Fingerprint",
     "GenotypeDecodeError",
     "GenotypeError",
+    "GenotypeStore",
     "IdFactory",
     "InputLink",
     "InvalidGenotypeError",
@@ -117,6 +121,9 @@ __all__ = [
     "ViewInput",
     "ViewNeuron",
     "Weight",
+    "agent_from_json",
+    "agent_to_dot",
+    "agent_to_json",
     "apply_operator",
     "clone_agent",
     "compute_fingerprint",
