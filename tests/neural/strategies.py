@@ -49,9 +49,7 @@ def network_specs(
         ff_pool = [s.name for s in sensors] + [ids[j] for j in range(n) if layers[j] < layers[k]]
         rec_pool = [ids[j] for j in range(n) if layers[j] >= layers[k]] if recurrent else []
         ff = draw(st.lists(st.sampled_from(ff_pool), min_size=1, max_size=3, unique=True))
-        rec = (
-            draw(st.lists(st.sampled_from(rec_pool), max_size=2, unique=True)) if rec_pool else []
-        )
+        rec = draw(st.lists(st.sampled_from(rec_pool), max_size=2, unique=True)) if rec_pool else []
         order = draw(st.permutations(ff + rec))
         rule_name = draw(st.sampled_from(BUILTIN_RULES if plastic else ("none",)))
         rule = PLASTICITY.get(rule_name)
@@ -63,9 +61,7 @@ def network_specs(
                 tuple(draw(st.lists(param, min_size=rule.n_weight, max_size=rule.n_weight)))
                 for _ in range(size)
             )
-            inputs.append(
-                InputSpec(src, ws, wp if rule.n_weight else (), recurrent=src in rec)
-            )
+            inputs.append(InputSpec(src, ws, wp if rule.n_weight else (), recurrent=src in rec))
         has_bias = draw(st.booleans())
         neurons.append(
             NeuronSpec(
