@@ -1,0 +1,127 @@
+"""A plain, obviously-correct evaluator of a :class:`NetworkSpec` by message passing.
+
+It simulates DXNN's actors literally, without using the spec's neuron order: every link is a FIFO
+queue; at construction and after :meth:`ReferenceNetwork.reset` each recurrent link is primed with
+one zero signal (``neuron.erl``: ``fanout(RO_PIds, {self(), forward, [0]})``); a step pushes the
+sensor vectors onto their links and then repeatedly fires *any* neuron whose every input queue
+holds a signal (scanning from the last neuron backwards, to show the order does not matter),
+taking one signal per input in input order, until no neuron can fire. A fired neuron aggregates,
+applies its activation, saturates to [-1, 1], sends its output on all its outgoing links, and then
+applies its plasticity rule (the new weights are used from the next step).
+
+It exists to check the compiled evaluators and the actor phenotype; it is slow by design.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping, Sequence
+
+from actors.neural.activations import ACTIVATIONS, saturate_output
+from actors.neural.aggregators import AGGREGATORS
+from actors.neural.errors import SpecError
+from actors.neural.plasticity import PLASTICITY
+from actors.neural.spec import NetworkSpec
+
+__all__ = ["ReferenceNetwork"]
+
+
+class ReferenceNetwork:
+    """Message-passing evaluator. Not thread-safe; one instance per network."""
+
+    def __init__(self, spec: NetworkSpec) -> None:
+        self.spec = spec
+        # per neuron: list of weight vectors (mutable), bias
+        self._weights: list[list[list[float]]] = [
+            [list(i.weights) for i in n.inputs] for n in spec.neurons
+        ]
+        self._bias: list[float | None] = [n.bias for n in spec.neurons]
+        # links: (target neuron index, input position) per source id; actuators separately
+        self._out_links: dict[str, list[tuple[int, int]]] = {}
+        for t, n in enumerate(spec.neurons):
+            for pos, inp in enumerate(n.inputs):
+                self._out_links.setdefault(inp.source, []).append((t, pos))
+        self._act_links: dict[str, list[tuple[int, int]]] = {}
+        for a_i, a in enumerate(spec.actuators):
+            for pos, src in enumerate(a.sources):
+                self._act_links.setdefault(src, []).append((a_i, pos))
+        self.reset()
+
+    def reset(self) -> None:
+        """Empty every queue, forget diff_product memory and prime recurrent links with 0."""
+        self._queues: list[list[deque[list[float]]]] = [
+            [deque() for _ in n.inputs] for n in self.spec.neurons
+        ]
+        self._act_queues: list[list[deque[float]]] = [
+            [deque() for _ in a.sources] for a in self.spec.actuators
+        ]
+        self._prev: list[list[list[float]] | None] = [None] * len(self.spec.neurons)
+        for n_i, n in enumerate(self.spec.neurons):
+            for pos, inp in enumerate(n.inputs):
+                if inp.recurrent:
+                    self._queues[n_i][pos].append([0.0])
+
+    def weights(self) -> list[float]:
+        """Current weights and biases in the spec's flat layout."""
+        out: list[float] = []
+        for ws, b in zip(self._weights, self._bias, strict=True):
+            for w in ws:
+                out.extend(w)
+            if b is not None:
+                out.append(b)
+        return out
+
+    def step(self, inputs: Mapping[str, Sequence[float]]) -> dict[str, list[float]]:
+        """One sense-think-act cycle: sensor name → vector in, actuator name → vector out."""
+        for s in self.spec.sensors:
+            vec = [float(v) for v in inputs[s.name]]
+            if len(vec) != s.vl:
+                raise SpecError(f"sensor {s.name!r} expects {s.vl} values, got {len(vec)}")
+            for t, pos in self._out_links.get(s.name, []):
+                self._queues[t][pos].append(vec)
+        fired = 0
+        limit = len(self.spec.neurons)
+        while True:
+            ready = [k for k in range(len(self.spec.neurons) - 1, -1, -1) if all(self._queues[k])]
+            if not ready:
+                break
+            fired += 1
+            if fired > limit:
+                raise SpecError("a neuron fired twice in one step (unsynchronised network)")
+            self._fire(ready[0])
+        outs: dict[str, list[float]] = {}
+        for a, queues in zip(self.spec.actuators, self._act_queues, strict=True):
+            if not all(queues):
+                raise SpecError(f"actuator {a.name!r} did not receive all its signals")
+            outs[a.name] = [q.popleft() for q in queues]
+        return outs
+
+    def _fire(self, k: int) -> None:
+        n = self.spec.neurons[k]
+        signals = [q.popleft() for q in self._queues[k]]
+        agg = AGGREGATORS.get(n.aggregation)
+        weights = self._weights[k]
+        bias = self._bias[k]
+        total = agg.scalar(signals, weights, bias, self._prev[k] if agg.stateful else None)
+        if agg.stateful:
+            self._prev[k] = signals
+        out = saturate_output(ACTIVATIONS.get(n.activation).scalar(total))
+        for t, pos in self._out_links.get(n.id, []):
+            self._queues[t][pos].append([out])
+        for a_i, pos in self._act_links.get(n.id, []):
+            self._act_queues[a_i][pos].append(out)
+        if n.plasticity != "none":
+            rule = PLASTICITY.get(n.plasticity)
+            flat_x = [v for sig in signals for v in sig]
+            flat_w = [v for w in weights for v in w]
+            wp: list[Sequence[float]] = []
+            for inp in n.inputs:
+                wp.extend(inp.weight_params or [()] * len(inp.weights))
+            new_w, new_b = rule.scalar(
+                0.0, n.neural_params, flat_x, flat_w, wp, bias, n.bias_params, out
+            )
+            pos = 0
+            for w in weights:
+                w[:] = new_w[pos : pos + len(w)]
+                pos += len(w)
+            self._bias[k] = new_b
