@@ -18,7 +18,6 @@ Limits in ``[stopping]`` are a positive number or the string ``"none"`` (TOML ha
 
 from __future__ import annotations
 
-import math
 import tomllib
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import MISSING, dataclass, field, fields
@@ -26,6 +25,16 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from actors.evolution.constraint import (
+    CONSTRAINT_KEYS,
+    HEREDITY_TYPES,
+    MUTATION_COUNT_FUNCTIONS,
+    check_value,
+    is_positive,
+    is_unit,
+    is_unit_open,
+    validate_constraint,
+)
 from actors.evolution.errors import ConfigError, EvolutionError
 from actors.evolution.fitness import POSTPROCESSORS, NoveltyParams
 from actors.evolution.selection import (
@@ -55,10 +64,6 @@ __all__ = [
 
 EVOLUTION_TYPES = ("generational", "steady_state")
 OP_MODES = ("gt", "validation", "test")
-HEREDITY_TYPES = ("darwinian", "lamarckian")
-#: DXNN2 ``tot_topological_mutations``: how many mutation operators an offspring gets.
-MUTATION_COUNT_FUNCTIONS = ("ncount_exponential", "ncount_linear")
-CONNECTION_ARCHITECTURES = ("recurrent", "feedforward")
 
 
 def _opt(
@@ -78,54 +83,6 @@ def _opt(
     return field(default=default, metadata=meta)
 
 
-def _choices(meta: Mapping[str, Any]) -> Collection[str] | None:
-    c = meta["choices"]
-    return c() if callable(c) else c
-
-
-def _coerce(path: str, meta: Mapping[str, Any], value: Any) -> Any:
-    """Check ``value`` against the field's metadata; return it normalised."""
-    kind = meta["kind"]
-    if kind in ("limit_int", "limit_float"):
-        if value is None or (isinstance(value, str) and value == "none"):
-            return None
-        kind = kind[len("limit_") :]
-    if kind == "bool":
-        ok = isinstance(value, bool)
-    elif kind == "int":
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif kind == "float":
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        if ok:
-            value = float(value)
-            ok = math.isfinite(value)
-    elif kind == "str":
-        ok = isinstance(value, str)
-    elif kind == "str_list":
-        ok = isinstance(value, list | tuple) and all(isinstance(v, str) for v in value)
-        if ok:
-            value = tuple(value)
-    else:  # pragma: no cover - a bug in a field declaration
-        raise AssertionError(kind)
-    if not ok:
-        expected = {"str_list": "a list of strings", "float": "a finite number"}.get(
-            kind, f"a {kind}"
-        )
-        if meta["kind"].startswith("limit_"):
-            expected += ' or "none"'
-        raise ConfigError(f"{path}: expected {expected}, got {value!r}")
-    allowed = _choices(meta)
-    if allowed is not None:
-        items = value if isinstance(value, tuple) else (value,)
-        bad = [v for v in items if v not in allowed]
-        if bad:
-            raise ConfigError(f"{path}: {bad[0]!r} is not one of {', '.join(sorted(allowed))}")
-    check = meta["check"]
-    if check is not None and not check(value):
-        raise ConfigError(f"{path}: {value!r} is out of range ({meta['rule']})")
-    return value
-
-
 class _Section:
     """Mixin: validates every field on construction; :meth:`from_table` rejects unknown
     keys. Subclasses set ``TABLE``."""
@@ -134,7 +91,7 @@ class _Section:
 
     def __post_init__(self) -> None:
         for f in fields(self):  # type: ignore[arg-type]
-            value = _coerce(f"{self.TABLE}.{f.name}", f.metadata, getattr(self, f.name))
+            value = check_value(f"{self.TABLE}.{f.name}", f.metadata, getattr(self, f.name))
             object.__setattr__(self, f.name, value)
 
     @classmethod
@@ -155,25 +112,13 @@ class _Section:
         return out
 
 
-def _pos(v: Any) -> bool:
-    return v is None or v > 0
-
-
-def _unit_open(v: float) -> bool:
-    return 0 < v <= 1
-
-
-def _unit(v: float) -> bool:
-    return 0 <= v <= 1
-
-
 @dataclass(frozen=True)
 class MonitorConfig(_Section):
     """``[monitor]``: the population monitor."""
 
     TABLE = "monitor"
     population_size: int = _opt(
-        20, "int", "agents per generation (the selection target)", check=_pos, rule="> 0"
+        20, "int", "agents per generation (the selection target)", check=is_positive, rule="> 0"
     )
     evolution_type: str = _opt(
         "generational", "str", "generational | steady_state", choices=EVOLUTION_TYPES
@@ -189,11 +134,11 @@ class MonitorConfig(_Section):
         500,
         "int",
         "evaluations between champion validations (validation mode)",
-        check=_pos,
+        check=is_positive,
         rule="> 0",
     )
     workers: int = _opt(
-        1, "int", "evaluation worker processes (local runtime)", check=_pos, rule="> 0"
+        1, "int", "evaluation worker processes (local runtime)", check=is_positive, rule="> 0"
     )
 
 
@@ -206,10 +151,10 @@ class StoppingConfig(_Section):
         None, "limit_float", 'stop when the best main fitness reaches this ("none": never)'
     )
     max_evaluations: int | None = _opt(
-        100_000, "limit_int", "evaluations limit (DXNN2: 100,000)", check=_pos, rule="> 0"
+        100_000, "limit_int", "evaluations limit (DXNN2: 100,000)", check=is_positive, rule="> 0"
     )
     max_generations: int | None = _opt(
-        None, "limit_int", 'generations limit ("none": unlimited)', check=_pos, rule="> 0"
+        None, "limit_int", 'generations limit ("none": unlimited)', check=is_positive, rule="> 0"
     )
 
     def __post_init__(self) -> None:
@@ -231,13 +176,13 @@ class SelectionConfig(_Section):
 
     TABLE = "selection"
     survival_percentage: float = _opt(
-        0.5, "float", "share kept by competition", check=_unit_open, rule="(0, 1]"
+        0.5, "float", "share kept by competition", check=is_unit_open, rule="(0, 1]"
     )
     shof_ratio: float = _opt(
         1.0,
         "float",
         "share of hof offspring drawn from the hall of fame",
-        check=_unit,
+        check=is_unit,
         rule="[0, 1]",
     )
     efficiency: float = _opt(
@@ -248,7 +193,7 @@ class SelectionConfig(_Section):
         rule="[0, 10]",
     )
     hof_size_limit: int = _opt(
-        100, "int", "champions per species hall of fame", check=_pos, rule="> 0"
+        100, "int", "champions per species hall of fame", check=is_positive, rule="> 0"
     )
     hof_distinguishers: tuple[str, ...] = _opt(
         ("size",),
@@ -260,7 +205,7 @@ class SelectionConfig(_Section):
     )
     species_shares: str = _opt("pooled", "str", "pooled | equal", choices=SPECIES_SHARES)
     reevaluate_probability: float = _opt(
-        0.1, "float", "steady state: chance the parent re-runs itself", check=_unit, rule="[0, 1]"
+        0.1, "float", "steady state: chance the parent re-runs itself", check=is_unit, rule="[0, 1]"
     )
 
     def params(self) -> SelectionParams:
@@ -272,12 +217,16 @@ class NoveltyConfig(_Section):
     """``[novelty]``: see :class:`actors.evolution.fitness.NoveltyParams`."""
 
     TABLE = "novelty"
-    k: int = _opt(15, "int", "nearest neighbours averaged", check=_pos, rule="> 0")
-    threshold: float = _opt(1.0, "float", "initial archive threshold", check=_pos, rule="> 0")
+    k: int = _opt(15, "int", "nearest neighbours averaged", check=is_positive, rule="> 0")
+    threshold: float = _opt(
+        1.0, "float", "initial archive threshold", check=is_positive, rule="> 0"
+    )
     archive_limit: int = _opt(
         1000, "int", "archive capacity (oldest leave first)", check=lambda v: v >= 0, rule=">= 0"
     )
-    weight: float = _opt(0.5, "float", "novelty's weight in the score", check=_unit, rule="[0, 1]")
+    weight: float = _opt(
+        0.5, "float", "novelty's weight in the score", check=is_unit, rule="[0, 1]"
+    )
     adaptive: bool = _opt(True, "bool", "adapt the threshold to the archive's growth")
 
     def params(self) -> NoveltyParams:
@@ -300,10 +249,10 @@ class TuningConfig(_Section):
         0.5, "float", "the duration function's parameter", check=lambda v: v >= 0, rule=">= 0"
     )
     annealing: float = _opt(
-        0.5, "float", "spread annealing per neuron age", check=_unit_open, rule="(0, 1]"
+        0.5, "float", "spread annealing per neuron age", check=is_unit_open, rule="(0, 1]"
     )
     perturbation_range: float = _opt(
-        1.0, "float", "spread = range * pi * annealing ** age", check=_pos, rule="> 0"
+        1.0, "float", "spread = range * pi * annealing ** age", check=is_positive, rule="> 0"
     )
     min_improvement: float = _opt(
         0.0,
@@ -320,111 +269,8 @@ class TuningConfig(_Section):
         choices=MUTATION_COUNT_FUNCTIONS,
     )
     mutation_count_parameter: float = _opt(
-        0.5, "float", "its parameter (exponent or multiplier)", check=_pos, rule="> 0"
+        0.5, "float", "its parameter (exponent or multiplier)", check=is_positive, rule="> 0"
     )
-
-
-#: Keys the ``[constraint]`` table may hold, with their value kinds.
-CONSTRAINT_KEYS: Mapping[str, str] = MappingProxyType(
-    {
-        "connection_architecture": "recurrent | feedforward",
-        "neural_afs": "list of activation function names",
-        "neural_pfns": "list of plasticity function names",
-        "neural_aggr_fs": "list of aggregation function names",
-        "mutation_operators": "table operator name -> weight >= 0 (one at least > 0)",
-        "tuning_selection_fs": "list of tuning selection names",
-        "tuning_duration_f": "[name, parameter]",
-        "annealing_parameters": "list of numbers in (0, 1]",
-        "perturbation_ranges": "list of numbers > 0",
-        "heredity_types": "list of darwinian | lamarckian",
-        "tot_topological_mutations_fs": "list of [name, parameter]",
-    }
-)
-
-
-def _constraint(table: Any, known_names: Mapping[str, Collection[str]] | None) -> Mapping[str, Any]:
-    if not isinstance(table, Mapping):
-        raise ConfigError(f"constraint: expected a table, got {table!r}")
-    known = dict(known_names or {})
-    known.setdefault("tuning_selection_fs", SELECTIONS.names())
-    known.setdefault("heredity_types", HEREDITY_TYPES)
-    out: dict[str, Any] = {}
-    for key, value in table.items():
-        path = f"constraint.{key}"
-        if key not in CONSTRAINT_KEYS:
-            raise ConfigError(f"unknown key {path}")
-        if key == "connection_architecture":
-            out[key] = _coerce(
-                path,
-                {"kind": "str", "choices": CONNECTION_ARCHITECTURES, "check": None, "rule": ""},
-                value,
-            )
-        elif key in (
-            "neural_afs",
-            "neural_pfns",
-            "neural_aggr_fs",
-            "tuning_selection_fs",
-            "heredity_types",
-        ):
-            out[key] = _coerce(
-                path,
-                {"kind": "str_list", "choices": known.get(key), "check": bool, "rule": "not empty"},
-                value,
-            )
-        elif key in ("annealing_parameters", "perturbation_ranges"):
-            if not isinstance(value, list) or not value:
-                raise ConfigError(f"{path}: expected a non-empty list of numbers")
-            ok = _unit_open if key == "annealing_parameters" else _pos
-            rule = "(0, 1]" if key == "annealing_parameters" else "> 0"
-            out[key] = tuple(
-                _coerce(
-                    f"{path}[{i}]", {"kind": "float", "choices": None, "check": ok, "rule": rule}, v
-                )
-                for i, v in enumerate(value)
-            )
-        elif key == "mutation_operators":
-            out[key] = _operators(path, value, known.get(key))
-        elif key == "tuning_duration_f":
-            out[key] = _named_param(path, value, DURATIONS.names())
-        else:  # tot_topological_mutations_fs
-            if not isinstance(value, list) or not value:
-                raise ConfigError(f"{path}: expected a non-empty list of [name, parameter]")
-            out[key] = tuple(
-                _named_param(f"{path}[{i}]", v, MUTATION_COUNT_FUNCTIONS)
-                for i, v in enumerate(value)
-            )
-    return MappingProxyType(out)
-
-
-def _operators(path: str, value: Any, names: Collection[str] | None) -> Mapping[str, float]:
-    if not isinstance(value, Mapping) or not value:
-        raise ConfigError(f"{path}: expected a table of operator = weight")
-    ops: dict[str, float] = {}
-    for name, w in value.items():
-        if names is not None and name not in names:
-            raise ConfigError(f"{path}.{name}: unknown mutation operator")
-        ops[name] = _coerce(
-            f"{path}.{name}",
-            {"kind": "float", "choices": None, "check": lambda v: v >= 0, "rule": ">= 0"},
-            w,
-        )
-    if not any(w > 0 for w in ops.values()):
-        raise ConfigError(f"{path}: at least one weight must be > 0")
-    return MappingProxyType(ops)
-
-
-def _named_param(path: str, value: Any, names: Collection[str]) -> tuple[str, float]:
-    if not (isinstance(value, list) and len(value) == 2):
-        raise ConfigError(f"{path}: expected [name, parameter]")
-    name = _coerce(
-        f"{path}[0]", {"kind": "str", "choices": names, "check": None, "rule": ""}, value[0]
-    )
-    param = _coerce(
-        f"{path}[1]",
-        {"kind": "float", "choices": None, "check": lambda v: v >= 0, "rule": ">= 0"},
-        value[1],
-    )
-    return name, param
 
 
 @dataclass(frozen=True)
@@ -479,7 +325,7 @@ def config_from_mapping(
     kwargs: dict[str, Any] = {}
     for key, table in data.items():
         if key == "constraint":
-            kwargs[key] = _constraint(table, known_names)
+            kwargs[key] = validate_constraint(table, known_names)
         elif key in _SECTIONS:
             try:
                 kwargs[key] = _SECTIONS[key].from_table(table)

@@ -40,19 +40,18 @@ grow without bound; re-entry (``REENTRY_PROBABILITY``, 0 in DXNN2) is not implem
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from actors.evolution.candidate import (
-    Candidate,
-    Fitness,
-    Registry,
-    Scored,
-    dominance,
-    erl_round,
-    roulette_weights,
-)
+from actors.evolution.candidate import Registry, Scored, erl_round, roulette_weights
 from actors.evolution.errors import SelectionError
+from actors.evolution.hall_of_fame import (
+    HOF_DISTINGUISHERS,
+    Champion,
+    HallOfFame,
+    hof_key,
+    update_hof,
+)
 
 __all__ = [
     "HOF_DISTINGUISHERS",
@@ -75,8 +74,6 @@ __all__ = [
     "update_hof",
 ]
 
-#: What a hall-of-fame fingerprint can be made of.
-HOF_DISTINGUISHERS = ("size", "fingerprint")
 #: How the target is shared among species.
 SPECIES_SHARES = ("pooled", "equal")
 
@@ -127,47 +124,6 @@ class SelectionParams:
 
 
 @dataclass(frozen=True, slots=True)
-class Champion:
-    """A hall-of-fame (or steady-state dead-pool) entry: DXNN2's ``#champion`` record."""
-
-    agent_id: str
-    fitness: Fitness
-    score: float
-    size: int
-    specie_id: str
-    key: Hashable
-    generation: int = 0
-    fs: float = 1.0
-
-    @classmethod
-    def of(cls, scored: Scored, distinguishers: Sequence[str]) -> Champion:
-        c = scored.candidate
-        return cls(
-            c.agent_id,
-            c.fitness,
-            scored.score,
-            c.size,
-            c.specie_id,
-            hof_key(c, distinguishers),
-            c.generation,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class HallOfFame:
-    """A species' hall of fame: an immutable tuple of champions in order of entry."""
-
-    specie_id: str
-    champions: tuple[Champion, ...] = ()
-
-    def ids(self) -> tuple[str, ...]:
-        return tuple(c.agent_id for c in self.champions)
-
-    def __len__(self) -> int:
-        return len(self.champions)
-
-
-@dataclass(frozen=True, slots=True)
 class Allotment:
     """``parent_id`` gets ``offspring`` mutant clones in the next generation."""
 
@@ -203,66 +159,12 @@ class GenerationSelection:
         return len(self.survivors) + self.offspring_total
 
 
-def hof_key(candidate: Candidate, distinguishers: Sequence[str]) -> Hashable:
-    """The hall-of-fame fingerprint of a candidate: a tuple of the named distinguishers."""
-    parts: list[Hashable] = []
-    for d in distinguishers:
-        if d == "size":
-            parts.append(candidate.size)
-        elif d == "fingerprint":
-            parts.append(candidate.fingerprint)
-        else:
-            raise SelectionError(f"unknown hof distinguisher {d!r}")
-    return tuple(parts)
-
-
 def neural_energy_cost(scores: Sequence[float], sizes: Sequence[int]) -> float:
     """DXNN's ``calculate_EnergyCost``: total fitness over total neurons."""
     total_neurons = sum(sizes)
     if total_neurons <= 0:
         raise SelectionError("no neurons to price")
     return sum(scores) / total_neurons
-
-
-def update_hof(
-    hall: HallOfFame, scored: Sequence[Scored], params: SelectionParams
-) -> tuple[HallOfFame, tuple[str, ...], tuple[str, ...]]:
-    """Enter agents into a hall of fame as DXNN2's ``update_SHOF`` does.
-
-    For each agent in order: with no champion of the same key it enters; if a champion of
-    its key dominates or equals it (Pareto, :func:`dominance`) it is a *loser*; otherwise it
-    enters and the same-key champions it dominates leave. Finally the hall is cut to
-    ``params.hof_size_limit`` by dropping the lowest scores (oldest first among equals).
-
-    Returns ``(hall, losers, evicted)``: agent ids that did not enter, and ids that left
-    (dominated or cut). An agent already in the hall is skipped.
-    """
-    champs = list(hall.champions)
-    losers: list[str] = []
-    evicted: list[str] = []
-    for s in scored:
-        if s.candidate.specie_id != hall.specie_id:
-            raise SelectionError(
-                f"{s.agent_id} belongs to species {s.candidate.specie_id!r}, not {hall.specie_id!r}"
-            )
-        if any(c.agent_id == s.agent_id for c in champs):
-            continue
-        agent = Champion.of(s, params.hof_distinguishers)
-        same = [c for c in champs if c.key == agent.key]
-        relations = [dominance(agent.fitness, c.fitness) for c in same]
-        if any(r < 0 for r in relations):
-            losers.append(agent.agent_id)
-            continue
-        beaten = {c.agent_id for c, r in zip(same, relations, strict=True) if r > 0}
-        evicted.extend(c.agent_id for c in champs if c.agent_id in beaten)
-        champs = [c for c in champs if c.agent_id not in beaten]
-        champs.append(agent)
-    if len(champs) > params.hof_size_limit:
-        order = sorted(range(len(champs)), key=lambda i: (champs[i].score, i))
-        drop = set(order[: len(champs) - params.hof_size_limit])
-        evicted.extend(champs[i].agent_id for i in sorted(drop))
-        champs = [c for i, c in enumerate(champs) if i not in drop]
-    return HallOfFame(hall.specie_id, tuple(champs)), tuple(losers), tuple(evicted)
 
 
 def choose_winners(
@@ -461,7 +363,12 @@ def select_generation(
     if hof:
         for sid, members in by_species.items():
             hall = new_halls.get(sid, HallOfFame(sid))
-            hall, losers, gone = update_hof(hall, members, params)
+            hall, losers, gone = update_hof(
+                hall,
+                members,
+                distinguishers=params.hof_distinguishers,
+                size_limit=params.hof_size_limit,
+            )
             new_halls[sid] = hall
             lost = set(losers)
             actives[sid] = [s for s in members if s.agent_id in lost]
@@ -550,7 +457,12 @@ def steady_state_select(
     if pool_limit < 1:
         raise SelectionError("pool_limit must be >= 1")
     if algorithm in _HOF_ALGORITHMS:
-        hall, losers, evicted = update_hof(pool, [finished], params)
+        hall, losers, evicted = update_hof(
+            pool,
+            [finished],
+            distinguishers=params.hof_distinguishers,
+            size_limit=params.hof_size_limit,
+        )
         parent = choose_winners(_hof_weighted(algorithm, hall.champions, params), 1, rng)[0][0]
         gone = tuple(i for i in (*losers, *evicted) if i != parent)
         return SteadyStateChoice(parent, False, hall, gone)
