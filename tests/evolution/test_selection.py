@@ -83,38 +83,6 @@ def test_top3_breeds_from_the_best_three() -> None:
     assert set(r.removed) == {f"a{i}" for i in range(3, 8)}
 
 
-def test_update_hof_pareto_rules() -> None:
-    hall = HallOfFame("s")
-    first = scored(("a", 1.0, 2), ("b", 5.0, 3))
-    hall, losers, evicted = update_hof(hall, first)
-    assert hall.ids() == ("b", "a") and losers == () and evicted == ()
-    # same key (size 2): c beats a and replaces it; d equals c -> loser
-    hall, losers, evicted = update_hof(hall, scored(("c", 2.0, 2), ("d", 2.0, 2)))
-    assert set(hall.ids()) == {"b", "c"} and losers == ("d",) and evicted == ("a",)
-
-
-def test_update_hof_keeps_pareto_front_of_vectors() -> None:
-    mk = lambda a, f: Scored(Candidate(a, f, 1, specie_id="s"), f[0])  # noqa: E731
-    hall, _, _ = update_hof(HallOfFame("s"), [mk("a", (2.0, 1.0))])
-    hall, losers, _ = update_hof(hall, [mk("b", (1.0, 2.0))])
-    assert set(hall.ids()) == {"a", "b"} and not losers
-    hall, losers, evicted = update_hof(hall, [mk("c", (3.0, 3.0))])
-    assert hall.ids() == ("c",) and set(evicted) == {"a", "b"}
-
-
-def test_hall_of_fame_is_bounded() -> None:
-    hall, _, evicted = update_hof(
-        HallOfFame("s"), scored(*[(f"a{i}", float(i), i + 1) for i in range(6)]), size_limit=3
-    )
-    assert len(hall) == 3 and set(hall.ids()) == {"a3", "a4", "a5"}
-    assert set(evicted) == {"a0", "a1", "a2"}
-
-
-def test_update_hof_rejects_foreign_species() -> None:
-    with pytest.raises(SelectionError, match="belongs to species"):
-        update_hof(HallOfFame("x"), scored(("a", 1.0, 1)))
-
-
 @pytest.mark.parametrize("alg", [a for a in ALGORITHMS if a.startswith("hof_")])
 def test_hof_generation_is_all_offspring_of_hall_members(alg: str) -> None:
     old = scored(("old", 9.0, 5))
