@@ -197,3 +197,17 @@ def test_any_unknown_monitor_key_is_rejected_by_name(key: str) -> None:
         return
     with pytest.raises(ConfigError, match=re.escape(f"monitor.{key}")):
         config_from_mapping({"monitor": {key: 1}})
+
+
+def test_the_documented_example_loads() -> None:
+    doc = (Path(__file__).parents[2] / "docs" / "evolution.md").read_text()
+    block = doc.split("```toml\n", 1)[1].split("```", 1)[0]
+    c = loads_config(block)
+    # the documented values are the defaults
+    assert dataclasses.replace(c, constraint=EvolutionConfig().constraint) == EvolutionConfig()
+    assert c.monitor == MonitorConfig() and c.constraint["neural_afs"] == (
+        "tanh",
+        "cos",
+        "gaussian",
+    )
+    assert config_from_mapping(c.to_dict()) == c
