@@ -155,6 +155,7 @@ def test_read_stats_tolerates_a_torn_last_line_only(tmp_path: Path) -> None:
 
 
 def test_plot_reporter_writes_png(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")  # the optional extra 'plot'
     path = tmp_path / "plots" / "run.png"
     rep = PlotReporter(path, every=2)
     rep.start_run(INFO)
