@@ -76,6 +76,14 @@ class TunableNeuron:
     generation: int
     weight_count: int = 0
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.neuron_id, str) or not self.neuron_id:
+            raise TuningError(f"neuron_id must be a non-empty str: {self.neuron_id!r}")
+        for name in ("generation", "weight_count"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise TuningError(f"{self.neuron_id}: {name} must be an int >= 0, got {v!r}")
+
 
 def neuron_age(neuron: TunableNeuron, agent_generation: int) -> int:
     """``agent_generation - neuron.generation``, never below 0."""

@@ -102,6 +102,10 @@ def test_select_rejects_bad_inputs() -> None:
         select_for_tuning("all", [TunableNeuron("a", 0)] * 2, 0, 1.0, 0.5, random.Random(0))
     with pytest.raises(TuningError, match="annealing"):
         select_for_tuning("all", neurons(0), 0, 1.0, 0.0, random.Random(0))
+    with pytest.raises(TuningError, match="generation"):
+        TunableNeuron("a", -1)
+    with pytest.raises(TuningError, match="weight_count"):
+        TunableNeuron("a", 0, True)
 
 
 @settings(max_examples=200, deadline=None)
