@@ -26,6 +26,7 @@ Postprocessors are registered on :data:`POSTPROCESSORS` with the signature
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -50,6 +51,8 @@ __all__ = [
 SIZE_EFFICIENCY = 0.05
 
 Behaviour = tuple[float, ...]
+#: Novelty distances are computed a block of rows at a time, about this many floats each.
+_BLOCK_ELEMENTS = 2_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,19 +182,23 @@ def novelty_scores(
             f"archive behaviours have {arch.shape[1]} dimensions, population {dim}"
         )
     everyone = np.vstack([pop, arch])
-    diff = pop[:, None, :] - everyone[None, :, :]
-    dist = np.sqrt(np.einsum("ijk,ijk->ij", diff, diff))
     n = pop.shape[0]
-    dist[np.arange(n), np.arange(n)] = np.inf  # not its own neighbour
     out: list[float] = []
-    for row in dist:
-        finite = row[np.isfinite(row)]
-        if finite.size == 0:
-            out.append(0.0)
-            continue
-        kk = min(k, finite.size)
-        nearest = np.partition(finite, kk - 1)[:kk]
-        out.append(float(nearest.mean()))
+    # exact distances, a block of rows at a time (memory ~ block * len(everyone) * dim)
+    block = max(1, _BLOCK_ELEMENTS // max(1, everyone.shape[0] * dim))
+    for start in range(0, n, block):
+        rows = pop[start : start + block]
+        diff = rows[:, None, :] - everyone[None, :, :]
+        dist = np.sqrt(np.einsum("ijk,ijk->ij", diff, diff))
+        idx = np.arange(rows.shape[0])
+        dist[idx, start + idx] = np.inf  # not its own neighbour
+        for row in dist:
+            finite = row[np.isfinite(row)]
+            if finite.size == 0:
+                out.append(0.0)
+                continue
+            kk = min(k, finite.size)
+            out.append(float(np.partition(finite, kk - 1)[:kk].mean()))
     return out
 
 
@@ -256,7 +263,7 @@ def novelty_proportional(
         rel = nov / mean if mean > 0 else 1.0
         factor = max((1.0 - params.weight) + params.weight * rel, 1e-6)
         f = c.main_fitness
-        pairs.append((c, f * factor if f >= 0 else f / factor))
+        pairs.append((c, f * factor if f >= 0 else max(f / factor, -sys.float_info.max)))
     new_archive = update_archive(archive, behaviours, novelties, params)
     return PostprocessOutcome(
         _sorted(pairs),
