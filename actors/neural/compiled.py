@@ -20,7 +20,7 @@ it for the learned ones (lamarckian).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from actors.neural.activations import ACTIVATIONS, saturate_output
@@ -98,11 +98,19 @@ class CompiledNetwork:
         )
         self._p: list[float] = [0.0] * len(self._rec_sources)
         self.source = self._generate()
-        namespace: dict[str, Any] = {"_tanh": math.tanh, "_G": self._generic}
+        namespace: dict[str, Any] = {
+            "_tanh": math.tanh,
+            "_G": self._generic,
+            "W": self._w,
+            "P": self._p,
+        }
         for name in ACTIVATIONS:
             namespace[f"_act_{name}"] = ACTIVATIONS.get(name).scalar
         exec(compile(self.source, f"<compiled network {id(self):x}>", "exec"), namespace)
-        self._fn = namespace["step"]
+        #: The fast path: one cycle on the concatenated sensor vector, returning the concatenated
+        #: actuator vectors. The generated function itself (weights and state bound to it), so a
+        #: call costs no extra indirection; no validation beyond Python's own unpacking.
+        self.step_flat: Callable[[Sequence[float]], list[float]] = namespace["step"]
 
     # ----------------------------------------------------------------- code generation
 
@@ -116,7 +124,11 @@ class CompiledNetwork:
             sensor_vars[s.name] = names
             xs.extend(names)
         nw = spec.weight_count
-        lines = ["def step(x, W, P):"]
+        used = sorted({n.activation for n in spec.neurons})
+        binds = ", ".join(
+            ["W=W", "P=P", "_G=_G", "_tanh=_tanh", *(f"_act_{a}=_act_{a}" for a in used)]
+        )
+        lines = [f"def step(x, {binds}):"]
         lines.append(f"    {', '.join(xs)}, = x")
         if nw:
             lines.append(f"    {', '.join(f'w{j}' for j in range(nw))}, = W")
@@ -162,12 +174,6 @@ class CompiledNetwork:
         return "\n".join(lines) + "\n"
 
     # ----------------------------------------------------------------- running
-
-    def step_flat(self, x: Sequence[float]) -> list[float]:
-        """One cycle on the concatenated sensor vector; returns the concatenated actuator
-        vectors. The fast path: no validation beyond Python's own unpacking."""
-        result: list[float] = self._fn(x, self._w, self._p)
-        return result
 
     def step(self, inputs: Mapping[str, Sequence[float]]) -> dict[str, list[float]]:
         """One cycle with named sensor vectors in, named actuator vectors out."""
