@@ -21,6 +21,7 @@ may only be batched over those cases when :attr:`NetworkSpec.is_stateless` holds
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -67,6 +68,7 @@ class _Plan:
     w_start: int
     fan_in: int
     has_bias: bool
+    mbias_at: int  # flat index of the modulation bias, -1 without one
     act: Callable[[Array], Array]
     bounded: bool
     agg: Aggregator
@@ -130,6 +132,11 @@ class BatchNetwork:
                     w_start=offset,
                     fan_in=n.fan_in,
                     has_bias=n.bias is not None,
+                    mbias_at=(
+                        offset + n.fan_in + (n.bias is not None)
+                        if n.modulation_bias is not None
+                        else -1
+                    ),
                     act=elementwise(act.scalar) if exact else act.vector,
                     bounded=act.bounded,
                     agg=AGGREGATORS.get(n.aggregation),
@@ -147,11 +154,12 @@ class BatchNetwork:
                     ),
                 )
             )
-            offset += n.fan_in + (n.bias is not None)
+            offset += n.weight_slots
         self._out_idx = n_in + np.array(
             [spec.neuron_index(src) for a in spec.actuators for src in a.sources], dtype=np.intp
         )
         self._width = n_in + n_neurons + len(rec)
+        self._tanh = elementwise(math.tanh) if exact else np.tanh
         self._layers = self._group_layers(spec)
         self.reset()
 
@@ -301,8 +309,11 @@ class BatchNetwork:
         wp = np.broadcast_to(plan.wp, (size, *plan.wp.shape[1:]))
         npar = np.broadcast_to(plan.npar, (size, plan.npar.shape[1]))
         bp = None if plan.bp is None else np.broadcast_to(plan.bp, (size, plan.bp.shape[1]))
+        m = (
+            self._tanh(self._w[:, plan.mbias_at]) if plan.mbias_at >= 0 else np.zeros(size)
+        )  # neuron.erl: sat(tanh(modulatory aggregate), pi)
         new_w, new_b = plan.rule(
-            np.zeros(size),
+            m,
             npar,
             x,
             self._w[:, a:b].copy(),

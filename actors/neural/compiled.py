@@ -35,7 +35,19 @@ __all__ = ["CompiledNetwork"]
 class _GenericNeuron:
     """Evaluates one non-trivial neuron from the registries, updating the shared weight list."""
 
-    __slots__ = ("act", "agg", "bias_at", "npar", "prev", "rule", "segments", "spec", "w", "wp")
+    __slots__ = (
+        "act",
+        "agg",
+        "bias_at",
+        "mbias_at",
+        "npar",
+        "prev",
+        "rule",
+        "segments",
+        "spec",
+        "w",
+        "wp",
+    )
 
     def __init__(self, spec: NeuronSpec, w: list[float], offset: int) -> None:
         self.spec = spec
@@ -53,6 +65,7 @@ class _GenericNeuron:
             wp.extend(inp.weight_params or [()] * k)
         self.wp = wp
         self.bias_at = offset if spec.bias is not None else -1
+        self.mbias_at = offset + (spec.bias is not None) if spec.modulation_bias is not None else -1
         self.prev: list[list[float]] | None = None
 
     def __call__(self, signals: list[list[float]]) -> float:
@@ -69,8 +82,9 @@ class _GenericNeuron:
         if rule is not None:
             flat_x = [v for s in signals for v in s]
             a0, b0 = self.segments[0][0], self.segments[-1][1]
+            m = math.tanh(w[self.mbias_at]) if self.mbias_at >= 0 else 0.0
             new_w, new_b = rule.scalar(
-                0.0, self.npar, flat_x, w[a0:b0], self.wp, bias, self.spec.bias_params, out
+                m, self.npar, flat_x, w[a0:b0], self.wp, bias, self.spec.bias_params, out
             )
             w[a0:b0] = new_w
             if self.bias_at >= 0 and new_b is not None:
@@ -166,7 +180,7 @@ class CompiledNetwork:
                 self._generic.append(_GenericNeuron(n, self._w, offset))
                 sig = ", ".join("[" + ", ".join(vec) + "]" for vec in srcs)
                 lines.append(f"    o{k} = _G[{g}]([{sig}])")
-            offset += n.fan_in + (n.bias is not None)
+            offset += n.weight_slots
         if self._rec_sources:
             lines.append(f"    P[:] = [{', '.join(f'o{k}' for k in self._rec_sources)}]")
         outs = [f"o{spec.neuron_index(src)}" for a in spec.actuators for src in a.sources]

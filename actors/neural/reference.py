@@ -14,6 +14,7 @@ It exists to check the compiled evaluators and the actor phenotype; it is slow b
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Mapping, Sequence
 
@@ -36,6 +37,7 @@ class ReferenceNetwork:
             [list(i.weights) for i in n.inputs] for n in spec.neurons
         ]
         self._bias: list[float | None] = [n.bias for n in spec.neurons]
+        self._mbias: list[float | None] = [n.modulation_bias for n in spec.neurons]
         # links: (target neuron index, input position) per source id; actuators separately
         self._out_links: dict[str, list[tuple[int, int]]] = {}
         for t, n in enumerate(spec.neurons):
@@ -64,11 +66,13 @@ class ReferenceNetwork:
     def weights(self) -> list[float]:
         """Current weights and biases in the spec's flat layout."""
         out: list[float] = []
-        for ws, b in zip(self._weights, self._bias, strict=True):
+        for ws, b, mb in zip(self._weights, self._bias, self._mbias, strict=True):
             for w in ws:
                 out.extend(w)
             if b is not None:
                 out.append(b)
+            if mb is not None:
+                out.append(mb)
         return out
 
     def step(self, inputs: Mapping[str, Sequence[float]]) -> dict[str, list[float]]:
@@ -117,8 +121,10 @@ class ReferenceNetwork:
             wp: list[Sequence[float]] = []
             for inp in n.inputs:
                 wp.extend(inp.weight_params or [()] * len(inp.weights))
+            mb = self._mbias[k]
+            m = 0.0 if mb is None else math.tanh(mb)  # neuron.erl: sat(tanh(modulation), pi)
             new_w, new_b = rule.scalar(
-                0.0, n.neural_params, flat_x, flat_w, wp, bias, n.bias_params, out
+                m, n.neural_params, flat_x, flat_w, wp, bias, n.bias_params, out
             )
             pos = 0
             for w in weights:
