@@ -256,6 +256,29 @@ class NetworkSpec:
                 out.append(float(n.modulation_bias))
         return out
 
+    def weight_groups(self) -> list[tuple[tuple[tuple[int, ...], ...], tuple[int, ...]]]:
+        """Per neuron, the flat indices grouped as DXNN's neuron holds them, for tuning:
+        ``(signal_groups, modulation_group)`` where the signal groups are each input's weights
+        in order and then ``(bias,)`` if any (DXNN's ``input_idps`` entries, which
+        ``neuron.erl`` perturbs entry by entry), and the modulation group is
+        ``(modulation_bias,)`` or ``()``."""
+        out: list[tuple[tuple[tuple[int, ...], ...], tuple[int, ...]]] = []
+        pos = 0
+        for n in self.neurons:
+            groups: list[tuple[int, ...]] = []
+            for i in n.inputs:
+                groups.append(tuple(range(pos, pos + len(i.weights))))
+                pos += len(i.weights)
+            if n.bias is not None:
+                groups.append((pos,))
+                pos += 1
+            mod: tuple[int, ...] = ()
+            if n.modulation_bias is not None:
+                mod = (pos,)
+                pos += 1
+            out.append((tuple(groups), mod))
+        return out
+
     def with_weights(self, flat: Sequence[float]) -> NetworkSpec:
         """A copy with the weights and biases replaced by ``flat`` (layout above)."""
         if len(flat) != self.weight_count:

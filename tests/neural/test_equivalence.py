@@ -29,10 +29,12 @@ def _flat(outs: dict[str, list[float]], spec: NetworkSpec) -> list[float]:
     return [v for a in spec.actuators for v in outs[a.name]]
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(spec=network_specs(), seed=st.integers(0, 2**32 - 1))
-def test_compiled_equals_reference(spec: NetworkSpec, seed: int) -> None:
-    ref = ReferenceNetwork(spec)
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(spec=network_specs(), seed=st.integers(0, 2**32 - 1), random_order=st.booleans())
+def test_compiled_equals_reference(spec: NetworkSpec, seed: int, random_order: bool) -> None:
+    """Over 60 steps, recurrent and plastic networks included; the reference fires ready
+    neurons in reverse spec order or in a random order."""
+    ref = ReferenceNetwork(spec, random.Random(seed) if random_order else None)
     comp = CompiledNetwork(spec)
     for t, x in enumerate(_inputs(spec, seed)):
         r = _flat(ref.step(x), spec)
