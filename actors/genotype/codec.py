@@ -35,7 +35,7 @@ import msgpack
 
 from actors.genotype.errors import GenotypeDecodeError, GenotypeError
 from actors.genotype.graph import compute_fingerprint, validate_agent
-from actors.genotype.records import Agent, Fingerprint, Population, Specie
+from actors.genotype.records import Agent, Fingerprint, Population, Specie, Weight
 
 __all__ = [
     "SCHEMA",
@@ -63,6 +63,7 @@ KINDS: dict[str, type[Any]] = {
 }
 
 _INT64 = 2**63
+_isfinite = math.isfinite
 T = TypeVar("T")
 
 
@@ -182,8 +183,21 @@ def _dec_scalar(v: Any, path: str) -> Any:
     raise _Bad(f"{path}: expected a scalar, got {t.__name__}")
 
 
+def _dec_weight(v: Any, path: str) -> Weight:
+    """Fast path for the most numerous record: ``[w, dw, lr, [params…]]``."""
+    if type(v) is not list or len(v) != 4:
+        raise _Bad(f"{path}: expected a weight [w, dw, lr, params]")
+    w, dw, lr, params = v
+    if type(params) is not list:
+        raise _Bad(f"{path}: weight params must be an array")
+    for x in (w, dw, lr, *params):
+        if type(x) is not float or not _isfinite(x):
+            raise _Bad(f"{path}: weight values must be finite floats")
+    return Weight(w, dw, lr, tuple(params))
+
+
 def _make_decoder(tp: Any) -> _Conv:
-    simple = {float: _dec_float, int: _dec_int, str: _dec_str, bool: _dec_bool}
+    simple = {float: _dec_float, int: _dec_int, str: _dec_str, bool: _dec_bool, Weight: _dec_weight}
     if tp in simple:
         return simple[tp]
     if _is_dataclass_type(tp):
@@ -255,7 +269,7 @@ def from_document(doc: Any, cls: type[T]) -> T:
         record = _decoder(cls)(doc, cls.__name__)
         if isinstance(record, Agent):
             record = dataclasses.replace(record, fingerprint=compute_fingerprint(record))
-            validate_agent(record)
+            validate_agent(record, values_checked=True)
         return typing.cast(T, record)
     except GenotypeDecodeError:
         raise

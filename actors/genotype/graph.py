@@ -84,20 +84,21 @@ def _check_id(x: object, prefix: str, what: str) -> None:
         raise _fail(f"{what}: {x!r} is not a {prefix}- id")
 
 
-def _check_weight(w: Weight, plen: int, what: str) -> None:
-    _finite(w.w, what)
-    _finite(w.dw, what)
-    _finite(w.lr, what)
+def _check_weight(w: Weight, plen: int, what: str, values_checked: bool) -> None:
     if len(w.params) != plen:
         raise _fail(f"{what}: {len(w.params)} plasticity parameters, rule needs {plen}")
-    for p in w.params:
-        _finite(p, what)
+    if not values_checked:
+        for x in (w.w, w.dw, w.lr, *w.params):
+            _finite(x, what)
 
 
-def validate_agent(agent: Agent) -> None:
+def validate_agent(agent: Agent, *, values_checked: bool = False) -> None:
     """Raise :class:`InvalidGenotypeError` unless ``agent`` holds every invariant listed in
     :mod:`actors.genotype.records` (plus known names, id syntax, finite floats, sorted
-    neurons and a fingerprint equal to :func:`compute_fingerprint`)."""
+    neurons and a fingerprint equal to :func:`compute_fingerprint`).
+
+    ``values_checked=True`` skips the per-weight float checks, for a caller (the codec)
+    that has already type-checked every value."""
     _check_id(agent.id, "g", "agent id")
     _check_id(agent.cortex_id, "c", "cortex id")
     if agent.encoding_type != "neural":
@@ -179,7 +180,7 @@ def validate_agent(agent: Agent) -> None:
             _finite(p, f"{where} pf_params")
         for b in (n.bias, n.mod_bias):
             if b is not None:
-                _check_weight(b, rule.weight_len, f"{where} bias")
+                _check_weight(b, rule.weight_len, f"{where} bias", values_checked)
         if not n.inputs:
             raise _fail(f"{where}: no synaptic input")
         seen: set[str] = set()
@@ -191,7 +192,7 @@ def validate_agent(agent: Agent) -> None:
             if len(link.weights) != source_vl(link.source, where):
                 raise _fail(f"{where}: weights from {link.source} do not match its vl")
             for w in link.weights:
-                _check_weight(w, rule.weight_len, f"{where} weight")
+                _check_weight(w, rule.weight_len, f"{where} weight", values_checked)
             backward.add((link.source, n.id))
         if not n.outputs or len(set(n.outputs)) != len(n.outputs):
             raise _fail(f"{where}: outputs must be non-empty and distinct")
