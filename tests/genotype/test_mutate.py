@@ -135,3 +135,24 @@ def construct_only_add_sensor() -> Agent:
 
 def test_same_seed_same_mutation_bytes() -> None:
     assert encode_agent(grown(11, 8)) == encode_agent(grown(11, 8))
+
+
+def test_working_copy_restores_a_snapshot_exactly() -> None:
+    from actors.genotype.construct import all_ids
+    from actors.genotype.edit import NetEdit
+    from actors.genotype.ids import IdFactory
+
+    agent = grown(3, 4)
+    rng = random.Random(0)
+    edit = NetEdit(agent, rng, IdFactory(rng, all_ids(agent)), agent.generation)
+    snap = edit.snapshot()
+    for name in ("add_neuron", "outsplice", "remove_link", "mutate_weights"):
+        try:
+            from actors.genotype.mutate import OPERATORS
+
+            OPERATORS[name](edit)
+        except MutationNotApplicable:
+            pass
+    assert edit.freeze() != agent
+    edit.restore(snap)
+    assert edit.freeze() == agent
