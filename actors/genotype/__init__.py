@@ -44,6 +44,7 @@ from actors.genotype.functions import (
 )
 from actors.genotype.graph import (
     NetworkView,
+    ViewActuator,
     ViewInput,
     ViewNeuron,
     compute_fingerprint,
@@ -118,6 +119,7 @@ __all__ = [
     "StoreError",
     "TopologySummary",
     "Trace",
+    "ViewActuator",
     "ViewInput",
     "ViewNeuron",
     "Weight",

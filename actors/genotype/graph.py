@@ -11,7 +11,11 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 
-from actors.genotype.constraint import MUTATION_OPERATOR_NAMES, SEARCH_PARAMETER_MUTATORS
+from actors.genotype.constraint import (
+    MUTATION_OPERATOR_NAMES,
+    SEARCH_PARAMETER_MUTATORS,
+    ParamValue,
+)
 from actors.genotype.errors import InvalidGenotypeError
 from actors.genotype.functions import (
     ACTIVATION_FUNCTIONS,
@@ -37,6 +41,7 @@ from actors.genotype.records import (
 
 __all__ = [
     "NetworkView",
+    "ViewActuator",
     "ViewInput",
     "ViewNeuron",
     "compute_fingerprint",
@@ -297,13 +302,26 @@ class ViewNeuron:
 
 
 @dataclass(frozen=True, slots=True)
+class ViewActuator:
+    """An actuator: its input vector is ``[output(f) for f in fanin_ids]``, padded with 0.0
+    to ``vl`` elements."""
+
+    id: str
+    name: str
+    vl: int
+    params: tuple[ParamValue, ...]
+    fanin_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class NetworkView:
     """The network in evaluation order: evaluating ``neurons`` front to back, every
-    non-recurrent input is already computed for the current step."""
+    non-recurrent input is already computed for the current step. ``sensors`` and
+    ``actuators`` are in the agent's (morphology) order."""
 
     sensors: tuple[Sensor, ...]
     neurons: tuple[ViewNeuron, ...]
-    actuators: tuple[tuple[str, str, int, tuple[str, ...]], ...]  # (id, name, vl, fanin_ids)
+    actuators: tuple[ViewActuator, ...]
 
 
 def network_view(agent: Agent) -> NetworkView:
@@ -339,5 +357,8 @@ def network_view(agent: Agent) -> NetworkView:
         )
         for n in agent.neurons
     )
-    actuators = tuple((a.id, a.name, a.vl, a.fanin_ids) for a in agent.actuators)
+    actuators = tuple(
+        ViewActuator(id=a.id, name=a.name, vl=a.vl, params=a.params, fanin_ids=a.fanin_ids)
+        for a in agent.actuators
+    )
     return NetworkView(sensors=agent.sensors, neurons=neurons, actuators=actuators)

@@ -109,7 +109,7 @@ def test_json_document_is_enough_for_a_forward_pass() -> None:
                     value = [prev[i.source] if i.recurrent else cur[i.source]]
                 acc += sum(x * w for x, w in zip(value, i.weights, strict=True))
             cur[n.id] = afs[n.af](acc)
-        assert [cur[f] for a in view.actuators for f in a[3]] == from_json[step]
+        assert [cur[f] for a in view.actuators for f in a.fanin_ids] == from_json[step]
         prev = cur
 
 
