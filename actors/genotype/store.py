@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import random
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ from actors.genotype.codec import (
 from actors.genotype.errors import GenotypeDecodeError, StoreError
 from actors.genotype.records import Agent, Population, Specie
 
-__all__ = ["Checkpoint", "GenotypeStore"]
+__all__ = ["Checkpoint", "GenotypeStore", "decode_rng_state", "encode_rng_state"]
 
 STORE_SCHEMA_VERSION = 1
 T = TypeVar("T")
@@ -91,6 +92,25 @@ class Checkpoint:
     species: tuple[Specie, ...]
     agents: tuple[Agent, ...]
     state: bytes
+
+
+def encode_rng_state(rng: random.Random) -> bytes:
+    """The state of ``rng`` as canonical bytes, for :attr:`Checkpoint.state` (so a resumed
+    run draws exactly the numbers the killed one would have)."""
+    version, internal, gauss = rng.getstate()
+    return cast(bytes, msgpack.packb([version, list(internal), gauss]))
+
+
+def decode_rng_state(data: bytes) -> random.Random:
+    """A :class:`random.Random` in the state :func:`encode_rng_state` saved; raises
+    :class:`StoreError` if ``data`` is not such a state."""
+    try:
+        version, internal, gauss = msgpack.unpackb(data)
+        rng = random.Random()
+        rng.setstate((version, tuple(internal), gauss))
+    except Exception as exc:  # msgpack and setstate raise several types on bad input
+        raise StoreError(f"not a saved RNG state: {exc}") from exc
+    return rng
 
 
 class GenotypeStore:

@@ -156,3 +156,21 @@ def test_working_copy_restores_a_snapshot_exactly() -> None:
     assert edit.freeze() != agent
     edit.restore(snap)
     assert edit.freeze() == agent
+
+
+def test_operators_are_drawn_by_roulette_weight() -> None:
+    from collections import Counter
+
+    agent = seed_agent(
+        1,
+        neural_afs=("tanh", "sin", "cos"),
+        mutation_operators=(("mutate_af", 3.0), ("mutate_weights", 1.0)),
+        search_parameters_mutation_probability=0.0,
+        tot_topological_mutations_fs=(("ncount_linear", 1.0),),
+    )
+    rng = random.Random(0)
+    counts: Counter[str] = Counter()
+    for _ in range(300):
+        counts.update(e.op for e in mutate(agent, rng).evo_hist)
+    share = counts["mutate_af"] / sum(counts.values())
+    assert 0.68 < share < 0.82, counts  # 3:1 roulette -> 0.75

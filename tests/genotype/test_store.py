@@ -196,3 +196,16 @@ def test_read_transaction_is_a_consistent_snapshot(tmp_path: Path) -> None:
             writer.put_agent(member(2))  # a committed write from another connection
             assert reader.list_agents() == before
         assert len(reader.list_agents()) == 2
+
+
+def test_rng_state_round_trip() -> None:
+    from actors.genotype import decode_rng_state, encode_rng_state
+
+    rng = random.Random(5)
+    rng.random()
+    data = encode_rng_state(rng)
+    clone = decode_rng_state(data)
+    assert [clone.random() for _ in range(5)] == [rng.random() for _ in range(5)]
+    for bad in (b"", b"\x93\x01\x02\x03", encode_rng_state(rng)[:-3]):
+        with pytest.raises(StoreError):
+            decode_rng_state(bad)
