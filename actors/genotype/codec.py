@@ -33,11 +33,13 @@ from typing import Any, TypeVar
 
 import msgpack
 
-from actors.genotype.errors import GenotypeDecodeError, GenotypeError
+from actors.genotype.errors import GenotypeDecodeError
 from actors.genotype.graph import compute_fingerprint, validate_agent
 from actors.genotype.records import Agent, Fingerprint, Population, Specie, Weight
 
 __all__ = [
+    "DEFAULT_LIMITS",
+    "KINDS",
     "SCHEMA",
     "SCHEMA_VERSION",
     "CodecLimits",
@@ -45,8 +47,10 @@ __all__ = [
     "decode_record",
     "encode_agent",
     "encode_record",
+    "envelope",
     "fingerprint_digest",
     "from_document",
+    "open_envelope",
     "register_migration",
     "to_document",
 ]
@@ -273,7 +277,7 @@ def from_document(doc: Any, cls: type[T]) -> T:
         return typing.cast(T, record)
     except GenotypeDecodeError:
         raise
-    except (_Bad, GenotypeError, ValueError, TypeError, KeyError, IndexError) as exc:
+    except Exception as exc:  # _Bad, invariant and constructor errors, and anything else
         raise GenotypeDecodeError(str(exc)) from exc
 
 
@@ -291,6 +295,7 @@ def register_migration(kind: str, from_version: int, upgrade: Callable[[Any], An
 
 
 def envelope(record: Any) -> dict[str, Any]:
+    """The versioned envelope document of a record (what is packed or dumped as JSON)."""
     kind = next((k for k, c in KINDS.items() if type(record) is c), None)
     if kind is None:
         raise TypeError(f"cannot encode {type(record).__name__}")
