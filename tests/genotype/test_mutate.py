@@ -174,3 +174,18 @@ def test_operators_are_drawn_by_roulette_weight() -> None:
         counts.update(e.op for e in mutate(agent, rng).evo_hist)
     share = counts["mutate_af"] / sum(counts.values())
     assert 0.68 < share < 0.82, counts  # 3:1 roulette -> 0.75
+
+
+def test_offspring_ids_unique_across_a_population() -> None:
+    from actors.genotype.construct import all_ids
+
+    parent = grown(4, 5)
+    rng = random.Random(9)
+    seen = all_ids(parent)
+    total = len(seen)
+    for _ in range(40):
+        child = offspring(parent, rng)
+        ids = all_ids(child)
+        total += len(ids)
+        seen |= ids
+    assert len(seen) == total
