@@ -44,6 +44,7 @@ from actors.genotype.functions import (
 )
 from actors.genotype.graph import (
     NetworkView,
+    ViewActuator,
     ViewInput,
     ViewNeuron,
     compute_fingerprint,
@@ -76,7 +77,7 @@ from actors.genotype.records import (
     Trace,
     Weight,
 )
-from actors.genotype.store import Checkpoint, GenotypeStore
+from actors.genotype.store import Checkpoint, GenotypeStore, decode_rng_state, encode_rng_state
 
 __all__ = [
     "ACTIVATION_FUNCTIONS",
@@ -118,6 +119,7 @@ __all__ = [
     "StoreError",
     "TopologySummary",
     "Trace",
+    "ViewActuator",
     "ViewInput",
     "ViewNeuron",
     "Weight",
@@ -130,8 +132,10 @@ __all__ = [
     "construct_agent",
     "decode_agent",
     "decode_record",
+    "decode_rng_state",
     "encode_agent",
     "encode_record",
+    "encode_rng_state",
     "fingerprint_digest",
     "from_document",
     "mutate",

@@ -79,7 +79,7 @@ def test_network_view_orders_and_flags_inputs() -> None:
     view = network_view(seed_agent(2))
     assert [n.layer for n in view.neurons] == sorted(n.layer for n in view.neurons)
     assert all(not i.recurrent and i.kind == "sensor" for n in view.neurons for i in n.inputs)
-    assert [a[2] for a in view.actuators] == [2, 1]
+    assert [a.vl for a in view.actuators] == [2, 1]
 
 
 @pytest.mark.parametrize(
