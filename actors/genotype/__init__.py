@@ -78,6 +78,7 @@ from actors.genotype.records import (
     Weight,
 )
 from actors.genotype.store import Checkpoint, GenotypeStore, decode_rng_state, encode_rng_state
+from actors.genotype.weights import NeuronWeights, neuron_weights, set_neuron_weights
 
 __all__ = [
     "ACTIVATION_FUNCTIONS",
@@ -110,6 +111,7 @@ __all__ = [
     "MutationNotApplicable",
     "NetworkView",
     "Neuron",
+    "NeuronWeights",
     "PlasticityRule",
     "Population",
     "Sensor",
@@ -141,8 +143,10 @@ __all__ = [
     "mutate",
     "mutation_count",
     "network_view",
+    "neuron_weights",
     "offspring",
     "register_migration",
+    "set_neuron_weights",
     "to_document",
     "validate_agent",
 ]
