@@ -118,8 +118,12 @@ class ActorPhenotype:
         fit the morphology."""
         plan = make_plan(spec, morphology, heredity)
         self = cls(rt, spec, plan, timeout)
+        # simple: an exit request, no timer; multi-process: an orderly stop (the supervisor's
+        # brutal kill waits for Thespian to notice the SIGKILLed process, which can lag).
+        stop: Any = "brutal_kill" if rt.mode == "simple" else 2000
         children = [
-            ChildSpec(el.id, _ACTORS[el.kind], el.args, restart="temporary") for el in plan.elements
+            ChildSpec(el.id, _ACTORS[el.kind], el.args, restart="temporary", shutdown=stop)
+            for el in plan.elements
         ]
         flags = SupFlags("one_for_one", intensity=0, period=1.0)
         if parent is None:
