@@ -31,6 +31,7 @@ import platform
 import random
 import sys
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -74,12 +75,13 @@ def _listen(rt: RuntimeSystem, seconds: float) -> Any:
     return rt.asys.listen(timedelta(seconds=seconds))
 
 
-def raw_message_seconds(rt: RuntimeSystem, messages: int, rounds: int) -> float:
-    """Seconds per message of a relay ring making round trips of ``messages`` messages."""
+def relay_round(rt: RuntimeSystem, messages: int) -> Callable[[], None]:
+    """A relay ring and a function making one round trip of ``messages`` messages from
+    outside (the external send, ``messages - 2`` relays, the answer back)."""
     ring = [rt.asys.createActor(Relay) for _ in range(max(1, min(messages - 1, 8)))]
     for i, a in enumerate(ring):
         assert rt.asys.ask(a, SetNext(ring[(i + 1) % len(ring)]), timedelta(seconds=10)) == "ok"
-    hops = messages - 1  # the external send, hops - 1 relays, then the answer back
+    hops = messages - 1
 
     def one() -> None:
         rt.asys.tell(ring[0], Hop(hops, None))
@@ -90,30 +92,42 @@ def raw_message_seconds(rt: RuntimeSystem, messages: int, rounds: int) -> float:
             if msg is None:
                 raise RuntimeError("relay ring lost a message")
 
-    one()  # warm up
+    return one
+
+
+def best_of(fn: Callable[[], None], n: int, repeats: int) -> float:
+    """The best time of ``repeats`` runs of ``n`` calls, per call."""
     best = float("inf")
-    for _ in range(3):
+    for _ in range(repeats):
         t0 = time.perf_counter()
-        for _ in range(rounds):
-            one()
+        for _ in range(n):
+            fn()
         best = min(best, time.perf_counter() - t0)
-    return best / (rounds * messages)
+    return best / n
 
 
-def actor_step_seconds(rt: RuntimeSystem, spec: NetworkSpec, steps: int) -> tuple[float, int]:
-    """(seconds per step, signals per step) of the actor phenotype of ``spec``."""
+def measure(rt: RuntimeSystem, spec: NetworkSpec, steps: int) -> tuple[float, float, int]:
+    """(actor seconds per step, raw seconds per message, signals per step), the two measured
+    alternately so that load changes on the machine hit both."""
     rng = random.Random(1)
     xs = [[rng.uniform(-1, 1) for _ in range(spec.input_size)] for _ in range(64)]
     with ActorPhenotype.build(rt, spec, timeout=60.0) as net:
-        for x in xs[:5]:
-            net.step_flat(x)
-        best = float("inf")
-        for _ in range(3):
-            t0 = time.perf_counter()
-            for i in range(steps):
-                net.step_flat(xs[i % 64])
-            best = min(best, time.perf_counter() - t0)
-        return best / steps, net.plan.signals_per_cycle
+        signals = net.plan.signals_per_cycle
+        raw_round = relay_round(rt, signals)
+        i = 0
+
+        def step() -> None:
+            nonlocal i
+            net.step_flat(xs[i % 64])
+            i += 1
+
+        step()
+        raw_round()
+        actor, raw = float("inf"), float("inf")
+        for _ in range(5):
+            actor = min(actor, best_of(step, steps, 1))
+            raw = min(raw, best_of(raw_round, steps, 1) / signals)
+        return actor, raw, signals
 
 
 def bench_actors(
@@ -127,8 +141,7 @@ def bench_actors(
             for shape in SHAPES[mode]:
                 spec = dense_spec(*shape, random.Random(0))
                 steps = (200 if quick else 2000) if mode == "simple" else (20 if quick else 200)
-                per_step, signals = actor_step_seconds(rt, spec, steps)
-                raw = raw_message_seconds(rt, signals, steps)
+                per_step, raw, signals = measure(rt, spec, steps)
                 per_signal = per_step / signals
                 rows.append(
                     {

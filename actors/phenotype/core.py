@@ -38,7 +38,9 @@ class NeuronCore:
             raise PhenotypeUsageError(f"heredity must be one of {HEREDITY_TYPES}")
         self.spec = spec
         self.heredity = heredity
-        self._agg = AGGREGATORS.get(spec.aggregation)
+        agg = AGGREGATORS.get(spec.aggregation)
+        self._aggregate = agg.scalar
+        self._stateful = agg.stateful
         self._act = ACTIVATIONS.get(spec.activation).scalar
         self._rule = None if spec.plasticity == "none" else PLASTICITY.get(spec.plasticity)
         self._segments: list[tuple[int, int]] = []
@@ -55,7 +57,8 @@ class NeuronCore:
         flat = [float(w) for i in spec.inputs for w in i.weights]
         if spec.bias is not None:
             flat.append(float(spec.bias))
-        self.current: list[float] = flat
+        self._current: list[float] = flat
+        self._blocks: list[list[float]] | None = None  # per-input views of _current
         self.baseline: list[float] = list(flat)
         self.backup: list[float] = list(flat)
         self.deltas: list[float] = [0.0] * len(flat)
@@ -66,8 +69,18 @@ class NeuronCore:
         self.fired = 0
 
     @property
+    def current(self) -> list[float]:
+        """The weights in use (flat: inputs in order, then the bias). Read-only: change them
+        with the methods below."""
+        return self._current
+
+    def _use(self, flat: list[float]) -> None:
+        self._current = flat
+        self._blocks = None
+
+    @property
     def weight_count(self) -> int:
-        return len(self.current)
+        return len(self._current)
 
     # -- signals -------------------------------------------------------------------------
 
@@ -88,15 +101,16 @@ class NeuronCore:
 
     def fire(self, signals: list[Sequence[float]]) -> float:
         """Compute the output for one signal per input (input order) and learn."""
-        w = self.current
-        weights = [w[a:b] for a, b in self._segments]
+        w = self._current
+        weights = self._blocks
+        if weights is None:
+            weights = self._blocks = [w[a:b] for a, b in self._segments]
         bias = w[self._bias_at] if self._bias_at >= 0 else None
-        agg = self._agg
-        if agg.stateful:
-            total = agg.scalar(signals, weights, bias, self._prev)
+        if self._stateful:
+            total = self._aggregate(signals, weights, bias, self._prev)
             self._prev = signals
         else:
-            total = agg.scalar(signals, weights, bias, None)
+            total = self._aggregate(signals, weights, bias, None)
         out = saturate_output(self._act(total))
         rule = self._rule
         if rule is not None:
@@ -108,6 +122,7 @@ class NeuronCore:
             w[: self._n_w] = new_w
             if self._bias_at >= 0 and new_b is not None:
                 w[self._bias_at] = new_b
+            self._blocks = None
         self.fired += 1
         return out
 
@@ -123,12 +138,12 @@ class NeuronCore:
 
     def weight_backup(self) -> None:
         """Darwinian: back up the evaluation's starting weights; lamarckian: the learned ones."""
-        self.backup = list(self.baseline if self.heredity == "darwinian" else self.current)
+        self.backup = list(self.baseline if self.heredity == "darwinian" else self._current)
         self.backup_deltas = list(self.deltas)
 
     def weight_restore(self) -> None:
         self.baseline = list(self.backup)
-        self.current = list(self.backup)
+        self._use(list(self.backup))
         self.deltas = list(self.backup_deltas)
 
     def weight_perturb(self, spread: float, rng: random.Random) -> None:
@@ -138,18 +153,18 @@ class NeuronCore:
             k = self._bias_at
             blocks.append(([self.backup[k]], [self.backup_deltas[k]]))
         new = perturb_blocks(blocks, spread, rng)
-        self.current = [v for ws, _ in new for v in ws]
+        self._use([v for ws, _ in new for v in ws])
         self.deltas = [v for _, ds in new for v in ds]
-        self.baseline = list(self.current)
+        self.baseline = list(self._current)
 
     def set_weights(self, flat: Sequence[float]) -> None:
         """Replace the current and baseline weights (flat layout); backup and deltas kept."""
-        if len(flat) != len(self.current):
+        if len(flat) != len(self._current):
             raise PhenotypeUsageError(
-                f"neuron {self.spec.id!r} has {len(self.current)} weights, got {len(flat)}"
+                f"neuron {self.spec.id!r} has {len(self._current)} weights, got {len(flat)}"
             )
-        self.current = [float(v) for v in flat]
-        self.baseline = list(self.current)
+        self._use([float(v) for v in flat])
+        self.baseline = list(self._current)
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,15 +65,19 @@ class _Element(Worker):
 
     _hot: dict[type, str] = {}
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._handlers: dict[type, Any] = {t: getattr(self, n) for t, n in self._hot.items()}
+
     def receiveMessage(self, msg: Any, sender: Any) -> None:
-        name = self._hot.get(type(msg))
-        if name is None:
+        handler = self._handlers.get(type(msg))
+        if handler is None:
             super().receiveMessage(msg, sender)
             return
         if self._gone:
             return
         try:
-            getattr(self, name)(msg, sender)
+            handler(msg, sender)
         except Exception as exc:  # let it crash, exactly as the child wrapper does
             self._crash(exc, msg, sender)
 
@@ -86,12 +90,14 @@ class Neuron(_Element):
     def on_start(self, spec: NeuronSpec, heredity: str = "darwinian") -> None:
         self.core = NeuronCore(spec, heredity)
         self.targets: tuple[Target, ...] = ()
+        self._out: list[tuple[Any, int]] = []
         self.epoch = 0
         self._deferred: list[tuple[Request, Any]] = []
 
     def handle_call(self, payload: Any, sender: Any) -> Any:
         if isinstance(payload, NeuronWire):
             self.targets = payload.targets
+            self._out = [(t.address, t.slot) for t in payload.targets]
             self._prime()
             return "ok"
         raise PhenotypeUsageError(f"neuron cannot handle {type(payload).__name__}")
@@ -113,8 +119,8 @@ class Neuron(_Element):
             vals = (out,)
             epoch = self.epoch
             send = self.send
-            for t in self.targets:
-                send(t.address, Forward(t.slot, epoch, vals))
+            for address, slot in self._out:
+                send(address, Forward(slot, epoch, vals))
             if self._deferred:
                 self._drain()
 

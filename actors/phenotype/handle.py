@@ -96,6 +96,13 @@ class ActorPhenotype:
         self._cycles = 0
         self._broken: PhenotypeError | None = None
         self._terminated = False
+        self._cortex: Any = None
+        self._n_inputs = spec.input_size
+        self._slices: list[tuple[int, int]] = []
+        pos = 0
+        for s in spec.sensors:
+            self._slices.append((pos, pos + s.vl))
+            pos += s.vl
 
     # -- building -------------------------------------------------------------------------
 
@@ -137,6 +144,7 @@ class ActorPhenotype:
             self.supervisor = rt.start_child(parent, sup_spec, timeout)
         try:
             self.addresses = {c.id: c.address for c in rt.which_children(self.supervisor)}
+            self._cortex = self.addresses[plan.cortex_id]
             self._watch()
             self._wire()
         except BaseException:
@@ -240,16 +248,11 @@ class ActorPhenotype:
         """One cycle on the concatenated sensor vector (spec sensor order); returns the
         concatenated actuator vectors (spec actuator order)."""
         self._usable()
-        if len(x) != self.spec.input_size:
-            raise PhenotypeUsageError(f"expected {self.spec.input_size} inputs, got {len(x)}")
-        inputs, pos = [], 0
-        for s in self.spec.sensors:
-            inputs.append(tuple(float(v) for v in x[pos : pos + s.vl]))
-            pos += s.vl
+        if len(x) != self._n_inputs:
+            raise PhenotypeUsageError(f"expected {self._n_inputs} inputs, got {len(x)}")
+        inputs = tuple(tuple(x[a:b]) for a, b in self._slices)
         ref = self.rt.new_ref()
-        self.rt.tell(
-            self.addresses[self.plan.cortex_id], StepRequest(ref, self._epoch, tuple(inputs))
-        )
+        self.rt.tell(self._cortex, StepRequest(ref, self._epoch, inputs))
         deadline = time.monotonic() + self.timeout
         msg = self._next(deadline, lambda m: isinstance(m, StepDone) and m.ref == ref)
         if msg.error:
