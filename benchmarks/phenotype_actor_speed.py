@@ -14,6 +14,10 @@ Measured in the same run, per runtime mode (``simple``: simpleSystemBase, one th
   (inputs-hidden-outputs, tanh, biases): steps per second, and the time per *signal* -- the
   messages of one cycle: step request and reply, one sync per sensor, one message per link,
   one sync per actuator (``Plan.signals_per_cycle``);
+* ``local (hosted)``: the same networks in a private simple system inside one worker process
+  of the local runtime (:mod:`actors.phenotype.hosted`, an exoself hosting its neurons), timed
+  inside that process; its per-signal cost is compared with the raw cost measured in
+  ``simple`` (same system base) in this run;
 * the peer: a ring of plain Thespian relay actors (:mod:`actors.phenotype.probe`) carrying the
   same payload through the same number of messages per round trip from outside; its time per
   message is the raw Thespian message cost.
@@ -39,8 +43,10 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from actors.neural import ActuatorSpec, InputSpec, NetworkSpec, NeuronSpec, SensorSpec
 from actors.phenotype import ActorPhenotype
+from actors.phenotype.hosted import HostBuild, HostRunSteps, PhenotypeHost
+from actors.phenotype.plan import make_plan
 from actors.phenotype.probe import Hop, Relay, SetNext
-from actors.runtime import RuntimeSystem, start_system
+from actors.runtime import ChildSpec, RuntimeSystem, SupFlags, start_system
 
 SHAPES = {"simple": ((2, 2, 1), (4, 4, 1), (6, 10, 2)), "local": ((2, 2, 1), (4, 4, 1))}
 GOAL = 1.5
@@ -130,6 +136,21 @@ def measure(rt: RuntimeSystem, spec: NetworkSpec, steps: int) -> tuple[float, fl
         return actor, raw, signals
 
 
+def hosted_steps(rt: RuntimeSystem, spec: NetworkSpec, steps: int) -> float:
+    """Seconds per step of ``spec`` in a private simple system inside one worker process of
+    the local runtime (timed inside that process)."""
+    sup = rt.start_supervisor(SupFlags(), [ChildSpec("host", PhenotypeHost)], id="bench-host")
+    (info,) = rt.which_children(sup)
+    assert rt.request(info.address, HostBuild(spec), 60) == "ok"
+    rng = random.Random(1)
+    xs = tuple(tuple(rng.uniform(-1, 1) for _ in range(spec.input_size)) for _ in range(steps))
+    best = float("inf")
+    for _ in range(5):
+        _, seconds = rt.request(info.address, HostRunSteps(xs), 120)
+        best = min(best, seconds)
+    return best / steps
+
+
 def bench_actors(
     quick: bool = False, modes: tuple[str, ...] = ("simple", "local")
 ) -> dict[str, Any]:
@@ -153,6 +174,27 @@ def bench_actors(
                         "ratio": round(per_signal / raw, 3),
                     }
                 )
+            if mode == "local":
+                simple_raw = {r["shape"]: r for r in out.get("simple", [])}
+                for shape in SHAPES[mode]:
+                    spec = dense_spec(*shape, random.Random(0))
+                    per_step = hosted_steps(rt, spec, 200 if quick else 2000)
+                    signals = make_plan(spec, None).signals_per_cycle
+                    raw = simple_raw.get("-".join(map(str, shape)), {})
+                    raw_us = raw.get("raw_thespian_us_per_message")
+                    rows.append(
+                        {
+                            "shape": "-".join(map(str, shape)),
+                            "hosted": "private simple system in a local worker process",
+                            "signals_per_step": signals,
+                            "actor_steps_per_s": round(1 / per_step, 1),
+                            "actor_us_per_signal": round(per_step / signals * 1e6, 2),
+                            "raw_thespian_us_per_message": raw_us,
+                            "ratio": round(per_step / signals * 1e6 / raw_us, 3)
+                            if raw_us
+                            else None,
+                        }
+                    )
         out[mode] = rows
     return out
 
@@ -165,8 +207,9 @@ def markdown(result: dict[str, Any]) -> list[str]:
     ]
     for mode, rows in result.items():
         for r in rows:
+            where = f"{mode} (hosted)" if "hosted" in r else mode
             lines.append(
-                f"| {mode} | {r['shape']} | {r['signals_per_step']} | {r['actor_steps_per_s']:,} "
+                f"| {where} | {r['shape']} | {r['signals_per_step']} | {r['actor_steps_per_s']:,} "
                 f"| {r['actor_us_per_signal']} | {r['raw_thespian_us_per_message']} "
                 f"| {r['ratio']} |"
             )
