@@ -188,7 +188,9 @@ class ActorPhenotype:
                 return msg
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise PhenotypeTimeout(f"no answer from the phenotype in {self.timeout} s")
+            # an answer may still come, out of step with the next request: stop here
+            self._broken = PhenotypeTimeout(f"no answer from the phenotype in {self.timeout} s")
+            raise self._broken
         return asys.listen(timedelta(seconds=remaining))
 
     def _next(self, deadline: float, want: Any) -> Any:

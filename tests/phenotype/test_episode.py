@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
 
 from actors.neural.compiled import CompiledNetwork
 from actors.neural.spec import ActuatorSpec, InputSpec, NetworkSpec, NeuronSpec, SensorSpec
 from actors.phenotype import ActorPhenotype
-from actors.runtime import RuntimeSystem
+from actors.runtime import RuntimeSystem, SupFlags
 from morphologies import get_morphology, run_episode
 
 
@@ -67,3 +68,27 @@ def test_xor_episode_in_local(local_rt: RuntimeSystem) -> None:
     want = run_episode(get_morphology("xor"), comp.step, random.Random(0))
     with ActorPhenotype.build(local_rt, spec, morphology="xor") as net:
         assert net.run_episode(0) == want
+
+
+def test_steps_after_an_episode_continue_like_compiled(simple_rt: RuntimeSystem) -> None:
+    spec = morph_spec("single_pole", 3)
+    comp = CompiledNetwork(spec)
+    with ActorPhenotype.build(simple_rt, spec, morphology="single_pole") as net:
+        want = run_episode(get_morphology("single_pole"), comp.step, random.Random(0))
+        assert net.run_episode(0) == want
+        x = {"cart_pole_state": [0.1, -0.2, 0.05, 0.3]}
+        for _ in range(5):  # the cortex leaves scape mode; state carries on from the episode
+            got, want_out = net.step(x), comp.step(x)
+            assert got.keys() == want_out.keys()
+            assert np.allclose(got["cart_force"], want_out["cart_force"], rtol=0, atol=1e-9)
+
+
+def test_phenotype_under_a_parent_supervisor(simple_rt: RuntimeSystem) -> None:
+    parent = simple_rt.start_supervisor(SupFlags(), [], id="exoself-like")
+    spec = morph_spec("xor", 6)
+    net = ActorPhenotype.build(simple_rt, spec, morphology="xor", parent=parent)
+    assert simple_rt.count_children(parent).active == 1
+    want = run_episode(get_morphology("xor"), CompiledNetwork(spec).step, random.Random(1))
+    assert net.run_episode(1) == want
+    net.terminate()
+    assert simple_rt.count_children(parent).active == 0
