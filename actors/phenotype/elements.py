@@ -243,7 +243,7 @@ class Actuator(_Element):
         self.count += 1
         if self.count < self.n:
             return
-        outputs = tuple(v for v in self.buf if v is not None)
+        outputs: tuple[float, ...] = tuple(self.buf)  # type: ignore[arg-type]  # all set
         self.buf = [None] * self.n
         self.count = 0
         self.cycle += 1
