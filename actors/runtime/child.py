@@ -102,6 +102,14 @@ class SupervisedActor(Actor):
     #: True for supervisors (sets a ChildSpec's default ``type``).
     is_supervisor: ClassVar[bool] = False
 
+    @staticmethod
+    def actorSystemCapabilityCheck(
+        capabilities: dict[str, Any], requirements: dict[str, Any] | None
+    ) -> bool:
+        """Placement (cluster mode): a system qualifies when every requirement of the
+        child spec equals the system's capability of that name."""
+        return all(capabilities.get(k) == v for k, v in (requirements or {}).items())
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.init_msg: Init | None = None

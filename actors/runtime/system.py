@@ -91,6 +91,8 @@ def _unwrap(reply: Reply) -> Any:
         return reply.value
     if reply.error == "refused":
         raise SupervisorRefused(reply.reason)
+    if reply.error == "bad_request":
+        raise CallFailed(f"bad_request: {reply.reason}")
     if reply.error == "timeout":
         raise RequestTimeout(f"request {reply.ref} timed out")
     raise CallFailed(reply.reason or reply.error, reply.traceback)
@@ -227,6 +229,19 @@ class RuntimeSystem:
             raise RuntimeFailure("the actor system is not running")
         return self.asys
 
+    def _listen(self, seconds: float) -> Any:
+        """The next message to this handle, waiting at most ``seconds``.
+
+        simpleSystemBase's ``listen`` sleeps until the next actor timer is due even
+        when a message is already waiting, so poll it first with a zero timeout.
+        """
+        asys = self._system()
+        if self.mode == "simple":
+            msg = asys.listen(timedelta(0))
+            if msg is not None:
+                return msg
+        return asys.listen(timedelta(seconds=seconds))
+
     def new_ref(self) -> str:
         return f"{self._prefix}.{next(self._refs)}"
 
@@ -250,9 +265,11 @@ class RuntimeSystem:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise RequestTimeout(f"no reply to {type(payload).__name__} in {timeout} s")
-            msg = asys.listen(timedelta(seconds=remaining))
+            msg = self._listen(remaining)
             if isinstance(msg, Reply):
                 if msg.ref == ref:
+                    if time.monotonic() > deadline:
+                        raise RequestTimeout(f"reply to {type(payload).__name__} came too late")
                     return _unwrap(msg)
             elif msg is not None:
                 self._inbox.append(msg)
@@ -263,7 +280,7 @@ class RuntimeSystem:
             return self._inbox.pop(0)
         deadline = time.monotonic() + timeout
         while (remaining := deadline - time.monotonic()) > 0:
-            msg = self._system().listen(timedelta(seconds=remaining))
+            msg = self._listen(remaining)
             if msg is not None and not isinstance(msg, Reply):
                 return msg
         return None
@@ -297,7 +314,7 @@ class RuntimeSystem:
                 return msg
         deadline = time.monotonic() + timeout
         while (remaining := deadline - time.monotonic()) > 0:
-            msg = self._system().listen(timedelta(seconds=remaining))
+            msg = self._listen(remaining)
             if isinstance(msg, Down) and msg.ref == ref:
                 return msg
             if msg is not None and not isinstance(msg, Reply):
