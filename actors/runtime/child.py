@@ -36,6 +36,7 @@ from typing import Any, ClassVar
 from thespian.actors import (
     Actor,
     ActorExitRequest,
+    ActorSystemConventionUpdate,
     ChildActorExited,
     PoisonMessage,
     WakeupMessage,
@@ -58,12 +59,20 @@ from actors.runtime.messages import (
     WhereIs,
 )
 
-__all__ = ["ReplyCallback", "SupervisedActor", "Worker", "crash_exit"]
+__all__ = ["ReplyCallback", "SupervisedActor", "Worker", "crash_exit", "system_key"]
 
 log = logging.getLogger(__name__)
 
 ReplyCallback = Callable[[Reply], None]
 _PR_SET_PDEATHSIG = 1
+
+
+def system_key(address: Any) -> str | None:
+    """``host:port`` of a Thespian TCP address (an Admin's), else None."""
+    sockname = getattr(getattr(address, "addressDetails", None), "sockname", None)
+    if isinstance(sockname, tuple) and len(sockname) >= 2:
+        return f"{sockname[0]}:{sockname[1]}"
+    return None
 
 
 def crash_exit(exc: BaseException) -> Exit:
@@ -73,7 +82,14 @@ def crash_exit(exc: BaseException) -> Exit:
 
 
 def _die_with_parent(parent_pid: int) -> None:
-    """Ask Linux to SIGKILL this process when its parent dies (a link, OTP-wise)."""
+    """Ask Linux to SIGKILL this process when its parent dies (a link, OTP-wise).
+
+    Only when the supervisor's process forked this one; an actor placed on another
+    actor system (cluster mode) has that system's Admin as OS parent, and its death
+    reaches the supervisor through Thespian instead.
+    """
+    if os.getppid() != parent_pid:
+        return
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
@@ -150,6 +166,11 @@ class SupervisedActor(Actor):
         if isinstance(msg, ChildActorExited):
             self._on_child_exited(msg.childAddress)
             return
+        if isinstance(msg, ActorSystemConventionUpdate):
+            key = system_key(msg.remoteAdminAddress)
+            if not msg.remoteAdded and key is not None and not self._gone:
+                self._on_system_lost(key)
+            return
         if self._gone:
             return
         try:
@@ -181,7 +202,13 @@ class SupervisedActor(Actor):
         """Tell the supervisor this child has started (once ``_on_init`` is done)."""
         if self.init_msg is not None and not self._gone:
             msg = self.init_msg
-            self.send(msg.supervisor, Started(msg.child_id, msg.incarnation, os.getpid()))
+            started = Started(msg.child_id, msg.incarnation, os.getpid(), self.system_key())
+            self.send(msg.supervisor, started)
+
+    def system_key(self) -> str | None:
+        """``host:port`` of the Admin of the actor system this actor runs on (None in
+        ``simple`` mode); compare with :func:`system_key` of a convention update."""
+        return system_key(getattr(getattr(self, "_myRef", None), "_adminAddr", None))
 
     def _crash(self, exc: BaseException, msg: Any, sender: Any) -> None:
         reason = crash_exit(exc)
@@ -259,6 +286,9 @@ class SupervisedActor(Actor):
 
     def _on_child_exited(self, address: Any) -> None:
         """A Thespian child of this actor exited."""
+
+    def _on_system_lost(self, system: str) -> None:
+        """(cluster mode) The convention lost the actor system ``system``."""
 
 
 class Worker(SupervisedActor):

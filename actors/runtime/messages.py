@@ -253,11 +253,13 @@ class Init:
 
 @dataclass(frozen=True, slots=True)
 class Started:
-    """Child to supervisor: ``on_start`` returned; ``pid`` is its OS process id."""
+    """Child to supervisor: ``on_start`` returned; ``pid`` is its OS process id and
+    ``system`` the ``host:port`` of the actor system (Admin) it runs on, if any."""
 
     child_id: str
     incarnation: int
     pid: int
+    system: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,6 +288,7 @@ class ChildUp:
     address: Any
     parent: Any
     name: str | None
+    system: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

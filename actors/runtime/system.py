@@ -324,9 +324,19 @@ class RuntimeSystem:
     # -- supervisors -------------------------------------------------------------------
 
     def start_root(self, spec: ChildSpec, timeout: float = 10.0) -> Any:
-        """Start ``spec`` as a root (not restarted); return its address once started."""
+        """Start ``spec`` as a root (not restarted); return its address once it and
+        (for a supervisor) its whole tree have started and every name in the tree
+        resolves in the registry."""
+        deadline = time.monotonic() + timeout
         address = self.request(self.registry, StartRoot(spec), timeout)
         self._roots.append(address)
+        # Registrations come from each subtree's supervisor, in their own processes:
+        # wait until they have all reached the registry.
+        for name in _names_in(spec):
+            while self.whereis(name, max(0.1, deadline - time.monotonic())) is None:
+                if time.monotonic() > deadline:
+                    raise RequestTimeout(f"{name!r} not registered within {timeout} s")
+                time.sleep(0.002)
         return address
 
     def start_supervisor(
@@ -369,6 +379,16 @@ class RuntimeSystem:
     def count_children(self, sup: Any, timeout: float = 10.0) -> ChildCounts:
         result: ChildCounts = self.request(sup, CountChildren(), timeout)
         return result
+
+
+def _names_in(spec: ChildSpec) -> list[str]:
+    """Registered names of ``spec`` and of every static child below it."""
+    names = [spec.name] if spec.name else []
+    for arg in spec.args:
+        if isinstance(arg, SupervisorArgs) and arg.flags.strategy != "simple_one_for_one":
+            for child in arg.children:
+                names.extend(_names_in(child))
+    return names
 
 
 @contextlib.contextmanager
