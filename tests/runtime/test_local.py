@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -114,3 +118,39 @@ def test_shutdown_leaves_no_process() -> None:
     assert leftovers == []
     assert not [p for p in pids if alive(p)]
     assert rt.shutdown() == []  # idempotent
+
+
+def _wait_gone(pids: list[int], timeout: float = 20.0) -> list[int]:
+    with contextlib.suppress(AssertionError):
+        eventually(lambda: not [p for p in pids if alive(p)], timeout=timeout, step=0.1)
+    return [p for p in pids if alive(p)]
+
+
+def test_shutdown_on_error_in_the_with_block() -> None:
+    pids: list[int] = []
+    with pytest.raises(ZeroDivisionError), start_system("local") as rt:
+        rt.start_supervisor(SupFlags(), [ChildSpec("a", Echo)])
+        pids = rt.pids()
+        raise ZeroDivisionError
+    assert len(pids) >= 4 and _wait_gone(pids) == []
+
+
+def test_shutdown_at_interpreter_exit() -> None:
+    script = (
+        "from actors.runtime import ChildSpec, RuntimeSystem, SupFlags\n"
+        "from tests.runtime.workers import Echo\n"
+        "rt = RuntimeSystem('local').start()\n"
+        "rt.start_supervisor(SupFlags(), [ChildSpec('a', Echo)])\n"
+        "print(' '.join(map(str, rt.pids())), flush=True)\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run(
+        [sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    pids = [int(p) for p in proc.stdout.split()]
+    assert len(pids) >= 4
+    left = _wait_gone(pids)
+    for pid in left:  # clean up before failing
+        os.kill(pid, signal.SIGKILL)
+    assert left == []
