@@ -8,6 +8,7 @@ from actors.runtime import (
     CapabilityError,
     ChildSpec,
     ConfigError,
+    DeadlineTable,
     Exit,
     IntensityWindow,
     ModeError,
@@ -207,3 +208,20 @@ def test_good_capabilities_copied() -> None:
         "gpus": 2,
         "tags": ["x", "y"],
     }
+
+
+def test_deadline_table_expires_in_order_and_forgets_answered() -> None:
+    table = DeadlineTable()
+    table.add("a", 10.0)
+    table.add("b", 5.0)
+    table.add("c", 7.0)
+    assert table.next_deadline() == 5.0
+    table.discard("b")  # answered in time
+    assert table.next_deadline() == 7.0 and len(table) == 2
+    assert table.expired(6.9) == []
+    assert table.expired(10.0) == ["c", "a"]
+    assert table.next_deadline() is None and len(table) == 0
+    table.add("d", 1.0)
+    table.discard("d")
+    table.add("d", 3.0)  # a ref re-added keeps only its latest deadline
+    assert table.expired(2.0) == [] and table.expired(3.0) == ["d"]

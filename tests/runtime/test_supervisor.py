@@ -15,6 +15,7 @@ import pytest
 from actors.runtime import (
     CallFailed,
     ChildSpec,
+    Reply,
     RequestTimeout,
     RuntimeSystem,
     SupervisorRefused,
@@ -23,7 +24,7 @@ from actors.runtime import (
 from actors.runtime.messages import Shutdown, SupervisorArgs
 from actors.runtime.supervisor import Supervisor
 from tests.runtime.conftest import eventually, uniq
-from tests.runtime.workers import Echo, FailingStart, Recorder, Stubborn
+from tests.runtime.workers import Asker, Echo, FailingStart, Recorder, Silent, Stubborn
 
 
 @pytest.fixture
@@ -379,3 +380,18 @@ def test_late_reply_never_reaches_the_next_request(rt: RuntimeSystem, roots: lis
         rt.request(address, ("sleep", 0.4), timeout=0.1)
     assert rt.request(address, "next", timeout=10) == "next"
     assert rt.request(address, "and next", timeout=10) == "and next"
+
+
+def test_actor_side_request_reply_and_deadline(rt: RuntimeSystem, roots: list) -> None:
+    asker, echo_name = uniq("asker"), uniq("echo")
+    start(rt, roots, SupFlags(), [ChildSpec("q", Asker, name=asker), echo("e", name=echo_name)])
+    q = rt.whereis(asker)
+    ok = Reply(*rt.request(q, ("ask", rt.whereis(echo_name), "hello", 10.0)))
+    assert ok.ok and ok.value == "hello"
+    silent = rt.asys.createActor(Silent)
+    t0 = time.monotonic()
+    late = Reply(*rt.request(q, ("ask", silent, "anyone?", 0.3), timeout=10))
+    assert (late.ok, late.error) == (False, "timeout")
+    assert 0.29 <= time.monotonic() - t0 < 5
+    # the asker keeps working after a timeout
+    assert Reply(*rt.request(q, ("ask", rt.whereis(echo_name), 2, 10.0))).value == 2

@@ -6,7 +6,9 @@ import os
 import time
 from typing import Any
 
-from actors.runtime import Worker
+from thespian.actors import Actor
+
+from actors.runtime import NOREPLY, Worker
 
 
 class Echo(Worker):
@@ -83,3 +85,21 @@ class Recorder(Worker):
         if isinstance(payload, tuple) and payload[0] == "monitor":
             return self.monitor(payload[1])
         return None
+
+
+class Silent(Actor):
+    """A plain Thespian actor that never answers anything."""
+
+    def receiveMessage(self, msg: Any, sender: Any) -> None:
+        return
+
+
+class Asker(Worker):
+    """Request ``("ask", target, payload, timeout)``: asks ``target`` from inside the
+    actor system and answers with the :class:`Reply` it got (deferred reply)."""
+
+    def handle_call(self, payload: Any, sender: Any) -> Any:
+        _, target, inner, timeout = payload
+        caller = self.deferred()
+        self.request(target, inner, timeout, lambda reply: self.reply(caller, tuple(reply)))
+        return NOREPLY
