@@ -95,6 +95,7 @@ class _Child:
     incarnation: int = 0
     killing: bool = False
     dynamic: bool = False
+    system: str | None = None
     waiters: list[tuple[Any, str]] | None = None  # (caller, ref) told once started
 
 
@@ -139,6 +140,8 @@ class Supervisor(SupervisedActor):
             raise SpecError(f"Supervisor args must be SupervisorArgs, got {args!r}")
         check_children(args.flags, args.children)
         self.flags = args.flags
+        if msg.mode == "cluster":
+            self.notifyOnSystemRegistrationChanges(True)
         self._window = IntensityWindow(args.flags.intensity, args.flags.period)
         if args.flags.strategy == "simple_one_for_one":
             self._template = args.children[0]
@@ -245,7 +248,8 @@ class Supervisor(SupervisedActor):
             return
         child.address = sender
         child.pid = msg.pid
-        self.send(self.registry, ChildUp(sender, self.myAddress, child.spec.name))
+        child.system = msg.system
+        self.send(self.registry, ChildUp(sender, self.myAddress, child.spec.name, msg.system))
         for caller, ref in child.waiters or ():
             self._reply(caller, ref, sender)
         child.waiters = None
@@ -259,6 +263,13 @@ class Supervisor(SupervisedActor):
             return
         self.send(sender, ActorExitRequest())
         self._exited(msg.child_id, Exit(KILLED) if child.killing else msg.reason)
+
+    def _on_system_lost(self, system: str) -> None:
+        """Children placed on a vanished convention member are dead (``killed``):
+        Thespian 4.0.1 does not always tell their parent."""
+        for cid, child in list(self._children.items()):
+            if child.address is not None and child.system == system:
+                self._exited(cid, Exit(KILLED, f"actor system {system} lost"))
 
     def _on_child_exited(self, address: Any) -> None:
         for cid, child in self._children.items():
