@@ -74,11 +74,11 @@ class PhenotypeHost(Worker):
 
     def handle_call(self, payload: Any, sender: Any) -> Any:
         try:
-            return self._call(payload)
+            return self._serve(payload)
         except PhenotypeError as exc:
             return HostError(type(exc).__name__, str(exc))
 
-    def _call(self, op: Any) -> Any:
+    def _serve(self, op: Any) -> Any:
         if isinstance(op, HostBuild):
             self._drop()
             if self.private is None:
