@@ -13,6 +13,7 @@ plasticity while running) and ``si_pidps_backup``, each weight with its momentum
 
 from __future__ import annotations
 
+import math
 import random
 from collections import deque
 from collections.abc import Sequence
@@ -54,9 +55,13 @@ class NeuronCore:
         self._wp = wp
         self._n_w = pos
         self._bias_at = pos if spec.bias is not None else -1
+        self._signal_slots = pos + (spec.bias is not None)  # DXNN's input_idps
+        self._mbias_at = self._signal_slots if spec.modulation_bias is not None else -1
         flat = [float(w) for i in spec.inputs for w in i.weights]
         if spec.bias is not None:
             flat.append(float(spec.bias))
+        if spec.modulation_bias is not None:
+            flat.append(float(spec.modulation_bias))
         self._current: list[float] = flat
         self._blocks: list[list[float]] | None = None  # per-input views of _current
         self.baseline: list[float] = list(flat)
@@ -115,8 +120,11 @@ class NeuronCore:
         rule = self._rule
         if rule is not None:
             flat_x = [v for s in signals for v in s]
+            # neuron.erl: the modulatory signal sat(tanh(modulatory dot + bias), pi); DXNN2's
+            # neurons have at most a modulation bias (see actors.neural.plasticity)
+            m = math.tanh(w[self._mbias_at]) if self._mbias_at >= 0 else 0.0
             new_w, new_b = rule.scalar(
-                0.0, self.spec.neural_params, flat_x, w[: self._n_w], self._wp, bias,
+                m, self.spec.neural_params, flat_x, w[: self._n_w], self._wp, bias,
                 self.spec.bias_params, out,
             )  # fmt: skip
             w[: self._n_w] = new_w
@@ -147,12 +155,17 @@ class NeuronCore:
         self.deltas = list(self.backup_deltas)
 
     def weight_perturb(self, spread: float, rng: random.Random) -> None:
-        """Perturb the backed-up weights (blocks: each input, then the bias) and use them."""
-        blocks = [(self.backup[a:b], self.backup_deltas[a:b]) for a, b in self._segments]
+        """Perturb the backed-up weights and use them. As ``neuron.erl``: first the signal
+        blocks (each input, then the bias), then the modulation block (the modulation bias)
+        in a second call with the same generator."""
+        bw, bd = self.backup, self.backup_deltas
+        blocks = [(bw[a:b], bd[a:b]) for a, b in self._segments]
         if self._bias_at >= 0:
-            k = self._bias_at
-            blocks.append(([self.backup[k]], [self.backup_deltas[k]]))
+            blocks.append(([bw[self._bias_at]], [bd[self._bias_at]]))
         new = perturb_blocks(blocks, spread, rng)
+        if self._mbias_at >= 0:
+            k = self._mbias_at
+            new += perturb_blocks([([bw[k]], [bd[k]])], spread, rng)
         self._use([v for ws, _ in new for v in ws])
         self.deltas = [v for _, ds in new for v in ds]
         self.baseline = list(self._current)

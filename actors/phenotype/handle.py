@@ -329,7 +329,7 @@ class ActorPhenotype:
             raise PhenotypeUsageError(f"expected {self.spec.weight_count} weights, got {len(flat)}")
         ops, pos = [], 0
         for n in self.spec.neurons:
-            k = n.fan_in + (n.bias is not None)
+            k = n.weight_slots
             ops.append(SetWeights(self._cycles, tuple(float(v) for v in flat[pos : pos + k])))
             pos += k
         self._usable()

@@ -15,7 +15,8 @@ from tests.phenotype.conftest import inputs_for
 
 
 def plastic_spec() -> NetworkSpec:
-    """Recurrent, plastic (hebbian on h, ojas on o), with diff_product state."""
+    """Recurrent, plastic (hebbian, ojas, neuromodulation driven by a modulation bias), with
+    diff_product state."""
     return NetworkSpec(
         (SensorSpec("s", 2),),
         (
@@ -25,7 +26,11 @@ def plastic_spec() -> NetworkSpec:
             ),
             NeuronSpec("d", 0, (InputSpec("s", (0.7, 0.2)),), aggregation="diff_product"),
             NeuronSpec(
-                "o", 1, (InputSpec("h", (0.9,)), InputSpec("d", (-0.5,))),
+                "m", 0, (InputSpec("s", (0.3, 0.1)),), plasticity="neuromodulation",
+                neural_params=(0.5, 0.2, 0.1, -0.1, 0.05), bias=0.2, modulation_bias=0.7,
+            ),
+            NeuronSpec(
+                "o", 1, (InputSpec("h", (0.9,)), InputSpec("d", (-0.5,)), InputSpec("m", (0.4,))),
                 plasticity="ojas", neural_params=(0.1,), bias=-0.2,
             ),
         ),
@@ -65,7 +70,7 @@ def test_perturb_replays_with_the_pure_rule(simple_rt: RuntimeSystem) -> None:
     spec = plastic_spec()
     with ActorPhenotype.build(simple_rt, spec) as net:
         net.backup()
-        choices = {"h": 1.5, "o": 0.7}
+        choices = {"h": 1.5, "m": 0.9, "o": 0.7}
         seeds = net.perturb(list(choices.items()), random.Random(7))
         got = net.get_weights()
         assert got != spec.flat_weights()
@@ -77,6 +82,8 @@ def test_perturb_replays_with_the_pure_rule(simple_rt: RuntimeSystem) -> None:
                 core.weight_perturb(choices[n.id], random.Random(seeds[n.id]))
             want.extend(core.current)
         assert got == want
+        m_at = sum(n.weight_slots for n in spec.neurons[:2]) + 3  # m's modulation bias
+        assert got[m_at] != spec.flat_weights()[m_at]  # DXNN2 always perturbs that block
         # restore goes back to the backup
         net.restore()
         assert net.get_weights() == spec.flat_weights()
