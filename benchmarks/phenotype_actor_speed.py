@@ -4,8 +4,8 @@ Run from the repository root::
 
     python benchmarks/phenotype_actor_speed.py [--quick] [--json-only]
 
-(The actor part of ``benchmarks/phenotype_speed.py``: that script calls :func:`bench_actors`
-and :func:`markdown` when both are present; this file also runs alone.)
+(The actor part of ``benchmarks/phenotype_speed.py``, which calls :func:`bench_actors` and
+:func:`markdown`; this file also runs alone.)
 
 Measured in the same run, per runtime mode (``simple``: simpleSystemBase, one thread;
 ``local``: multiprocTCPBase, one process per actor):
