@@ -9,7 +9,13 @@ from hypothesis import strategies as st
 
 from actors.neural.compiled import CompiledNetwork
 from actors.neural.reference import ReferenceNetwork
-from actors.neural.spec import NetworkSpec
+from actors.neural.spec import (
+    ActuatorSpec,
+    InputSpec,
+    NetworkSpec,
+    NeuronSpec,
+    SensorSpec,
+)
 from actors.phenotype import ActorPhenotype
 from actors.runtime import RuntimeSystem
 from tests.neural.strategies import network_specs
@@ -65,3 +71,33 @@ def test_actor_outputs_equal_compiled_in_local(
     local_rt: RuntimeSystem, spec: NetworkSpec, seed: int
 ) -> None:
     _check(local_rt, spec, seed, 12)
+
+
+def lagging_spec() -> NetworkSpec:
+    """``lag`` feeds nothing the actuators wait for: it may fire after a cycle has ended."""
+    return NetworkSpec(
+        (SensorSpec("s", 2),),
+        (
+            NeuronSpec("o", 0, (InputSpec("s", (0.5, -0.4)),), bias=0.1),
+            NeuronSpec(
+                "lag", 0, (InputSpec("s", (0.3, 0.8)), InputSpec("lag", (0.2,), recurrent=True)),
+                plasticity="hebbian", neural_params=(0.3,),
+            ),
+        ),
+        (ActuatorSpec("a", 1, ("o",)),),
+    )  # fmt: skip
+
+
+@pytest.mark.multiproc
+def test_control_waits_for_lagging_neurons_in_local(local_rt: RuntimeSystem) -> None:
+    """Weights read, and resets done, right after a cycle see every neuron's last firing."""
+    spec = lagging_spec()
+    comp = CompiledNetwork(spec)
+    xs = inputs_for(spec, 8, 10)
+    with ActorPhenotype.build(local_rt, spec) as net:
+        for round_ in range(2):
+            for x in xs:
+                assert net.step_flat(x) == comp.step_flat(x)
+                assert net.get_weights() == comp.get_weights(), round_
+            net.reset()
+            comp.reset()
