@@ -5,7 +5,9 @@
   :class:`~actors.neural.compiled.CompiledNetwork`, plus DXNN's tuning verbs and episodes).
 * :mod:`~actors.phenotype.messages` -- the protocol; :mod:`~actors.phenotype.elements` -- the
   actors; :mod:`~actors.phenotype.core` -- their pure state machines;
-  :func:`~actors.phenotype.perturb.perturb_blocks` -- DXNN2's weight perturbation.
+  :func:`~actors.phenotype.perturb.perturb_blocks` -- DXNN2's weight perturbation;
+  :func:`~actors.phenotype.perturb.perturb_network` -- the same on a whole flat weight vector
+  (to replay an actor perturbation on the compiled backend).
 
 See ``docs/phenotype.md``.
 """
@@ -20,7 +22,7 @@ from actors.phenotype.errors import (
 )
 from actors.phenotype.handle import ActorPhenotype
 from actors.phenotype.messages import NeuronBackup
-from actors.phenotype.perturb import perturb_blocks
+from actors.phenotype.perturb import perturb_blocks, perturb_network
 from actors.phenotype.plan import Plan, make_plan
 
 __all__ = [
@@ -37,4 +39,5 @@ __all__ = [
     "Plan",
     "make_plan",
     "perturb_blocks",
+    "perturb_network",
 ]

@@ -21,11 +21,15 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from actors.phenotype.errors import PhenotypeUsageError
 
-__all__ = ["MOMENTUM", "SAT_LIMIT", "perturb_blocks"]
+if TYPE_CHECKING:
+    from actors.neural.spec import NetworkSpec
+
+__all__ = ["MOMENTUM", "SAT_LIMIT", "perturb_blocks", "perturb_network"]
 
 #: DXNN2 ``neuron.erl``'s ``?SAT_LIMIT`` for tuned weights.
 SAT_LIMIT = math.pi
@@ -88,3 +92,40 @@ def _move(
     dw = (rng.random() - 0.5) * spread + dl[i] * momentum
     wl[i] = min(sat_limit, max(-sat_limit, wl[i] + dw))
     dl[i] = dw
+
+
+def perturb_network(
+    spec: NetworkSpec,
+    weights: Sequence[float],
+    deltas: Sequence[float],
+    perturbations: Mapping[str, tuple[float, int]],
+) -> tuple[list[float], list[float]]:
+    """What the actor neurons do on ``weight_perturb``, on flat vectors (spec layout), so a
+    compiled backend can replay an actor perturbation exactly (and the other way round).
+
+    ``weights``/``deltas`` are the backed-up weights and their momentum deltas;
+    ``perturbations`` maps a neuron id to ``(spread, seed)`` (the seeds
+    :meth:`ActorPhenotype.perturb <actors.phenotype.handle.ActorPhenotype.perturb>` returns).
+    Per neuron: its signal blocks (inputs, then the bias), then its modulation block, each a
+    :func:`perturb_blocks` call with ``random.Random(seed)``. Returns new lists.
+    """
+    n = spec.weight_count
+    if len(weights) != n or len(deltas) != n:
+        raise PhenotypeUsageError(f"expected {n} weights and deltas")
+    unknown = set(perturbations) - {nr.id for nr in spec.neurons}
+    if unknown:
+        raise PhenotypeUsageError(f"no neurons {sorted(unknown)} in the spec")
+    w, d = [float(v) for v in weights], [float(v) for v in deltas]
+    for neuron, (signal_groups, mod_group) in zip(spec.neurons, spec.weight_groups(), strict=True):
+        if neuron.id not in perturbations:
+            continue
+        spread, seed = perturbations[neuron.id]
+        rng = random.Random(seed)
+        for groups in (signal_groups, (mod_group,) if mod_group else ()):
+            new = perturb_blocks(
+                [([w[i] for i in g], [d[i] for i in g]) for g in groups], spread, rng
+            )
+            for g, (nw, nd) in zip(groups, new, strict=True):
+                for i, wv, dv in zip(g, nw, nd, strict=True):
+                    w[i], d[i] = wv, dv
+    return w, d

@@ -9,7 +9,13 @@ import pytest
 
 from actors.neural.compiled import CompiledNetwork
 from actors.neural.spec import ActuatorSpec, InputSpec, NetworkSpec, NeuronSpec, SensorSpec
-from actors.phenotype import ActorPhenotype, NeuronCore, PhenotypeUsageError, perturb_blocks
+from actors.phenotype import (
+    ActorPhenotype,
+    NeuronCore,
+    PhenotypeUsageError,
+    perturb_blocks,
+    perturb_network,
+)
 from actors.runtime import RuntimeSystem
 from tests.phenotype.conftest import inputs_for
 
@@ -149,3 +155,25 @@ def test_reset_replays_and_matches_compiled(simple_rt: RuntimeSystem) -> None:
         comp.reset()
         for x in xs:
             assert np.allclose(net.step_flat(x), comp.step_flat(x), rtol=0, atol=1e-9)
+
+
+def test_flat_replay_equals_actor_perturbation(simple_rt: RuntimeSystem) -> None:
+    """What the exoself does on the compiled backend gives the actor neurons' weights."""
+    spec = plastic_spec()
+    with ActorPhenotype.build(simple_rt, spec) as net:
+        net.backup()
+        base = spec.flat_weights()
+        deltas = [0.0] * len(base)
+        rng = random.Random(21)
+        for spread in (2.0, 0.5):  # twice: the second perturbation carries momentum
+            choices = [("o", spread), ("m", spread), ("h", spread / 2)]
+            seeds = net.perturb(choices, rng)
+            base, deltas = perturb_network(
+                spec, base, deltas, {nid: (sp, seeds[nid]) for nid, sp in choices}
+            )
+            assert net.get_weights() == base
+            net.backup()
+            backups = net.get_backup()
+            assert [v for n in spec.neurons for v in backups[n.id].deltas] == deltas
+        with pytest.raises(PhenotypeUsageError):
+            perturb_network(spec, base, deltas, {"nope": (1.0, 0)})
