@@ -1,0 +1,427 @@
+"""The child wrapper: the protocol every supervised actor speaks, and :class:`Worker`.
+
+Thespian tells a parent only *that* a child exited (``ChildActorExited``, no reason)
+and answers an exception in ``receiveMessage`` by retrying the message and then
+returning it as ``PoisonMessage`` -- the actor and its state survive. megabrain
+mirrors OTP instead:
+
+* every supervised actor tells its supervisor why it exits, before it exits
+  (:class:`~actors.runtime.messages.ExitReport` with ``normal``, ``shutdown`` or
+  ``abnormal`` + reason + traceback);
+* an exception in a worker's handler crashes the worker (let it crash): it reports
+  ``abnormal``, drops every later message, and its supervisor ends it;
+* a death with no report (SIGKILL, OOM) is seen by the supervisor as ``killed``;
+* in the multi-process modes a child dies with its supervisor's process
+  (``PR_SET_PDEATHSIG``), as linked processes do in OTP.
+
+Contract for the supervisor: a child never exits on its own. It reports, then waits
+for the ``ActorExitRequest`` its supervisor sends on receiving the report, so the
+report always arrives before Thespian's ``ChildActorExited``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import itertools
+import logging
+import math
+import os
+import signal
+import time
+import traceback as tb
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, ClassVar
+
+from thespian.actors import (
+    Actor,
+    ActorExitRequest,
+    ActorSystemConventionUpdate,
+    ChildActorExited,
+    PoisonMessage,
+    WakeupMessage,
+)
+
+from actors.runtime.core import DeadlineTable
+from actors.runtime.messages import (
+    ABNORMAL,
+    KILLED,
+    NORMAL,
+    SHUTDOWN,
+    Demonitor,
+    Exit,
+    ExitReport,
+    Init,
+    Monitor,
+    Reply,
+    Request,
+    Shutdown,
+    Started,
+    WhereIs,
+)
+
+__all__ = [
+    "NOREPLY",
+    "Caller",
+    "ReplyCallback",
+    "SupervisedActor",
+    "Worker",
+    "crash_exit",
+    "system_key",
+]
+
+log = logging.getLogger(__name__)
+
+ReplyCallback = Callable[[Reply], None]
+_PR_SET_PDEATHSIG = 1
+
+
+def system_key(address: Any) -> str | None:
+    """``host:port`` of a Thespian TCP address (an Admin's), else None."""
+    sockname = getattr(getattr(address, "addressDetails", None), "sockname", None)
+    if isinstance(sockname, tuple) and len(sockname) >= 2:
+        return f"{sockname[0]}:{sockname[1]}"
+    return None
+
+
+def crash_exit(exc: BaseException) -> Exit:
+    """The ``abnormal`` exit reason for an exception (type, message, traceback)."""
+    text = "".join(tb.format_exception(type(exc), exc, exc.__traceback__))
+    return Exit(ABNORMAL, f"{type(exc).__name__}: {exc}", text)
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Ask Linux to SIGKILL this process when its parent dies (a link, OTP-wise).
+
+    Only when the supervisor's process forked this one; an actor placed on another
+    actor system (cluster mode) has that system's Admin as OS parent, and its death
+    reaches the supervisor through Thespian instead.
+    """
+    if os.getppid() != parent_pid:
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # pragma: no cover - non-Linux
+        return
+    if os.getppid() != parent_pid:  # parent already gone before prctl took effect
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+class _NoReply:
+    """Type of :data:`NOREPLY`."""
+
+    def __repr__(self) -> str:
+        return "NOREPLY"
+
+
+#: Returned by ``handle_call`` when the reply will be sent later with ``reply``.
+NOREPLY: Any = _NoReply()
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who asked: the address to answer and the request's correlation id."""
+
+    address: Any
+    ref: str
+
+
+class _Sweep:
+    """Wakeup payload: time to expire the requests whose deadline has passed."""
+
+    __slots__ = ()
+
+
+class SupervisedActor(Actor):
+    """Base of every actor that runs under a megabrain supervisor (the child wrapper).
+
+    Subclasses implement :meth:`_on_init`, :meth:`_on_shutdown` and
+    :meth:`_dispatch`; they never override ``receiveMessage``.
+    """
+
+    #: True for supervisors (sets a ChildSpec's default ``type``).
+    is_supervisor: ClassVar[bool] = False
+
+    @staticmethod
+    def actorSystemCapabilityCheck(
+        capabilities: dict[str, Any], requirements: dict[str, Any] | None
+    ) -> bool:
+        """Placement (cluster mode): a system qualifies when every requirement of the
+        child spec equals the system's capability of that name."""
+        return all(capabilities.get(k) == v for k, v in (requirements or {}).items())
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.init_msg: Init | None = None
+        self._gone = False
+        self._refs = itertools.count()
+        self._ref_prefix = uuid.uuid4().hex[:12]
+        self._pending: dict[str, ReplyCallback] = {}
+        self._deadlines = DeadlineTable()
+        self._next_sweep = math.inf  # when the earliest sweep timer set will fire
+
+    # -- identity -------------------------------------------------------------
+
+    @property
+    def supervisor(self) -> Any:
+        """The supervisor's address (for a root supervisor: the registry)."""
+        return self.init_msg.supervisor if self.init_msg else None
+
+    @property
+    def registry(self) -> Any:
+        """The runtime's registry address."""
+        return self.init_msg.registry if self.init_msg else None
+
+    @property
+    def name(self) -> str | None:
+        """The registered name of this child, if its spec has one."""
+        return self.init_msg.name if self.init_msg else None
+
+    def new_ref(self) -> str:
+        """A fresh correlation id, unique in the runtime."""
+        return f"{self._ref_prefix}.{next(self._refs)}"
+
+    # -- Thespian entry point ----------------------------------------------------
+
+    def receiveMessage(self, msg: Any, sender: Any) -> None:
+        kind = type(msg)
+        if (kind is Request or kind is Reply) and not self._gone:  # the hot path first
+            try:
+                if kind is Request:
+                    self._dispatch(msg, sender)
+                elif msg.ref in self._pending:
+                    self._deadlines.discard(msg.ref)
+                    self._pending.pop(msg.ref)(msg)
+            except Exception as exc:  # let it crash
+                self._crash(exc, msg, sender)
+            return
+        if isinstance(msg, ActorExitRequest):
+            if not self._gone:
+                self._on_exit_request()
+                self._report(Exit(KILLED, "exit requested"))
+            return
+        if isinstance(msg, ChildActorExited):
+            self._on_child_exited(msg.childAddress)
+            return
+        if isinstance(msg, ActorSystemConventionUpdate):
+            key = system_key(msg.remoteAdminAddress)
+            if not msg.remoteAdded and key is not None and not self._gone:
+                self._on_system_lost(key)
+            return
+        if self._gone:
+            return
+        try:
+            if isinstance(msg, Init):
+                self._begin(msg)
+            elif isinstance(msg, Shutdown):
+                self._on_shutdown(msg)
+            elif isinstance(msg, Reply) and msg.ref in self._pending:
+                self._deadlines.discard(msg.ref)
+                self._pending.pop(msg.ref)(msg)
+            elif isinstance(msg, WakeupMessage) and isinstance(msg.payload, _Sweep):
+                self._sweep()
+            elif isinstance(msg, Reply | PoisonMessage):
+                log.debug("%s dropped %r", type(self).__name__, msg)
+            else:
+                self._dispatch(msg, sender)
+        except Exception as exc:  # let it crash
+            self._crash(exc, msg, sender)
+
+    def _begin(self, msg: Init) -> None:
+        self.init_msg = msg
+        if msg.mode != "simple" and msg.parent_pid != os.getpid():
+            _die_with_parent(msg.parent_pid)
+        if self._on_init(msg) and not self._gone:
+            self._announce_started()
+
+    def _announce_started(self) -> None:
+        """Tell the supervisor this child has started (once ``_on_init`` is done)."""
+        if self.init_msg is not None and not self._gone:
+            msg = self.init_msg
+            started = Started(msg.child_id, msg.incarnation, os.getpid(), self.system_key())
+            self.send(msg.supervisor, started)
+
+    def system_key(self) -> str | None:
+        """``host:port`` of the Admin of the actor system this actor runs on (None in
+        ``simple`` mode); compare with :func:`system_key` of a convention update."""
+        return system_key(getattr(getattr(self, "_myRef", None), "_adminAddr", None))
+
+    def _crash(self, exc: BaseException, msg: Any, sender: Any) -> None:
+        reason = crash_exit(exc)
+        if isinstance(msg, Request):
+            self.send(
+                sender,
+                Reply(
+                    msg.ref,
+                    ok=False,
+                    error="crashed",
+                    reason=reason.reason,
+                    traceback=reason.traceback,
+                ),
+            )
+        log.error("%s crashed: %s", type(self).__name__, reason.reason)
+        self._report(reason)
+
+    def _report(self, reason: Exit) -> None:
+        """Tell the supervisor why we exit; from now on drop every message."""
+        if self._gone:
+            return
+        self._gone = True
+        for ref, cb in list(self._pending.items()):
+            del self._pending[ref]
+            with contextlib.suppress(Exception):
+                cb(Reply(ref, ok=False, error="exiting"))
+        if self.init_msg is not None:
+            self.send(
+                self.init_msg.supervisor,
+                ExitReport(self.init_msg.child_id, self.init_msg.incarnation, reason),
+            )
+
+    # -- services for subclasses -------------------------------------------------
+
+    def request(self, target: Any, payload: Any, timeout: float, on_reply: ReplyCallback) -> str:
+        """Send ``Request(ref, payload)`` to ``target``; call ``on_reply`` exactly once
+        with the matching :class:`Reply`, or with ``Reply(ok=False, error="timeout")``
+        after ``timeout`` seconds. Late replies are dropped. Returns the ref."""
+        ref = f"{self._ref_prefix}.{next(self._refs)}"
+        deadline = time.monotonic() + timeout
+        self._pending[ref] = on_reply
+        self._deadlines.add(ref, deadline)
+        self.send(target, Request(ref, payload))
+        if deadline < self._next_sweep:
+            self._arm(deadline)
+        return ref
+
+    def _arm(self, due: float) -> None:
+        """Set a sweep timer for ``due``. One timer serves every request whose
+        deadline is later (a timer per request would pile up: Thespian cannot cancel
+        timers). Invariant: a timer is set no later than the earliest deadline."""
+        self._next_sweep = due
+        self.wakeupAfter(timedelta(seconds=max(0.0, due - time.monotonic())), _Sweep())
+
+    def _sweep(self) -> None:
+        now = time.monotonic() + 0.001
+        if now >= self._next_sweep:
+            self._next_sweep = math.inf
+        for ref in self._deadlines.expired(now):
+            cb = self._pending.pop(ref, None)
+            if cb is not None:
+                cb(Reply(ref, ok=False, error="timeout"))
+        due = self._deadlines.next_deadline()
+        if due is not None and due < self._next_sweep:
+            self._arm(due)
+
+    def monitor(self, target: Any) -> str:
+        """Monitor ``target`` (a registered name or an address); a :class:`Down` with
+        the returned ref arrives when it exits (``noproc`` if it is not alive)."""
+        ref = self.new_ref()
+        self.send(self.registry, Request(self.new_ref(), Monitor(ref, target, self.myAddress)))
+        return ref
+
+    def demonitor(self, ref: str) -> None:
+        """Cancel a monitor (a ``Down`` already sent may still arrive)."""
+        self.send(self.registry, Request(self.new_ref(), Demonitor(ref)))
+
+    def whereis(self, name: str, on_reply: ReplyCallback, timeout: float = 5.0) -> str:
+        """Resolve ``name`` through the registry; ``on_reply`` gets the :class:`Reply`."""
+        return self.request(self.registry, WhereIs(name), timeout, on_reply)
+
+    # -- hooks ---------------------------------------------------------------------
+
+    def _on_init(self, msg: Init) -> bool:
+        """Start up; return True if started now, False if :meth:`_announce_started`
+        will be called later."""
+        raise NotImplementedError
+
+    def _on_shutdown(self, msg: Shutdown) -> None:
+        raise NotImplementedError
+
+    def _dispatch(self, msg: Any, sender: Any) -> None:
+        raise NotImplementedError
+
+    def _on_exit_request(self) -> None:
+        """Thespian is ending this actor (system shutdown or an explicit exit request)."""
+
+    def _on_child_exited(self, address: Any) -> None:
+        """A Thespian child of this actor exited."""
+
+    def _on_system_lost(self, system: str) -> None:
+        """(cluster mode) The convention lost the actor system ``system``."""
+
+
+class Worker(SupervisedActor):
+    """Base class of supervised worker actors (let it crash).
+
+    Override :meth:`on_start` (the ``args`` of the child spec), :meth:`handle`
+    (plain messages), :meth:`handle_call` (the payload of a :class:`Request`; the
+    return value is the reply), :meth:`on_stop`. Any exception raised by these
+    crashes the worker: a caller waiting on a request gets ``Reply(ok=False,
+    error="crashed")``, the supervisor gets ``abnormal`` with the traceback.
+    Call :meth:`stop` to exit with ``normal`` (or another reason).
+    """
+
+    _call: tuple[Any, str] | None = None
+
+    def on_start(self, *args: Any) -> None:
+        """Called once with the child spec's args before any other message."""
+
+    def handle(self, msg: Any, sender: Any) -> None:
+        """A plain message (also :class:`Down`, user ``WakeupMessage``)."""
+        log.warning("%s ignored unexpected message %r", type(self).__name__, msg)
+
+    def handle_call(self, payload: Any, sender: Any) -> Any:
+        """A request; the return value is sent back as the reply's value."""
+        raise NotImplementedError(f"{type(self).__name__} does not handle {payload!r}")
+
+    def on_stop(self, reason: str) -> None:
+        """Called on an orderly shutdown by the supervisor, before reporting it."""
+
+    def accept_shutdown(self, reason: str) -> bool:
+        """Return False to ignore a shutdown request (the supervisor then kills the
+        worker when the child spec's shutdown timeout expires)."""
+        return True
+
+    def stop(self, reason: str = NORMAL) -> None:
+        """Exit with ``reason`` (``normal``, ``shutdown``, or any text for abnormal)."""
+        if reason in (NORMAL, SHUTDOWN):
+            self._report(Exit(NORMAL if reason == NORMAL else SHUTDOWN))
+        else:
+            self._report(Exit(ABNORMAL, reason))
+
+    def _on_init(self, msg: Init) -> bool:
+        self.on_start(*msg.args)
+        return True
+
+    def _on_shutdown(self, msg: Shutdown) -> None:
+        if not self.accept_shutdown(msg.reason):
+            return
+        self.on_stop(msg.reason)
+        self._report(Exit(SHUTDOWN))
+
+    def deferred(self) -> Caller:
+        """Inside :meth:`handle_call`: who to answer later. Return :data:`NOREPLY`
+        from ``handle_call`` and call :meth:`reply` with this when the answer is
+        ready (OTP's ``{noreply, State}`` + ``gen_server:reply/2``)."""
+        if self._call is None:
+            raise RuntimeError("deferred() is only valid inside handle_call")
+        return Caller(self._call[0], self._call[1])
+
+    def reply(self, caller: Caller, value: Any) -> None:
+        """Answer a deferred request."""
+        self.send(caller.address, Reply(caller.ref, ok=True, value=value))
+
+    def _dispatch(self, msg: Any, sender: Any) -> None:
+        if type(msg) is Request:
+            self._call = (sender, msg.ref)
+            try:
+                value = self.handle_call(msg.payload, sender)
+            finally:
+                self._call = None
+            if value is not NOREPLY:
+                self.send(sender, Reply(msg.ref, True, value))
+        else:
+            self.handle(msg, sender)
