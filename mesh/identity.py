@@ -15,7 +15,6 @@ import hashlib
 import os
 import random
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -123,14 +122,13 @@ class CryptoSuite(Protocol):
     def verify(self, public_key: bytes, signature: bytes, message: bytes) -> bool: ...
 
 
-@dataclass
 class _Ed25519Suite:
     """Real Ed25519 with a bounded cache of parsed public keys."""
 
-    name: str = "ed25519"
-    cache_size: int = 4096
+    name = "ed25519"
+    cache_size = 4096
 
-    def __post_init__(self) -> None:
+    def __init__(self) -> None:
         self._keys: dict[bytes, Ed25519PublicKey] = {}
 
     def sign(self, key: NodeKey, message: bytes) -> bytes:
@@ -155,11 +153,10 @@ class _Ed25519Suite:
         return True
 
 
-@dataclass
 class _SimFastSuite:
     """SIMULATION ONLY: forgeable 'signatures' = BLAKE2b-512(public key || message)."""
 
-    name: str = "sim-fast (forgeable, simulation only)"
+    name = "sim-fast (forgeable, simulation only)"
 
     def sign(self, key: NodeKey, message: bytes) -> bytes:
         return hashlib.blake2b(key.public_key + message, digest_size=64).digest()

@@ -9,7 +9,9 @@ bucket overflows it splits (``depth += 1``); a full bucket elsewhere never split
 Section 2.2: every message from a peer refreshes it (moves it to the tail of its bucket, the
 most recently seen end). A new contact for a full bucket does not evict anyone directly: it
 enters the bucket's replacement cache (section 4.1) and :meth:`RoutingTable.add` returns the
-least-recently-seen contact, which the caller should ping (an action, not I/O here). If the ping
+least-recently-seen contact, which the caller should ping (an action, not I/O here) -- only
+if that contact has been silent for ``ping_after`` seconds, so that a busy node does not ping
+on every new sender (the paper's section 4.1 likewise defers pings it can avoid). If the ping
 fails the caller calls :meth:`RoutingTable.remove`, which promotes the freshest replacement.
 """
 
@@ -57,13 +59,22 @@ class _Bucket:
 class RoutingTable:
     """k-buckets around ``own_id``; contacts are :class:`~mesh.frames.Contact`."""
 
-    def __init__(self, own_id: bytes, k: int = K, replacement_size: int | None = None) -> None:
+    def __init__(
+        self,
+        own_id: bytes,
+        k: int = K,
+        replacement_size: int | None = None,
+        ping_after: float = 0.0,
+    ) -> None:
         self.own_id = own_id
         self._own_int = int.from_bytes(own_id, "big")
         self.k = k
         self.replacement_size = k if replacement_size is None else replacement_size
         self._buckets: list[_Bucket] = [_Bucket()]
         self._where: dict[bytes, int] = {}  # node id -> bucket position
+        self._seen: dict[bytes, float] = {}  # node id -> last time heard from
+        #: Ask to ping the least-recently-seen contact only if it was silent this long.
+        self.ping_after = ping_after
 
     def __len__(self) -> int:
         return len(self._where)
@@ -99,6 +110,7 @@ class RoutingTable:
             b.entries[nid] = contact
             b.entries.move_to_end(nid)
             b.last_touched = now
+            self._seen[nid] = now
             if b.pending == nid:
                 b.pending = None
             return None
@@ -110,6 +122,7 @@ class RoutingTable:
                 b.replacements.pop(nid, None)
                 b.last_touched = now
                 self._where[nid] = pos
+                self._seen[nid] = now
                 return None
             if pos == len(self._buckets) - 1 and len(self._buckets) < ID_BITS:
                 self._split()  # section 2.4: split the bucket covering our own id
@@ -120,8 +133,10 @@ class RoutingTable:
             while len(b.replacements) > self.replacement_size:
                 b.replacements.popitem(last=False)
             if b.pending is None:
-                b.pending = next(iter(b.entries))
-                return b.entries[b.pending]
+                lrs = next(iter(b.entries))
+                if now - self._seen.get(lrs, now) >= self.ping_after:
+                    b.pending = lrs
+                    return b.entries[lrs]
             return None
 
     def _split(self) -> None:
@@ -152,12 +167,14 @@ class RoutingTable:
             return False
         b = self._buckets[pos]
         del b.entries[node_id]
+        self._seen.pop(node_id, None)
         if b.pending == node_id:
             b.pending = None
         if b.replacements:
             nid, c = b.replacements.popitem(last=True)
             b.entries[nid] = c
             self._where[nid] = pos
+            self._seen[nid] = 0.0  # heard of, not from: first in line for a ping
         return True
 
     def closest(self, target: bytes, count: int | None = None) -> list[Contact]:
