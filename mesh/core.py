@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mesh.dht.protocol import Dht
+from mesh.dht.records import GENOTYPE, record_key
 from mesh.errors import AuthError, FrameError, MeshUsageError
 from mesh.events import FrameRejected, MeshEvent
 from mesh.frames import (
@@ -44,11 +45,12 @@ from mesh.frames import (
     encode,
 )
 from mesh.handshake import PeerInfo
-from mesh.identity import ED25519, CryptoSuite, NodeKey
+from mesh.identity import ED25519, CryptoSuite, NodeKey, realm_id
 from mesh.membership import Swim, SwimConfig
 from mesh.pubsub import PubSub, PubSubConfig
 from mesh.realms import Realm
-from mesh.rpc import Rpc, RpcConfig
+from mesh.rpc import Handler, Rpc, RpcConfig
+from mesh.signing import sign_record
 
 __all__ = ["MeshConfig", "MeshCore", "RealmNode", "Transmit"]
 
@@ -161,6 +163,12 @@ class RealmNode:
         self.dht.peer_seen(contact)
         self.swim.peer_seen(contact)
 
+    def add_contacts(self, contacts: Iterable[Contact]) -> None:
+        """Seed the routing table and SWIM member list (bootstrap); no frames are sent."""
+        for c in contacts:
+            self.dht.routing.add(c, self.now)
+            self.swim.peer_seen(c)
+
     def peer_dead(self, node_id: bytes) -> None:
         self.dht.routing.remove(node_id)
 
@@ -178,6 +186,7 @@ class MeshCore:
         crypto: CryptoSuite = ED25519,
         address: str = "",
         now: float = 0.0,
+        seq_start: int = 0,
     ) -> None:
         self.key = key
         self.node_id = key.node_id
@@ -196,6 +205,7 @@ class MeshCore:
         self._timer_seq = 0
         self._pending: dict[int, tuple[bytes, Callable[[Frame | None], None], _Timer]] = {}
         self._next_rid = rng.getrandbits(32)
+        self._seq = seq_start
         self.realms: dict[bytes, RealmNode] = {}
         for r in realms:
             self.realms[r.id] = RealmNode(self, r)
@@ -205,8 +215,6 @@ class MeshCore:
     # ------------------------------------------------------------------ driving verbs
     def realm(self, realm: bytes | str) -> RealmNode:
         """This node's state in ``realm`` (id or name); MeshUsageError if not joined."""
-        from mesh.identity import realm_id
-
         rid = realm_id(realm) if isinstance(realm, str) else realm
         node = self.realms.get(rid)
         if node is None:
@@ -301,6 +309,127 @@ class MeshCore:
 
     def next_event(self) -> MeshEvent | None:
         return self._events.popleft() if self._events else None
+
+    def next_seq(self) -> int:
+        """The next per-author sequence number (records, events).
+
+        Receivers refuse sequence numbers they have seen or that fall far below the highest
+        seen, so a shell that restarts a node with the same key must pass a ``seq_start`` above
+        every number used before (e.g. persisted, or wall-clock microseconds).
+        """
+        self._seq += 1
+        return self._seq
+
+    # ------------------------------------------------------------------ application API
+    def join(self, realm: bytes | str, bootstrap: list[Contact], now: float) -> int:
+        """Join ``realm`` through ``bootstrap`` contacts (lookup of our own id)."""
+        self.now = now
+        return self.realm(realm).dht.join(bootstrap)
+
+    def lookup(self, realm: bytes | str, target: bytes, now: float) -> int:
+        """Find the k nodes closest to ``target``; reports LookupCompleted."""
+        self.now = now
+        return self.realm(realm).dht.lookup(target)
+
+    def put(
+        self,
+        realm: bytes | str,
+        kind: int,
+        name: str,
+        value: bytes,
+        now: float,
+        *,
+        meta: Iterable[tuple[str, Any]] = (),
+        ttl: int | None = None,
+        deleted: bool = False,
+    ) -> int:
+        """Author, sign and store a record of ``kind`` named ``name``; reports StoreCompleted.
+
+        The record is republished every ``republish_interval`` until replaced.
+        """
+        self.now = now
+        node = self.realm(realm)
+        record = sign_record(
+            self.crypto, self.key, node.id,
+            kind=kind, record_key=record_key(kind, node.id, name), seq=self.next_seq(),
+            ttl=self.config.record_ttl if ttl is None else ttl, value=value,
+            meta=tuple(meta), deleted=deleted,
+        )  # fmt: skip
+        return node.dht.put(record)
+
+    def get(self, realm: bytes | str, kind: int, name: str, now: float) -> int:
+        """Collect the live records of ``kind`` named ``name``; reports LookupCompleted."""
+        self.now = now
+        node = self.realm(realm)
+        return node.dht.lookup(record_key(kind, node.id, name), find_value=True)
+
+    def advertise_genotype(
+        self,
+        realm: bytes | str,
+        problem: str,
+        payload: bytes,
+        now: float,
+        *,
+        meta: Iterable[tuple[str, Any]] = (),
+    ) -> int:
+        """Advertise an opaque genotype for ``problem`` (``meta``: e.g. fitness); signed."""
+        return self.put(
+            realm, GENOTYPE, problem, payload, now,
+            meta=(("addr", self.address), *meta),
+        )  # fmt: skip
+
+    def find_genotypes(self, realm: bytes | str, problem: str, now: float) -> int:
+        """Collect genotype advertisements for ``problem``; reports LookupCompleted."""
+        return self.get(realm, GENOTYPE, problem, now)
+
+    def subscribe(self, realm: bytes | str, topic: str, now: float) -> int:
+        self.now = now
+        return self.realm(realm).pubsub.subscribe(topic)
+
+    def unsubscribe(self, realm: bytes | str, topic: str, now: float) -> int:
+        self.now = now
+        return self.realm(realm).pubsub.unsubscribe(topic)
+
+    def publish(
+        self, realm: bytes | str, topic: str, payload: bytes, now: float, *, reliable: bool = True
+    ) -> int:
+        """Publish on ``topic``; subscribers report EventReceived."""
+        self.now = now
+        return self.realm(realm).pubsub.publish(topic, payload, reliable=reliable)
+
+    def register(
+        self, realm: bytes | str, procedure: str, now: float, handler: Handler | None = None
+    ) -> int:
+        """Offer ``procedure`` in ``realm`` (advertised in the DHT)."""
+        self.now = now
+        return self.realm(realm).rpc.register(procedure, handler)
+
+    def call(
+        self,
+        realm: bytes | str,
+        procedure: str,
+        args: bytes,
+        now: float,
+        *,
+        timeout: float | None = None,
+        provider: Contact | None = None,
+    ) -> int:
+        """Call ``procedure``; reports CallSucceeded or CallFailed with the returned op id."""
+        self.now = now
+        return self.realm(realm).rpc.call(procedure, args, timeout=timeout, provider=provider)
+
+    def respond(
+        self,
+        realm: bytes | str,
+        op: int,
+        now: float,
+        value: bytes | None = None,
+        *,
+        error: str | None = None,
+    ) -> None:
+        """Answer a CallReceived."""
+        self.now = now
+        self.realm(realm).rpc.respond(op, value, error=error)
 
     # ------------------------------------------------------------------ internals
     def _later(self, delay: float, fn: Callable[[], None]) -> _Timer:

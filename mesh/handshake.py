@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from mesh.errors import AuthError, MeshUsageError
-from mesh.frames import Challenge, Frame, Hello, Limits, Proof, RealmClaim, decode, encode
+from mesh.frames import Challenge, Hello, Limits, Proof, RealmClaim, decode, encode
 from mesh.identity import CryptoSuite, NodeKey, node_id_of
 from mesh.realms import Realm
 from mesh.signing import domain
@@ -116,9 +116,7 @@ class Handshake:
                 frame.signature,
             ):
                 raise AuthError("challenge signature invalid")
-            sig = self._crypto.sign(
-                self._key, domain("handshake-proof", b"") + self._hello + data
-            )
+            sig = self._crypto.sign(self._key, domain("handshake-proof", b"") + self._hello + data)
             self._finish(frame, now)
             return encode(Proof(b"", sig))
         # responder
@@ -127,14 +125,12 @@ class Handshake:
                 raise AuthError("expected a Hello")
             self._hello = data
             self._peer_frame = frame
-            unsigned = Challenge(
+            blank = Challenge(
                 b"", self._key.public_key, self._nonce, self._address, self._claims(), bytes(64)
             )
-            transcript = data + encode(unsigned)
+            transcript = data + encode(blank)
             sig = self._crypto.sign(self._key, domain("handshake-challenge", b"") + transcript)
-            ch = Challenge(
-                b"", unsigned.public_key, unsigned.nonce, unsigned.address, unsigned.claims, sig
-            )
+            ch = Challenge(b"", blank.public_key, blank.nonce, blank.address, blank.claims, sig)
             self._challenge = encode(ch)
             return self._challenge
         if not isinstance(frame, Proof) or self._challenge is None:
@@ -163,5 +159,3 @@ class Handshake:
             and self._realms[c.realm].admits(self._crypto, c, node_id, now)
         )
         self.peer = PeerInfo(node_id, peer.public_key, peer.address, proven)
-
-

@@ -90,7 +90,6 @@ class PubSub:
         self.topics: set[str] = set()
         self.guard = ReplayGuard(ttl=self.config.dedup_ttl)
         self.stats = {"delivered": 0, "duplicates": 0, "forged": 0, "dropped": 0}
-        self._seq = 0
         self._op = 0
         self._peers: dict[bytes, _Peer] = {}
         self._pubs: dict[int, _Pub] = {}
@@ -98,17 +97,13 @@ class PubSub:
     def handlers(self) -> dict[type[Frame], Callable[[Contact, Any], None]]:
         return {Publish: self._on_publish}
 
-    def _next_seq(self) -> int:
-        self._seq += 1
-        return self._seq
-
     # ------------------------------------------------------------------ subscriptions
     def _subscription(self, topic: str, deleted: bool) -> Record:
         node = self.node
         return sign_record(
             node.crypto, node.key, node.id,
             kind=SUBSCRIPTION, record_key=record_key(SUBSCRIPTION, node.id, topic),
-            seq=self._next_seq(), ttl=self.config.subscription_ttl,
+            seq=node.core.next_seq(), ttl=self.config.subscription_ttl,
             value=topic.encode("utf-8"), meta=(("addr", node.core.address),), deleted=deleted,
         )  # fmt: skip
 
@@ -126,7 +121,7 @@ class PubSub:
     def publish(self, topic: str, payload: bytes, *, reliable: bool = True) -> int:
         """Publish ``payload`` on ``topic``; returns an op id (PublishCompleted when done)."""
         node = self.node
-        event = sign_event(node.crypto, node.key, node.id, topic, self._next_seq(), payload)
+        event = sign_event(node.crypto, node.key, node.id, topic, node.core.next_seq(), payload)
         self.guard.accept(event.author, event.seq, node.now)
         self._op += 1
         pub = _Pub(self._op, event, reliable, node.now + self.config.publish_ttl)

@@ -66,7 +66,6 @@ class Rpc:
         self.config: RpcConfig = node.config.rpc
         self.procedures: dict[str, Handler | None] = {}
         self.executions = 0
-        self._seq = 0
         self._op = 0
         # callee: (caller, rid) -> (reply frame or None while running, expiry)
         self._replies: dict[tuple[bytes, int], tuple[Frame | None, float]] = {}
@@ -80,10 +79,9 @@ class Rpc:
         """Offer procedure ``name`` in this realm and advertise it; returns the store op id."""
         node = self.node
         self.procedures[name] = handler
-        self._seq += 1
         record = sign_record(
             node.crypto, node.key, node.id,
-            kind=SERVICE, record_key=record_key(SERVICE, node.id, name), seq=self._seq,
+            kind=SERVICE, record_key=record_key(SERVICE, node.id, name), seq=node.core.next_seq(),
             ttl=self.config.service_ttl, value=name.encode("utf-8"),
             meta=(("addr", node.core.address),),
         )  # fmt: skip

@@ -75,14 +75,10 @@ class Lookup:
 
     def next_queries(self) -> list[Contact]:
         """Contacts to query now (marks them in flight); empty when none should start."""
-        out = []
+        out: list[Contact] = []
         if self._inflight >= self.alpha:
             return out
-        seen = 0
-        for _, nid in self._shortlist:
-            if seen >= self.k:
-                break
-            seen += 1
+        for _, nid in self._shortlist[: self.k]:
             if self._state[nid] == _NEW:
                 self._state[nid] = _INFLIGHT
                 self._inflight += 1
@@ -125,10 +121,7 @@ class Lookup:
         """True once the k closest live candidates have all answered."""
         if self._inflight:
             return False
-        for _, nid in self._shortlist[: self.k]:
-            if self._state[nid] == _NEW:
-                return False
-        return True
+        return all(self._state[nid] != _NEW for _, nid in self._shortlist[: self.k])
 
     def result(self) -> list[Contact]:
         """The k closest contacts that answered, closest first."""

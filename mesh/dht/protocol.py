@@ -8,6 +8,7 @@ must carry a valid signature for this realm (a record signed for another realm i
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from mesh.dht.lookup import Lookup
@@ -48,7 +49,7 @@ class Dht:
         cfg = node.config
         self.routing = RoutingTable(node.key.node_id, cfg.k, ping_after=cfg.ping_after)
         self.storage = Storage()
-        self._own: dict[bytes, tuple[Record, type[Frame]]] = {}
+        self._own: dict[bytes, tuple[Record, type[Store | Subscribe | Unsubscribe]]] = {}
         self._next_op = 0
         if cfg.refresh_interval > 0:
             node.later(cfg.refresh_interval, self._refresh)
@@ -159,13 +160,16 @@ class Dht:
                     )
                 )  # fmt: skip
 
+        def find_value_frame(rid: int) -> Frame:
+            return FindValue(node.id, rid, target)
+
+        def find_node_frame(rid: int) -> Frame:
+            return FindNode(node.id, rid, target)
+
         def drive() -> None:
             for c in lk.next_queries():
-                if find_value:
-                    make: Callable[[int], Frame] = lambda rid: FindValue(node.id, rid, target)  # noqa: E731
-                else:
-                    make = lambda rid: FindNode(node.id, rid, target)  # noqa: E731
-                node.request(c, make, cfg.request_timeout, lambda reply, c=c: answered(c, reply))
+                make = find_value_frame if find_value else find_node_frame
+                node.request(c, make, cfg.request_timeout, partial(answered, c))
             if lk.done:
                 finish()
 
@@ -194,7 +198,7 @@ class Dht:
         self,
         record: Record,
         *,
-        frame: type[Store] | type[Subscribe] | type[Unsubscribe] = Store,
+        frame: type[Store | Subscribe | Unsubscribe] = Store,
         republish: bool = True,
         on_done: Callable[[int], None] | None = None,
     ) -> int:
@@ -209,12 +213,12 @@ class Dht:
             stored = {"n": 0, "left": len(targets)}
             me = node.key.node_id
             tk = int.from_bytes(record.key, "big")
-            if len(targets) < node.config.k or (
-                tk ^ int.from_bytes(me, "big")
-                < tk ^ int.from_bytes(targets[-1].node_id, "big")
-            ):
-                if self.storage.put(record, node.now):
-                    stored["n"] += 1
+            mine = tk ^ int.from_bytes(me, "big")
+            near = len(targets) < node.config.k or mine < tk ^ int.from_bytes(
+                targets[-1].node_id, "big"
+            )
+            if near and self.storage.put(record, node.now):  # we are among the k closest
+                stored["n"] += 1
 
             def done_one(reply: Frame | None) -> None:
                 if isinstance(reply, Ack):

@@ -70,9 +70,7 @@ class Storage:
         slot = self._data.get(key)
         if not slot:
             return []
-        return [
-            r for r, exp in slot.values() if exp > now and (include_deleted or not r.deleted)
-        ]
+        return [r for r, exp in slot.values() if exp > now and (include_deleted or not r.deleted)]
 
     def expire(self, now: float) -> int:
         """Drop expired records; returns how many."""

@@ -140,14 +140,15 @@ class Simulation:
         k = self.mesh_config.k
         for node in members:
             own = int.from_bytes(node.node_id, "big")
-            dht = node.core.realm(realm).dht
+            rnode = node.core.realm(realm)
             for cpl in range(256):
                 shift = 256 - cpl
                 # ids sharing at least `cpl` leading bits with ours: [base, base + 2**shift)
                 base = (own >> shift) << shift
-                if bisect.bisect_left(keys, base + (1 << shift)) - bisect.bisect_left(
-                    keys, base
-                ) <= 1:
+                if (
+                    bisect.bisect_left(keys, base + (1 << shift)) - bisect.bisect_left(keys, base)
+                    <= 1
+                ):
                     break  # nobody else shares this prefix: deeper buckets are empty
                 # ids sharing exactly `cpl` bits: the half of that range without our next bit
                 lo = base | ((((own >> (shift - 1)) & 1) ^ 1) << (shift - 1))
@@ -156,7 +157,7 @@ class Simulation:
                 picks: Iterable[int] = range(a, b)
                 if b - a > k:
                     picks = sorted(self.rng.sample(range(a, b), k))
-                dht.add_contacts([ints[i][1].contact for i in picks])
+                rnode.add_contacts([ints[i][1].contact for i in picks])
 
     # ------------------------------------------------------------------ control
     def do(self, node: SimNode, fn: Callable[[MeshCore], Any]) -> Any:
@@ -261,9 +262,7 @@ class Simulation:
                 PeerInfo(b.node_id, b.key.public_key, b.core.address, self._admit(a, b, shared)),
             )
         hi = Handshake(a.key, a.realms, crypto, a.core.rng, initiator=True, address=a.core.address)
-        hr = Handshake(
-            b.key, b.realms, crypto, b.core.rng, initiator=False, address=b.core.address
-        )
+        hr = Handshake(b.key, b.realms, crypto, b.core.rng, initiator=False, address=b.core.address)
         m1 = hi.initiate()
         m2 = hr.receive(m1, self.now)
         assert m2 is not None
@@ -282,7 +281,9 @@ class Simulation:
             if not mine[rid].closed
             or (
                 theirs[rid].cert is not None
-                and mine[rid].admits(self.config.crypto, theirs[rid].claim(), peer.node_id, self.now)
+                and mine[rid].admits(
+                    self.config.crypto, theirs[rid].claim(), peer.node_id, self.now
+                )
             )
         )
 
