@@ -195,12 +195,34 @@ class RoutingTable:
         return True
 
     def closest(self, target: bytes, count: int | None = None) -> list[Contact]:
-        """The ``count`` (default k) known contacts closest to ``target`` by XOR distance."""
+        """The ``count`` (default k) known contacts closest to ``target`` by XOR distance.
+
+        Buckets are visited in increasing distance from the target: with ``j`` the target's
+        bucket position, bucket ``j`` shares more than ``j`` leading bits with the target,
+        the buckets after it exactly ``j``, and bucket ``i < j`` exactly ``i`` -- so whole
+        groups can be taken in that order and only the last group needs sorting.
+        """
         count = self.k if count is None else count
         t = int.from_bytes(target, "big")
-        everyone = [c for b in self._buckets for c in b.entries.values()]
-        everyone.sort(key=lambda c: t ^ int.from_bytes(c.node_id, "big"))
-        return everyone[:count]
+        buckets = self._buckets
+        last = len(buckets) - 1
+        j = min(ID_BITS - (self._own_int ^ t).bit_length(), last)
+        groups: list[list[Contact]] = [list(buckets[j].entries.values())]
+        if j < last:
+            groups.append([c for b in buckets[j + 1 :] for c in b.entries.values()])
+        groups.extend(list(buckets[i].entries.values()) for i in range(j - 1, -1, -1))
+        picked: list[Contact] = []
+        for group in groups:
+            if len(picked) + len(group) <= count:
+                picked.extend(group)
+                if len(picked) == count:
+                    break
+                continue
+            ranked = sorted((int.from_bytes(c.node_id, "big") ^ t, c) for c in group)
+            picked.extend(c for _, c in ranked[: count - len(picked)])
+            break
+        picked.sort(key=lambda c: int.from_bytes(c.node_id, "big") ^ t)
+        return picked
 
     def contacts(self) -> list[Contact]:
         """Every contact in the table."""
