@@ -18,6 +18,8 @@ query to the closest node found, i.e. the sequential round trips needed to reach
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from mesh.frames import Contact, Record
 
 __all__ = ["Lookup"]
@@ -102,6 +104,10 @@ class Lookup:
         depth = self._depth[node_id] + 1
         for c in contacts[: self.k]:
             self._learn(c, depth)
+        self.add_records(records)
+
+    def add_records(self, records: Iterable[Record]) -> None:
+        """Merge FIND_VALUE records (newest ``seq`` per author wins)."""
         for r in records:
             old = self._records.get(r.author)
             if old is None or r.seq > old.seq:

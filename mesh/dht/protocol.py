@@ -142,8 +142,7 @@ class Dht:
         seed = initial if initial is not None else self.routing.closest(target, cfg.k)
         lk = Lookup(target, seed, node.key.node_id, k=cfg.k, alpha=cfg.alpha, find_value=find_value)
         if find_value:  # our own storage counts as a responder
-            for r in self.storage.get(target, node.now, include_deleted=True):
-                lk._records.setdefault(r.author, r)
+            lk.add_records(self.storage.get(target, node.now, include_deleted=True))
         state = {"finished": False}
 
         def finish() -> None:
