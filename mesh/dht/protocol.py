@@ -41,6 +41,16 @@ __all__ = ["Dht"]
 LookupCallback = Callable[[Lookup], None]
 
 
+def _make_store(
+    frame: type[Store | Subscribe | Unsubscribe], realm: bytes, record: Record, rid: int
+) -> Frame:
+    return frame(realm, rid, record)
+
+
+def _ignore(reply: Frame | None) -> None:
+    return None
+
+
 class Dht:
     """The DHT protocol of one realm node."""
 
@@ -68,7 +78,10 @@ class Dht:
 
     # ------------------------------------------------------------------ routing upkeep
     def peer_seen(self, contact: Contact) -> None:
+        new = contact.node_id not in self.routing
         stale = self.routing.add(contact, self.node.now)
+        if new and contact.node_id in self.routing and len(self.storage):
+            self._welcome(contact)
         if stale is not None:  # section 4.1: ping the least-recently-seen before evicting it
             self.node.request(
                 stale,
@@ -76,6 +89,35 @@ class Dht:
                 self.node.config.request_timeout,
                 lambda reply: self._stale_answered(stale, reply),
             )
+
+    def _welcome(self, contact: Contact) -> None:
+        """Section 2.5: hand a newcomer the records it is now among the closest nodes for.
+
+        Sent when the newcomer is closer to a key than our farthest of the k closest known and
+        we are closer than our nearest, so that one node (not all k) does the handing over.
+        """
+        node = self.node
+        me = int.from_bytes(node.key.node_id, "big")
+        new = int.from_bytes(contact.node_id, "big")
+        for record in self.storage.records(node.now):
+            if record.kind == SUBSCRIPTION:
+                frame: type[Store | Subscribe | Unsubscribe] = (
+                    Unsubscribe if record.deleted else Subscribe
+                )
+            else:
+                frame = Store
+            key = int.from_bytes(record.key, "big")
+            near = self.routing.closest(record.key)
+            others = [c for c in near if c.node_id != contact.node_id]
+            if others:
+                last = key ^ int.from_bytes(others[-1].node_id, "big")
+                first = key ^ int.from_bytes(others[0].node_id, "big")
+                if not (key ^ new < last and key ^ me < first):
+                    continue
+            node.request(
+                contact, partial(_make_store, frame, node.id, record),
+                node.config.request_timeout, _ignore,
+            )  # fmt: skip
 
     def _stale_answered(self, stale: Contact, reply: Frame | None) -> None:
         if reply is None:

@@ -1,7 +1,8 @@
 from mesh.core import MeshConfig
 from mesh.dht.records import GENOTYPE, SERVICE, SUBSCRIPTION, VALUE, record_key
+from mesh.dht.routing import distance
 from mesh.events import LookupCompleted, StoreCompleted
-from mesh.identity import realm_id
+from mesh.identity import NodeKey, realm_id
 from mesh.membership import SwimConfig
 from mesh.sim import SimConfig, Simulation
 
@@ -71,3 +72,27 @@ def test_republished_records_outlive_their_ttl():
     sim.run_for(10)
     [ev] = [e for e in sim.nodes[9].events_of(LookupCompleted) if e.op == op]
     assert [r.value for r in ev.records] == [b"v"]
+
+
+def test_records_are_handed_to_newcomers_closer_to_the_key():
+    cfg = MeshConfig(swim=SwimConfig(enabled=False), republish_interval=0.0)
+    sim = Simulation(54, SimConfig(handshake="trusted"), cfg)
+    sim.add_nodes(80)
+    sim.oracle_bootstrap()
+    sim.do(sim.nodes[0], lambda c: c.put("default", VALUE, "k", b"v", sim.now))
+    sim.run_for(10)
+    key = record_key(VALUE, realm_id("default"), "k")
+    # a newcomer whose id is the closest of all to the key joins later
+    holders_before = sum(1 for n in sim.nodes if n.core.realm("default").dht.storage.get(key, 0))
+    best = None
+    for _ in range(300):
+        candidate = NodeKey.generate(sim.rng)
+        if all(distance(candidate.node_id, key) < distance(n.node_id, key) for n in sim.nodes):
+            best = candidate
+            break
+    assert best is not None
+    newcomer = sim.add_node(key=best)
+    sim.join(newcomer, sim.nodes[5])
+    sim.run_for(20)
+    assert newcomer.core.realm("default").dht.storage.get(key, sim.now)
+    assert holders_before >= 15
