@@ -75,8 +75,10 @@ class MeshConfig:
     #: Ping a full bucket's least-recently-seen contact only if silent this long (4.1);
     #: contacts that miss 2 lookup requests in a row are replaced without a ping.
     ping_after: float = 3600.0
-    #: Lookup parallelism (Kademlia alpha).
+    #: Lookup parallelism (Kademlia alpha), per path.
     alpha: int = 3
+    #: Disjoint lookup paths (S/Kademlia); 1 = the classic single lookup.
+    disjoint_paths: int = 1
     #: Time to wait for the answer to one request.
     request_timeout: float = 2.0
     #: Time a frame waits for the peer's session before it is dropped.

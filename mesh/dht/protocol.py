@@ -11,7 +11,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from mesh.dht.lookup import Lookup
+from mesh.dht.lookup import DisjointLookup, Lookup
 from mesh.dht.records import KINDS, SUBSCRIPTION
 from mesh.dht.routing import RoutingTable
 from mesh.dht.storage import Storage
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Dht"]
 
-LookupCallback = Callable[[Lookup], None]
+LookupCallback = Callable[[Lookup | DisjointLookup], None]
 
 
 def _make_store(
@@ -182,7 +182,13 @@ class Dht:
         cfg = node.config
         op = self._op()
         seed = initial if initial is not None else self.routing.closest(target, cfg.k)
-        lk = Lookup(target, seed, node.key.node_id, k=cfg.k, alpha=cfg.alpha, find_value=find_value)
+        lk: Lookup | DisjointLookup
+        if cfg.disjoint_paths > 1:
+            lk = DisjointLookup(target, seed, node.key.node_id, k=cfg.k, alpha=cfg.alpha,
+                                d=cfg.disjoint_paths, find_value=find_value)  # fmt: skip
+        else:
+            lk = Lookup(target, seed, node.key.node_id, k=cfg.k, alpha=cfg.alpha,
+                        find_value=find_value)  # fmt: skip
         if find_value:  # our own storage counts as a responder
             lk.add_records(self.storage.get(target, node.now, include_deleted=True))
         state = {"finished": False}
@@ -250,7 +256,7 @@ class Dht:
         if republish:
             self._own[record.key + record.author] = (record, frame)
 
-        def located(lk: Lookup) -> None:
+        def located(lk: Lookup | DisjointLookup) -> None:
             targets = lk.result()
             stored = {"n": 0, "left": len(targets)}
             me = node.key.node_id
