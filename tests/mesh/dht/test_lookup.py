@@ -172,8 +172,8 @@ def test_disjoint_paths_never_share_a_node_and_find_values_despite_sybil_answers
         for d in (1, 4):
             queried: list[bytes] = []
 
-            def answer(lk, c, sybils=sybils, holders=holders, rec=rec, target=target):
-                queried.append(c.node_id)
+            def answer(lk, c, sybils=sybils, holders=holders, rec=rec, target=target, q=queried):
+                q.append(c.node_id)
                 if c.node_id in evil or c.node_id in sybils:
                     lk.on_response(c.node_id, tuple(Contact(n) for n in sybils))
                 else:
