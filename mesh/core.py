@@ -85,6 +85,10 @@ class MeshConfig:
     connect_timeout: float = 5.0
     #: Frames queued per peer while its session is being set up.
     max_pending_per_peer: int = 256
+    #: Inbound token bucket per peer (frames/s and burst); frames beyond it are dropped and
+    #: only counted (``stats["rate_limited"]``), so a flooding peer cannot flood the events.
+    inbound_rate: float = 2000.0
+    inbound_burst: float = 4000.0
     #: Refresh buckets untouched this long (paper section 2.3); 0 disables.
     refresh_interval: float = 3600.0
     #: Re-store our own records this often (paper section 2.5); 0 disables.
@@ -199,7 +203,10 @@ class MeshCore:
         self.address = address
         self.now = now
         self.sessions: dict[bytes, PeerInfo] = {}
-        self.stats: dict[str, int] = {"sent": 0, "received": 0, "rejected": 0, "bytes_sent": 0}
+        self.stats: dict[str, int] = {
+            "sent": 0, "received": 0, "rejected": 0, "bytes_sent": 0, "rate_limited": 0,
+        }  # fmt: skip
+        self._inbound: dict[bytes, list[float]] = {}  # peer -> [tokens, last refill]
         self._out: list[Transmit] = []
         self._connect: list[Contact] = []
         self._waiting: dict[bytes, deque[tuple[bytes, bytes]]] = {}
@@ -246,6 +253,7 @@ class MeshCore:
         self.now = now
         self.sessions.pop(peer, None)
         self._waiting.pop(peer, None)
+        self._inbound.pop(peer, None)
 
     def receive(self, peer: bytes, data: bytes, now: float) -> None:
         """Handle one whole frame from authenticated ``peer``; never raises on bad input."""
@@ -254,6 +262,16 @@ class MeshCore:
         if info is None:
             self._reject(peer, "no authenticated session")
             return
+        bucket = self._inbound.get(peer)
+        cfg = self.config
+        if bucket is None:
+            bucket = self._inbound[peer] = [cfg.inbound_burst, now]
+        bucket[0] = min(cfg.inbound_burst, bucket[0] + (now - bucket[1]) * cfg.inbound_rate)
+        bucket[1] = now
+        if bucket[0] < 1.0:
+            self.stats["rate_limited"] += 1
+            return
+        bucket[0] -= 1.0
         try:
             frame = decode(data, self.config.limits)
         except FrameError as exc:

@@ -92,3 +92,23 @@ def test_next_timer_and_handle_timer_contract():
     assert t is not None and t > 0  # refresh / republish timers
     a.handle_timer(t - 1e-3)  # nothing due yet
     assert a.next_timer() == t
+
+
+def test_inbound_rate_limit_per_peer():
+    from dataclasses import replace
+
+    from .helpers import QUIET
+
+    cfg = replace(QUIET, inbound_rate=100.0, inbound_burst=50.0)
+    victim = make_core(11, [R], config=cfg)
+    peer = make_core(12, [R], config=cfg)
+    connect(peer, victim)
+    victim.frames_to_send()
+    for i in range(500):  # a flood at one instant
+        victim.receive(peer.node_id, F.encode(F.Ping(R.id, i)), 1.0)
+    assert len(victim.frames_to_send()) == 50
+    assert victim.stats["rate_limited"] == 450
+    for i in range(20):  # 0.1 s later: 10 more tokens
+        victim.receive(peer.node_id, F.encode(F.Ping(R.id, 1000 + i)), 1.1)
+    assert len(victim.frames_to_send()) == 10
+    assert not any(isinstance(e, FrameRejected) for e in drain(victim))
