@@ -41,7 +41,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from mesh.core import MeshConfig
 from mesh.events import EventReceived, LookupCompleted, StoreCompleted
-from mesh.identity import ED25519, SIM_FAST, NodeKey
+from mesh.identity import ED25519, SIM_FAST, NodeKey, node_id_of
 from mesh.membership import SwimConfig
 from mesh.sim import SimConfig, Simulation
 
@@ -140,7 +140,7 @@ def pubsub_scenario(n: int, subscribers: int, events: int, seed: int) -> dict:
         pub = sim.nodes[sim.rng.randrange(n)]
         sim.do(pub, lambda c: c.publish("default", "bench", b"x" * 200, sim.now))
         author = pub.key.public_key
-        seq = pub.core._seq
+        seq = pub.core.seq
         sent.append((author, seq, sim.now, pub in subs))
         sim.run_for(1.0)
     sim.run_for(60)
@@ -148,8 +148,6 @@ def pubsub_scenario(n: int, subscribers: int, events: int, seed: int) -> dict:
     latencies = []
     delivered = expected = 0
     for author, seq, t_pub, self_sub in sent:
-        from mesh.identity import node_id_of
-
         times = got.get((node_id_of(author), seq), [])
         want = subscribers - (1 if self_sub else 0)
         expected += want

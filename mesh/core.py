@@ -331,6 +331,11 @@ class MeshCore:
     def next_event(self) -> MeshEvent | None:
         return self._events.popleft() if self._events else None
 
+    @property
+    def seq(self) -> int:
+        """The last sequence number this node used."""
+        return self._seq
+
     def next_seq(self) -> int:
         """The next per-author sequence number (records, events).
 
