@@ -1,0 +1,126 @@
+"""Events a :class:`~mesh.core.MeshCore` reports to its owner: small past-tense dataclasses.
+
+Drain them with :meth:`MeshCore.next_event`. Identifiers: ``peer``/``node_id``/``author`` are
+32-byte node ids, ``realm`` a 32-byte realm id; operation ids (``op``) are the integers the
+core's API calls returned.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mesh.frames import Contact, Record
+
+__all__ = [
+    "CallFailed",
+    "CallReceived",
+    "CallSucceeded",
+    "EventReceived",
+    "FrameRejected",
+    "LookupCompleted",
+    "MemberDied",
+    "MemberSuspected",
+    "MeshEvent",
+    "PublishCompleted",
+    "StoreCompleted",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class MeshEvent:
+    """Base of every event."""
+
+
+@dataclass(frozen=True, slots=True)
+class FrameRejected(MeshEvent):
+    """A frame from ``peer`` was dropped: malformed, forged, replayed, cross-realm or unexpected."""
+
+    peer: bytes
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class LookupCompleted(MeshEvent):
+    """An iterative lookup (node or value) ended."""
+
+    realm: bytes
+    op: int
+    target: bytes
+    contacts: tuple[Contact, ...]
+    records: tuple[Record, ...]
+    rounds: int
+    queries: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoreCompleted(MeshEvent):
+    """A record was offered to the k closest nodes of its key; ``stored`` of them accepted it."""
+
+    realm: bytes
+    op: int
+    key: bytes
+    stored: int
+
+
+@dataclass(frozen=True, slots=True)
+class EventReceived(MeshEvent):
+    """A pub/sub event for a topic we subscribe to, authentic and seen for the first time."""
+
+    realm: bytes
+    topic: str
+    author: bytes
+    seq: int
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class PublishCompleted(MeshEvent):
+    """A publication stopped being retried: ``acked`` subscribers confirmed it of ``known``."""
+
+    realm: bytes
+    op: int
+    acked: int
+    known: int
+
+
+@dataclass(frozen=True, slots=True)
+class CallReceived(MeshEvent):
+    """A call for a procedure registered without a handler; answer with ``MeshCore.respond``."""
+
+    realm: bytes
+    op: int
+    caller: bytes
+    procedure: str
+    args: bytes
+    deadline: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallSucceeded(MeshEvent):
+    realm: bytes
+    op: int
+    value: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class CallFailed(MeshEvent):
+    """A call failed; ``code`` is one of :mod:`mesh.rpc`'s NO_ROUTE, TIMEOUT, REFUSED, REMOTE."""
+
+    realm: bytes
+    op: int
+    code: int
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class MemberSuspected(MeshEvent):
+    realm: bytes
+    node_id: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class MemberDied(MeshEvent):
+    """SWIM declared ``node_id`` dead in ``realm`` (suspicion timed out unrefuted)."""
+
+    realm: bytes
+    node_id: bytes

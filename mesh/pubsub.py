@@ -1,0 +1,250 @@
+"""Realm-scoped publish/subscribe over the DHT.
+
+* Subscribing stores a signed SUBSCRIPTION record (value = topic, ``meta.addr`` = our address)
+  at the k nodes closest to ``record_key(SUBSCRIPTION, realm, topic)``, with SUBSCRIBE frames;
+  it is republished like any record we author. Unsubscribing stores a tombstone (higher seq).
+* Publishing signs an :class:`~mesh.frames.Event` ``(topic, author, seq, payload)``, finds the
+  subscribers with a value lookup of the topic key and sends each a PUBLISH (fan-out).
+* At-most-once (``reliable=False``): one send per subscriber, no ack. At-least-once
+  (``reliable=True``): each subscriber acks; unacked sends are retried with capped exponential
+  backoff, and the subscriber set is re-resolved every ``resolve_interval``, until
+  ``publish_ttl`` passes -- so a publication made during a partition reaches the other side
+  after the partition heals. Receivers ack duplicates but deliver each ``(author, seq)`` once.
+* Receivers check the event's signature for this realm, then :class:`~mesh.signing.ReplayGuard`
+  (TTL'd dedup cache + per-author high-water mark): forged, cross-realm and replayed events are
+  rejected.
+* Outgoing deliveries go through a bounded per-peer queue (oldest dropped when full) drained
+  under a per-peer token bucket (``rate`` frames/s, ``burst``).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from mesh.dht.records import SUBSCRIPTION, record_key
+from mesh.events import EventReceived, PublishCompleted
+from mesh.frames import Ack, Contact, Event, Frame, Publish, Record, Subscribe, Unsubscribe
+from mesh.identity import node_id_of
+from mesh.signing import ReplayGuard, sign_event, sign_record, verify_event
+
+if TYPE_CHECKING:
+    from mesh.core import RealmNode
+
+__all__ = ["PubSub", "PubSubConfig"]
+
+
+@dataclass(frozen=True)
+class PubSubConfig:
+    """Pub/sub settings (seconds, frames)."""
+
+    #: How long an at-least-once publication keeps being retried.
+    publish_ttl: float = 600.0
+    #: First retry delay of an unacked delivery; doubles up to ``max_retry``.
+    retry: float = 2.0
+    max_retry: float = 30.0
+    #: Re-resolve the subscribers of a pending reliable publication this often.
+    resolve_interval: float = 30.0
+    #: Dedup cache entry lifetime.
+    dedup_ttl: float = 900.0
+    #: Per-peer outgoing queue bound and token bucket.
+    queue_limit: int = 1024
+    rate: float = 200.0
+    burst: float = 100.0
+    #: TTL of subscription records.
+    subscription_ttl: int = 3600
+
+
+class _Peer:
+    __slots__ = ("contact", "last", "queue", "timer", "tokens")
+
+    def __init__(self, contact: Contact, limit: int, burst: float, now: float) -> None:
+        self.contact = contact
+        self.queue: deque[tuple[_Pub | None, Event]] = deque(maxlen=limit)
+        self.tokens = burst
+        self.last = now
+        self.timer: Any = None
+
+
+class _Pub:
+    __slots__ = ("acked", "deadline", "event", "known", "op", "reliable", "retry")
+
+    def __init__(self, op: int, event: Event, reliable: bool, deadline: float) -> None:
+        self.op = op
+        self.event = event
+        self.reliable = reliable
+        self.deadline = deadline
+        self.known: set[bytes] = set()
+        self.acked: set[bytes] = set()
+        self.retry: dict[bytes, float] = {}
+
+
+class PubSub:
+    """Pub/sub of one realm node."""
+
+    def __init__(self, node: RealmNode) -> None:
+        self.node = node
+        self.config: PubSubConfig = node.config.pubsub
+        self.topics: set[str] = set()
+        self.guard = ReplayGuard(ttl=self.config.dedup_ttl)
+        self.stats = {"delivered": 0, "duplicates": 0, "forged": 0, "dropped": 0}
+        self._op = 0
+        self._peers: dict[bytes, _Peer] = {}
+        self._pubs: dict[int, _Pub] = {}
+
+    def handlers(self) -> dict[type[Frame], Callable[[Contact, Any], None]]:
+        return {Publish: self._on_publish}
+
+    # ------------------------------------------------------------------ subscriptions
+    def _subscription(self, topic: str, deleted: bool) -> Record:
+        node = self.node
+        return sign_record(
+            node.crypto, node.key, node.id,
+            kind=SUBSCRIPTION, record_key=record_key(SUBSCRIPTION, node.id, topic),
+            seq=node.core.next_seq(), ttl=self.config.subscription_ttl,
+            value=topic.encode("utf-8"), meta=(("addr", node.core.address),), deleted=deleted,
+        )  # fmt: skip
+
+    def subscribe(self, topic: str) -> int:
+        """Subscribe to ``topic``; returns the DHT store operation id (StoreCompleted)."""
+        self.topics.add(topic)
+        return self.node.dht.put(self._subscription(topic, False), frame=Subscribe)
+
+    def unsubscribe(self, topic: str) -> int:
+        """Stop delivering ``topic`` and record a tombstone in the DHT."""
+        self.topics.discard(topic)
+        return self.node.dht.put(self._subscription(topic, True), frame=Unsubscribe)
+
+    # ------------------------------------------------------------------ publishing
+    def publish(self, topic: str, payload: bytes, *, reliable: bool = True) -> int:
+        """Publish ``payload`` on ``topic``; returns an op id (PublishCompleted when done)."""
+        node = self.node
+        event = sign_event(node.crypto, node.key, node.id, topic, node.core.next_seq(), payload)
+        self.guard.accept(event.author, event.seq, node.now)
+        self._op += 1
+        pub = _Pub(self._op, event, reliable, node.now + self.config.publish_ttl)
+        self._pubs[pub.op] = pub
+        if topic in self.topics:  # local subscriber
+            self._deliver_local(event)
+        if reliable:
+            node.later(self.config.publish_ttl, lambda: self._finish(pub))
+        self._resolve(pub)
+        return pub.op
+
+    def _resolve(self, pub: _Pub) -> None:
+        node = self.node
+        key = record_key(SUBSCRIPTION, node.id, pub.event.topic)
+
+        def found(records: list[Record]) -> None:
+            if pub.op not in self._pubs:
+                return
+            for r in records:
+                if r.kind != SUBSCRIPTION or r.value != pub.event.topic.encode("utf-8"):
+                    continue
+                nid = node_id_of(r.author)
+                if nid == node.key.node_id or nid in pub.known:
+                    continue
+                pub.known.add(nid)
+                addr = next((v for k, v in r.meta if k == "addr" and isinstance(v, str)), "")
+                self._enqueue(Contact(nid, addr), pub)
+            if not pub.reliable:
+                self._finish(pub)
+            elif node.now + self.config.resolve_interval < pub.deadline:
+                node.later(self.config.resolve_interval, lambda: self._resolve(pub))
+
+        node.dht.get(key, found)
+
+    def _enqueue(self, contact: Contact, pub: _Pub) -> None:
+        node = self.node
+        peer = self._peers.get(contact.node_id)
+        if peer is None:
+            peer = _Peer(contact, self.config.queue_limit, self.config.burst, node.now)
+            self._peers[contact.node_id] = peer
+        if len(peer.queue) == peer.queue.maxlen:
+            self.stats["dropped"] += 1
+        peer.queue.append((pub, pub.event))
+        self._pump(peer)
+
+    def _pump(self, peer: _Peer) -> None:
+        node = self.node
+        cfg = self.config
+        now = node.now
+        peer.tokens = min(cfg.burst, peer.tokens + (now - peer.last) * cfg.rate)
+        peer.last = now
+        while peer.queue and peer.tokens >= 1.0 - 1e-9:
+            peer.tokens -= 1.0
+            pub, event = peer.queue.popleft()
+            self._send(peer.contact, pub, event)
+        if peer.queue and peer.timer is None:
+
+            def wake() -> None:
+                peer.timer = None
+                self._pump(peer)
+
+            peer.timer = node.later(max((1.0 - peer.tokens) / cfg.rate, 1e-6), wake)
+
+    def _send(self, contact: Contact, pub: _Pub | None, event: Event) -> None:
+        node = self.node
+        nid = contact.node_id
+        if pub is None or not pub.reliable:
+            node.send(contact, Publish(node.id, 0, event, False))
+            return
+        if nid in pub.acked or pub.op not in self._pubs:
+            return
+
+        def answered(reply: Frame | None) -> None:
+            if isinstance(reply, Ack):
+                pub.acked.add(nid)
+                return
+            delay = pub.retry.get(nid, self.config.retry)
+            pub.retry[nid] = min(delay * 2, self.config.max_retry)
+            if node.now + delay < pub.deadline:
+                node.later(delay, lambda: self._retry(contact, pub))
+
+        node.request(
+            contact, lambda rid: Publish(node.id, rid, event, True),
+            node.config.request_timeout, answered,
+        )  # fmt: skip
+
+    def _retry(self, contact: Contact, pub: _Pub) -> None:
+        if pub.op in self._pubs and contact.node_id not in pub.acked:
+            self._enqueue(contact, pub)
+
+    def _finish(self, pub: _Pub) -> None:
+        if self._pubs.pop(pub.op, None) is not None:
+            self.node.emit(PublishCompleted(self.node.id, pub.op, len(pub.acked), len(pub.known)))
+
+    def pending(self) -> int:
+        """Publications still being delivered."""
+        return len(self._pubs)
+
+    # ------------------------------------------------------------------ receiving
+    def _on_publish(self, peer: Contact, f: Publish) -> None:
+        node = self.node
+        ev = f.event
+        if not verify_event(node.crypto, node.id, ev):
+            self.stats["forged"] += 1
+            node.reject(peer.node_id, "event signature invalid for this realm")
+            return
+        if f.want_ack:
+            node.send(peer, Ack(node.id, f.rid))
+        if not self.guard.accept(ev.author, ev.seq, node.now):
+            self.stats["duplicates"] += 1
+            node.reject(peer.node_id, "replayed or duplicate event")
+            return
+        if ev.topic in self.topics:
+            self._deliver_local(ev)
+
+    def _deliver_local(self, ev: Event) -> None:
+        self.stats["delivered"] += 1
+        self.node.emit(
+            EventReceived(self.node.id, ev.topic, node_id_of(ev.author), ev.seq, ev.payload)
+        )
+
+    def housekeeping(self) -> None:
+        """Expire dedup entries; forget idle peers (empty queue, no pending wake-up)."""
+        self.guard.expire(self.node.now)
+        for nid in [n for n, p in self._peers.items() if not p.queue and p.timer is None]:
+            del self._peers[nid]

@@ -1,0 +1,226 @@
+"""Request/reply RPC, realm-scoped, with providers advertised in the DHT.
+
+* :meth:`Rpc.register` registers a procedure in this realm and stores a SERVICE record under
+  ``record_key(SERVICE, realm, name)`` (``meta.addr`` = our address). With a handler
+  ``(args, caller_id) -> bytes`` the call is answered at once (an exception becomes a REMOTE
+  error); without one, a :class:`~mesh.events.CallReceived` event is reported and the
+  application answers with :meth:`Rpc.respond`.
+* :meth:`Rpc.call` finds a provider through the DHT (or uses the given one) and sends CALL with
+  a correlation id and the remaining deadline. Unanswered attempts are retried with the *same*
+  correlation id until the deadline; the callee remembers ``(caller, correlation id)`` (a TTL'd
+  cache) so that a retried request is executed once: a retry of a running call is ignored, a
+  retry of a finished one gets the cached reply again.
+* Typed failures (:class:`~mesh.events.CallFailed` ``code``): NO_ROUTE (no provider found),
+  TIMEOUT (deadline passed), REFUSED (unknown procedure, expired deadline), REMOTE (the
+  handler failed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from mesh.dht.records import SERVICE, record_key
+from mesh.errors import MeshUsageError
+from mesh.events import CallFailed, CallReceived, CallSucceeded
+from mesh.frames import Call, Contact, ErrorReply, Frame, Record, Result
+from mesh.identity import node_id_of
+from mesh.signing import sign_record
+
+if TYPE_CHECKING:
+    from mesh.core import RealmNode
+
+__all__ = ["NO_ROUTE", "REFUSED", "REMOTE", "TIMEOUT", "Handler", "Rpc", "RpcConfig"]
+
+NO_ROUTE = 1
+TIMEOUT = 2
+REFUSED = 3
+REMOTE = 4
+ERROR_NAMES = {NO_ROUTE: "no route", TIMEOUT: "timeout", REFUSED: "refused", REMOTE: "remote"}
+
+Handler = Callable[[bytes, bytes], bytes]
+
+
+@dataclass(frozen=True)
+class RpcConfig:
+    """RPC settings (seconds)."""
+
+    #: Default deadline of a call.
+    default_timeout: float = 10.0
+    #: Time to wait for one attempt before retrying with the same correlation id.
+    attempt_timeout: float = 2.0
+    #: How long a callee remembers a finished call's reply (dedup of retries).
+    reply_cache_ttl: float = 120.0
+    #: Most remembered replies.
+    reply_cache_size: int = 10_000
+    #: TTL of service records.
+    service_ttl: int = 3600
+
+
+class Rpc:
+    """RPC of one realm node."""
+
+    def __init__(self, node: RealmNode) -> None:
+        self.node = node
+        self.config: RpcConfig = node.config.rpc
+        self.procedures: dict[str, Handler | None] = {}
+        self.executions = 0
+        self._op = 0
+        # callee: (caller, rid) -> (reply frame or None while running, expiry)
+        self._replies: dict[tuple[bytes, int], tuple[Frame | None, float]] = {}
+        self._inbound: dict[int, tuple[Contact, int, float]] = {}  # op -> (caller, rid, deadline)
+
+    def handlers(self) -> dict[type[Frame], Callable[[Contact, Any], None]]:
+        return {Call: self._on_call}
+
+    # ------------------------------------------------------------------ callee
+    def register(self, name: str, handler: Handler | None = None) -> int:
+        """Offer procedure ``name`` in this realm and advertise it; returns the store op id."""
+        node = self.node
+        self.procedures[name] = handler
+        record = sign_record(
+            node.crypto, node.key, node.id,
+            kind=SERVICE, record_key=record_key(SERVICE, node.id, name), seq=node.core.next_seq(),
+            ttl=self.config.service_ttl, value=name.encode("utf-8"),
+            meta=(("addr", node.core.address),),
+        )  # fmt: skip
+        return node.dht.put(record)
+
+    def _on_call(self, peer: Contact, f: Call) -> None:
+        node = self.node
+        key = (peer.node_id, f.rid)
+        cached = self._replies.get(key)
+        if cached is not None:
+            if cached[0] is not None:  # finished: resend the same reply, do not re-execute
+                node.send(peer, cached[0])
+            return  # still running: ignore the retry
+        if f.procedure not in self.procedures:
+            self._reply(peer, f.rid, ErrorReply(node.id, f.rid, REFUSED, "unknown procedure"))
+            return
+        if f.timeout <= 0:
+            self._reply(peer, f.rid, ErrorReply(node.id, f.rid, REFUSED, "deadline passed"))
+            return
+        handler = self.procedures[f.procedure]
+        self.executions += 1
+        if handler is None:
+            self._replies[key] = (None, node.now + max(f.timeout, self.config.reply_cache_ttl))
+            self._op += 1
+            self._inbound[self._op] = (peer, f.rid, node.now + f.timeout)
+            node.emit(
+                CallReceived(node.id, self._op, peer.node_id, f.procedure, f.args,
+                             node.now + f.timeout)
+            )  # fmt: skip
+            return
+        try:
+            value = handler(f.args, peer.node_id)
+            reply: Frame = Result(node.id, f.rid, bytes(value))
+        except Exception as exc:  # the handler's failure is reported, never raised here
+            reply = ErrorReply(node.id, f.rid, REMOTE, f"{type(exc).__name__}: {exc}"[:512])
+        self._reply(peer, f.rid, reply)
+
+    def _reply(self, peer: Contact, rid: int, reply: Frame) -> None:
+        if len(self._replies) >= self.config.reply_cache_size:
+            self.housekeeping()
+            while len(self._replies) >= self.config.reply_cache_size:
+                del self._replies[next(iter(self._replies))]
+        self._replies[(peer.node_id, rid)] = (reply, self.node.now + self.config.reply_cache_ttl)
+        self.node.send(peer, reply)
+
+    def respond(self, op: int, value: bytes | None = None, *, error: str | None = None) -> None:
+        """Answer the :class:`CallReceived` ``op`` with ``value`` or a REMOTE ``error``.
+
+        MeshUsageError if ``op`` is unknown or was forgotten after its deadline passed.
+        """
+        entry = self._inbound.pop(op, None)
+        if entry is None:
+            raise MeshUsageError(f"no pending call {op}")
+        peer, rid, _ = entry
+        node = self.node
+        if error is not None:
+            self._reply(peer, rid, ErrorReply(node.id, rid, REMOTE, error[:512]))
+        else:
+            self._reply(peer, rid, Result(node.id, rid, value or b""))
+
+    def housekeeping(self) -> None:
+        """Forget expired replies and unanswered calls whose deadline has passed."""
+        now = self.node.now
+        for k in [k for k, (_, exp) in self._replies.items() if exp <= now]:
+            del self._replies[k]
+        for op in [op for op, (_, _, dl) in self._inbound.items() if dl <= now]:
+            del self._inbound[op]
+
+    # ------------------------------------------------------------------ caller
+    def call(
+        self,
+        procedure: str,
+        args: bytes = b"",
+        *,
+        timeout: float | None = None,
+        provider: Contact | None = None,
+        on_done: Callable[[Frame | None, int, str], None] | None = None,
+    ) -> int:
+        """Call ``procedure``; reports CallSucceeded / CallFailed (or calls ``on_done``)."""
+        node = self.node
+        self._op += 1
+        op = self._op
+        deadline = node.now + (self.config.default_timeout if timeout is None else timeout)
+
+        def finish(reply: Frame | None, code: int = 0, message: str = "") -> None:
+            if on_done is not None:
+                on_done(reply, code, message)
+            elif isinstance(reply, Result):
+                node.emit(CallSucceeded(node.id, op, reply.value))
+            else:
+                node.emit(CallFailed(node.id, op, code, message))
+
+        if provider is not None:
+            self._attempt(procedure, args, provider, deadline, None, finish)
+            return op
+
+        def found(records: list[Record]) -> None:
+            want = procedure.encode("utf-8")
+            providers = [r for r in records if r.kind == SERVICE and r.value == want]
+            if not providers:
+                finish(None, NO_ROUTE, f"no provider of {procedure!r}")
+                return
+            r = providers[node.rng.randrange(len(providers))]
+            addr = next((v for k, v in r.meta if k == "addr" and isinstance(v, str)), "")
+            self._attempt(procedure, args, Contact(node_id_of(r.author), addr), deadline,
+                          None, finish)  # fmt: skip
+
+        node.dht.get(record_key(SERVICE, node.id, procedure), found)
+        return op
+
+    def _attempt(
+        self,
+        procedure: str,
+        args: bytes,
+        provider: Contact,
+        deadline: float,
+        rid: int | None,
+        finish: Callable[..., None],
+    ) -> None:
+        node = self.node
+        remaining = deadline - node.now
+        if remaining <= 0:
+            finish(None, TIMEOUT, "deadline passed")
+            return
+        wait = min(self.config.attempt_timeout, remaining)
+        box: dict[str, int] = {}
+
+        def answered(reply: Frame | None) -> None:
+            if isinstance(reply, Result):
+                finish(reply)
+            elif isinstance(reply, ErrorReply):
+                finish(reply, reply.code, reply.message)
+            else:  # no answer in time: retry with the same correlation id
+                self._attempt(procedure, args, provider, deadline, box["rid"], finish)
+
+        box["rid"] = node.request(
+            provider,
+            lambda r: Call(node.id, r, procedure, args, float(deadline - node.now)),
+            wait,
+            answered,
+            rid=rid,
+        )

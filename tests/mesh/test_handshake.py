@@ -1,0 +1,104 @@
+import random
+
+import pytest
+
+from mesh.errors import AuthError, FrameError, MeshUsageError
+from mesh.frames import Challenge, Proof, decode, encode
+from mesh.handshake import Handshake
+from mesh.identity import ED25519, NodeKey, realm_id
+from mesh.realms import Realm, issue_certificate
+
+RNG = random.Random(3)
+A = NodeKey.generate(RNG)
+B = NodeKey.generate(RNG)
+AUTH = NodeKey.generate(RNG)
+
+
+def run(a_realms, b_realms, now=0.0, a_key=A, b_key=B):
+    rng = random.Random(1)
+    ha = Handshake(a_key, a_realms, ED25519, rng, initiator=True, address="a")
+    hb = Handshake(b_key, b_realms, ED25519, rng, initiator=False, address="b")
+    m2 = hb.receive(ha.initiate(), now)
+    m3 = ha.receive(m2, now)
+    assert hb.receive(m3, now) is None
+    return ha.peer, hb.peer
+
+
+def test_mutual_authentication_and_shared_open_realms():
+    pa, pb = run([Realm("x"), Realm("y")], [Realm("y"), Realm("z")])
+    assert pa.node_id == B.node_id and pb.node_id == A.node_id
+    assert pa.realms == pb.realms == frozenset({realm_id("y")})
+    assert pa.address == "b" and pb.address == "a"
+
+
+def test_closed_realm_needs_a_valid_certificate():
+    closed = "lab"
+    cert_a = issue_certificate(AUTH, closed, A.node_id, expires=100.0)
+    cert_b = issue_certificate(AUTH, closed, B.node_id, expires=100.0)
+    ra = Realm(closed, AUTH.public_key, cert_a)
+    rb = Realm(closed, AUTH.public_key, cert_b)
+    pa, pb = run([ra], [rb], now=10.0)
+    assert pa.realms == pb.realms == frozenset({realm_id(closed)})
+    # expired certificates prove nothing
+    pa, pb = run([ra], [rb], now=100.0)
+    assert pa.realms == pb.realms == frozenset()
+    # a certificate issued for someone else, or by another authority, proves nothing
+    stolen = Realm(closed, AUTH.public_key, cert_b)
+    _, pb = run([stolen], [rb], now=10.0)
+    assert pb.realms == frozenset()
+    rogue = NodeKey.generate(RNG)
+    fake = Realm(closed, AUTH.public_key, issue_certificate(rogue, closed, A.node_id, 100.0))
+    _, pb = run([fake], [rb], now=10.0)
+    assert pb.realms == frozenset()
+    with pytest.raises(MeshUsageError):
+        Realm(closed, AUTH.public_key).claim()
+
+
+def test_tampered_or_forged_handshake_frames_fail():
+    rng = random.Random(2)
+    ha = Handshake(A, [Realm("x")], ED25519, rng, initiator=True)
+    hb = Handshake(B, [Realm("x")], ED25519, rng, initiator=False)
+    m2 = hb.receive(ha.initiate(), 0.0)
+    ch = decode(m2)
+    assert isinstance(ch, Challenge)
+    # an impostor claims B's key but cannot sign with it
+    forged = Challenge(b"", ch.public_key, ch.nonce, ch.address, ch.claims, bytes(64))
+    with pytest.raises(AuthError):
+        ha.receive(encode(forged), 0.0)
+    # a proof over another transcript fails on the responder
+    ha2 = Handshake(A, [Realm("x")], ED25519, rng, initiator=True)
+    hb2 = Handshake(B, [Realm("x")], ED25519, rng, initiator=False)
+    hb2.receive(ha2.initiate(), 0.0)
+    with pytest.raises(AuthError):
+        hb2.receive(encode(Proof(b"", A.sign(b"other"))), 0.0)
+    with pytest.raises(FrameError):
+        hb2.receive(b"\xc1garbage", 0.0)
+
+
+def test_replayed_proof_from_an_old_session_fails():
+    rng = random.Random(4)
+    ha = Handshake(A, [Realm("x")], ED25519, rng, initiator=True)
+    hb = Handshake(B, [Realm("x")], ED25519, rng, initiator=False)
+    hello = ha.initiate()
+    old_proof = ha.receive(hb.receive(hello, 0.0), 0.0)
+    # B starts a new session with a fresh nonce; the attacker replays the hello and old proof
+    hb_new = Handshake(B, [Realm("x")], ED25519, rng, initiator=False)
+    hb_new.receive(hello, 0.0)
+    with pytest.raises(AuthError):
+        hb_new.receive(old_proof, 0.0)
+
+
+def test_wrong_order_is_an_auth_error():
+    rng = random.Random(5)
+    hb = Handshake(B, [], ED25519, rng, initiator=False)
+    with pytest.raises(AuthError):
+        hb.receive(encode(Proof(b"", bytes(64))), 0.0)
+    ha = Handshake(A, [], ED25519, rng, initiator=True)
+    ha.initiate()
+    with pytest.raises(AuthError):
+        ha.receive(encode(Proof(b"", bytes(64))), 0.0)
+
+
+def test_own_key_is_refused():
+    with pytest.raises(AuthError):
+        run([Realm("x")], [Realm("x")], b_key=A)
