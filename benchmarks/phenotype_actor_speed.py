@@ -41,36 +41,16 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from actors.neural import ActuatorSpec, InputSpec, NetworkSpec, NeuronSpec, SensorSpec
+from actors.neural import NetworkSpec
 from actors.phenotype import ActorPhenotype
 from actors.phenotype.hosted import HostBuild, HostRunSteps, PhenotypeHost
 from actors.phenotype.plan import make_plan
 from actors.phenotype.probe import Hop, Relay, SetNext
 from actors.runtime import ChildSpec, RuntimeSystem, SupFlags, start_system
+from benchmarks.phenotype_speed import dense_spec
 
 SHAPES = {"simple": ((2, 2, 1), (4, 4, 1), (6, 10, 2)), "local": ((2, 2, 1), (4, 4, 1))}
 GOAL = 1.5
-
-
-def dense_spec(n_in: int, n_hidden: int, n_out: int, rng: random.Random) -> NetworkSpec:
-    """Fully connected n_in-n_hidden-n_out, tanh, biases; one sensor, one actuator."""
-
-    def w() -> float:
-        return rng.uniform(-1.0, 1.0)
-
-    hidden = tuple(
-        NeuronSpec(f"h{j}", 0, (InputSpec("in", tuple(w() for _ in range(n_in))),), bias=w())
-        for j in range(n_hidden)
-    )
-    outs = tuple(
-        NeuronSpec(f"o{k}", 1, tuple(InputSpec(f"h{j}", (w(),)) for j in range(n_hidden)), bias=w())
-        for k in range(n_out)
-    )
-    return NetworkSpec(
-        (SensorSpec("in", n_in),),
-        hidden + outs,
-        (ActuatorSpec("out", n_out, tuple(f"o{k}" for k in range(n_out))),),
-    )
 
 
 def _listen(rt: RuntimeSystem, seconds: float) -> Any:
