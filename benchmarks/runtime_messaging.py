@@ -105,6 +105,8 @@ def measure_messaging(rt: RuntimeSystem, n_rtt: int, n_burst: int) -> dict[str, 
             "rtt_p99_us": round(pct(best, 0.99) * 1e6, 2),
             "one_hop_latency_us": round(statistics.median(best) * 1e6 / 2, 2),
             "one_way_msgs_per_s": round(statistics.median(n_burst / b for b in burst[who]), 1),
+            "samples_round_trips_per_s": [round(r, 1) for r in rates],
+            "samples_one_way_msgs_per_s": [round(n_burst / b, 1) for b in burst[who]],
         }
     mb, th = out["megabrain"], out["thespian"]
     out["ratio_time_per_round_trip"] = round(th["round_trips_per_s"] / mb["round_trips_per_s"], 3)

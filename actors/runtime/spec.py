@@ -170,6 +170,11 @@ class ChildSpec:
 class SupFlags:
     """Supervisor flags: strategy and restart intensity (OTP defaults: 1 in 5 s).
 
+    ``start_timeout`` (a megabrain addition; multi-process modes) is how long a
+    child may take from creation to ``Started`` before it counts as a failed start
+    (``abnormal``, "start timed out"): a placement that never happens must not
+    wedge the supervisor.
+
     More than ``intensity`` restarts within ``period`` seconds make the supervisor
     stop all its children and exit with reason ``shutdown``
     (``reached_max_restart_intensity``), escalating to its own supervisor.
@@ -178,6 +183,7 @@ class SupFlags:
     strategy: Strategy = "one_for_one"
     intensity: int = 1
     period: float = 5.0
+    start_timeout: float = 30.0
 
     def __post_init__(self) -> None:
         if self.strategy not in _STRATEGIES:
@@ -188,3 +194,5 @@ class SupFlags:
             raise SpecError(f"intensity must be an int >= 0, got {self.intensity!r}")
         if not isinstance(self.period, int | float) or not self.period > 0:
             raise SpecError(f"period must be a number of seconds > 0, got {self.period!r}")
+        if not isinstance(self.start_timeout, int | float) or not self.start_timeout > 0:
+            raise SpecError(f"start_timeout must be seconds > 0, got {self.start_timeout!r}")

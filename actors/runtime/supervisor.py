@@ -96,6 +96,7 @@ class _Child:
     killing: bool = False
     dynamic: bool = False
     system: str | None = None
+    start_timer: str | None = None
     waiters: list[tuple[Any, str]] | None = None  # (caller, ref) told once started
 
 
@@ -227,6 +228,11 @@ class Supervisor(SupervisedActor):
             return None
         child.address = address
         assert self.init_msg is not None
+        if self.init_msg.mode != "simple":
+            inc = child.incarnation
+            child.start_timer = self.call_later(
+                self.flags.start_timeout, lambda: self._start_timed_out(child_id, inc)
+            )
         self.send(
             address,
             Init(
@@ -248,6 +254,9 @@ class Supervisor(SupervisedActor):
             return
         child.address = sender
         child.pid = msg.pid
+        if child.start_timer is not None:
+            self.cancel(child.start_timer)
+            child.start_timer = None
         child.system = msg.system
         self.send(self.registry, ChildUp(sender, self.myAddress, child.spec.name, msg.system))
         for caller, ref in child.waiters or ():
@@ -263,6 +272,16 @@ class Supervisor(SupervisedActor):
             return
         self.send(sender, ActorExitRequest())
         self._exited(msg.child_id, Exit(KILLED) if child.killing else msg.reason)
+
+    def _start_timed_out(self, child_id: str, incarnation: int) -> None:
+        child = self._children.get(child_id)
+        if child is None or child.incarnation != incarnation:
+            return
+        child.start_timer = None
+        if child.pid is None and child.address is not None:
+            log.error("supervisor %s: %s did not start in time", self.name, child_id)
+            self.send(child.address, ActorExitRequest())
+            self._exited(child_id, Exit("abnormal", "start timed out"))
 
     def _on_system_lost(self, system: str) -> None:
         """Children placed on a vanished convention member are dead (``killed``):
@@ -284,6 +303,9 @@ class Supervisor(SupervisedActor):
         if child.address is not None:
             self.send(self.registry, ChildDown(child.address, reason))
         self._fail_waiters(child, reason)
+        if child.start_timer is not None:
+            self.cancel(child.start_timer)
+            child.start_timer = None
         child.address = None
         child.pid = None
         if self._stopping == child_id:
