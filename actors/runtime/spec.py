@@ -32,6 +32,7 @@ __all__ = [
     "Shutdown",
     "Strategy",
     "SupFlags",
+    "check_children",
     "validate_capabilities",
 ]
 
@@ -196,3 +197,19 @@ class SupFlags:
             raise SpecError(f"period must be a number of seconds > 0, got {self.period!r}")
         if not isinstance(self.start_timeout, int | float) or not self.start_timeout > 0:
             raise SpecError(f"start_timeout must be seconds > 0, got {self.start_timeout!r}")
+
+
+def check_children(flags: SupFlags, children: tuple[ChildSpec, ...]) -> None:
+    """Validate a supervisor's child list against its flags (raises SpecError)."""
+    if not isinstance(flags, SupFlags):
+        raise SpecError(f"supervisor flags must be SupFlags, got {type(flags).__name__}")
+    ids = [c.id for c in children]
+    if any(not isinstance(c, ChildSpec) for c in children):
+        raise SpecError("supervisor children must be ChildSpec instances")
+    if len(set(ids)) != len(ids):
+        raise SpecError(f"duplicate child ids in {ids}")
+    names = [c.name for c in children if c.name]
+    if len(set(names)) != len(names):
+        raise SpecError(f"duplicate child names in {names}")
+    if flags.strategy == "simple_one_for_one" and len(children) != 1:
+        raise SpecError("simple_one_for_one needs exactly one child spec (the template)")

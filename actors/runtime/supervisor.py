@@ -63,28 +63,12 @@ from actors.runtime.messages import (
     TerminateChild,
     WhichChildren,
 )
-from actors.runtime.spec import ChildSpec, SupFlags
+from actors.runtime.spec import ChildSpec, SupFlags, check_children
 
 __all__ = ["Supervisor", "check_children"]
 
 log = logging.getLogger(__name__)
 MAX_INTENSITY_REASON = "reached_max_restart_intensity"
-
-
-def check_children(flags: SupFlags, children: tuple[ChildSpec, ...]) -> None:
-    """Validate a supervisor's child list against its flags (raises SpecError)."""
-    if not isinstance(flags, SupFlags):
-        raise SpecError(f"supervisor flags must be SupFlags, got {type(flags).__name__}")
-    ids = [c.id for c in children]
-    if any(not isinstance(c, ChildSpec) for c in children):
-        raise SpecError("supervisor children must be ChildSpec instances")
-    if len(set(ids)) != len(ids):
-        raise SpecError(f"duplicate child ids in {ids}")
-    names = [c.name for c in children if c.name]
-    if len(set(names)) != len(names):
-        raise SpecError(f"duplicate child names in {names}")
-    if flags.strategy == "simple_one_for_one" and len(children) != 1:
-        raise SpecError("simple_one_for_one needs exactly one child spec (the template)")
 
 
 @dataclass
