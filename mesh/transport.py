@@ -1,0 +1,714 @@
+"""QUIC transport of the mesh (aioquic): authenticated, framed, bounded connections between nodes.
+
+One :class:`QuicTransport` per node listens on a UDP address and dials peers. Contracts:
+
+* **TLS**: ALPN ``megabrain/1``; every node presents an ephemeral self-signed certificate
+  (:mod:`mesh.tls`); clients do not verify the chain (``verify_mode=CERT_NONE``) because the
+  node identity is proven by the mesh handshake, not by a CA.
+* **Authentication first**: the client opens stream 0 and runs :class:`mesh.handshake.Handshake`
+  (Hello / Challenge / Proof), then both sides exchange a *channel binding* ``Bind`` signed with
+  their node key over ``role || SHA-256(hello || challenge) || server-certificate fingerprint ||
+  boot id``. The signature thus covers both node ids (through the transcript's public keys),
+  both fresh nonces and this very TLS connection: a relay that terminates TLS with its own
+  certificate cannot forward a valid binding. Nothing a peer sends is processed before this
+  succeeds; bytes on other streams before then are held (bounded) and any failure drops the
+  connection and counts it (``stats``).
+* **Framing**: every frame is a 4-byte big-endian length then that many bytes; a length above
+  ``max_frame_bytes`` (or zero) drops the peer, since the stream cannot resynchronise.
+  Frames travel on stream 0 (small, both directions) and on one unidirectional *bulk* stream per
+  direction (frames of ``bulk_threshold`` bytes or more), so large payloads never delay probes.
+* **One connection per peer**: when a second connection to an authenticated peer appears, the
+  peer's *boot id* decides: a different boot id means the peer restarted (the new connection
+  wins); the same boot id means both sides dialled at once (the connection dialled by the
+  smaller node id wins, on both sides alike).
+* **Bounded memory**: own send queues per lane (frames and bytes); frames enter aioquic only
+  while its unacknowledged buffer for the stream is below ``stream_high_water`` (aioquic's
+  ``drain`` gives no backpressure); a full queue drops the frame (``send_dropped``). Receive
+  buffers are bounded by the frame cap and QUIC flow control; caps on connections, streams and
+  pre-authentication bytes.
+* **Rate limits**: a token bucket per peer on received frames; frames beyond it are dropped and
+  a peer that keeps flooding (``flood_drop`` frames over the limit) is dropped and banned.
+* **Liveness**: QUIC PING keepalive on quiet connections, aioquic's idle timeout, a handshake
+  timeout; dialling a failed address again waits an exponential backoff.
+
+The transport reports to its owner (the node) through :class:`TransportEvents` callbacks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import ipaddress
+import os
+import random
+import socket
+import ssl
+import time
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from aioquic.asyncio.protocol import QuicConnectionProtocol
+from aioquic.asyncio.server import QuicServer, serve
+from aioquic.quic import events as qe
+from aioquic.quic.configuration import QuicConfiguration
+from aioquic.quic.connection import QuicConnection
+
+from mesh.errors import AuthError, FrameError, MeshError, MeshUsageError
+from mesh.handshake import Handshake, PeerInfo
+from mesh.identity import CryptoSuite, NodeKey
+from mesh.tls import TlsIdentity, certificate_fingerprint, make_tls_identity
+
+__all__ = [
+    "ALPN",
+    "QuicTransport",
+    "TransportConfig",
+    "TransportError",
+    "TransportEvents",
+    "format_address",
+    "parse_address",
+]
+
+ALPN = "megabrain/1"
+_BIND_MAGIC = b"MBQB"
+_BIND_DOMAIN = b"megabrain-mesh/1\x00quic-channel-binding\x00"
+_BOOT_BYTES = 16
+_BIND_LEN = len(_BIND_MAGIC) + _BOOT_BYTES + 64
+_CONTROL_STREAM = 0
+# error codes of our CONNECTION_CLOSE frames (application range)
+CLOSE_NORMAL, CLOSE_AUTH, CLOSE_PROTOCOL, CLOSE_LIMIT, CLOSE_DUPLICATE = 0, 1, 2, 3, 4
+
+
+class TransportError(MeshError):
+    """A dial failed (address unreachable, handshake refused or timed out, wrong node id)."""
+
+
+@dataclass(frozen=True)
+class TransportConfig:
+    """Transport limits and timers (seconds, bytes, frames). Every field has a default."""
+
+    #: Most simultaneous connections (authenticated or not); more are refused.
+    max_connections: int = 256
+    #: Largest frame (the length prefix's value); a larger one drops the peer.
+    max_frame_bytes: int = 4 * 1024 * 1024
+    #: Frames of at least this size go on the bulk stream.
+    bulk_threshold: int = 16 * 1024
+    #: Time allowed from the first packet to a verified channel binding.
+    handshake_timeout: float = 5.0
+    #: QUIC idle timeout: a connection silent this long is closed.
+    idle_timeout: float = 20.0
+    #: A connection that sent nothing for this long sends a QUIC PING.
+    keepalive: float = 5.0
+    #: Own send queue bound per connection, in frames and in bytes.
+    send_queue_frames: int = 8192
+    send_queue_bytes: int = 32 * 1024 * 1024
+    #: Bytes aioquic may hold unacknowledged per stream before we hold frames back.
+    stream_high_water: int = 1024 * 1024
+    #: QUIC flow-control windows.
+    max_data: int = 8 * 1024 * 1024
+    max_stream_data: int = 4 * 1024 * 1024
+    #: Received frames per second per peer (token bucket rate and burst).
+    rate: float = 50_000.0
+    burst: float = 100_000.0
+    #: Frames over the rate limit after which the peer is dropped and banned.
+    flood_drop: int = 10_000
+    #: Bytes a peer may send on other streams before its authentication completes.
+    max_preauth_bytes: int = 256 * 1024
+    #: Unidirectional streams a peer may open (its bulk lane).
+    max_peer_uni_streams: int = 2
+    #: How long a dropped bad peer's node id is refused.
+    ban_time: float = 60.0
+    #: Redial backoff of a failed address: first delay, growth factor, cap.
+    backoff_initial: float = 0.5
+    backoff_factor: float = 2.0
+    backoff_max: float = 30.0
+
+
+class TransportEvents(Protocol):
+    """What the transport tells its owner (called on the event loop thread)."""
+
+    def peer_authenticated(self, info: PeerInfo) -> None: ...
+
+    def peer_lost(self, node_id: bytes) -> None: ...
+
+    def frame_received(self, node_id: bytes, data: bytes) -> None: ...
+
+
+def parse_address(address: str) -> tuple[str, int]:
+    """``"host:port"`` or ``"[v6]:port"`` -> (host, port); MeshUsageError if malformed."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise MeshUsageError(f"bad address {address!r} (want HOST:PORT)")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    return host, int(port)
+
+
+def format_address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+class _Bucket:
+    __slots__ = ("burst", "last", "rate", "tokens")
+
+    def __init__(self, rate: float, burst: float, now: float) -> None:
+        self.rate, self.burst, self.tokens, self.last = rate, burst, burst, now
+
+    def take(self, now: float, n: float = 1.0) -> bool:
+        self.tokens = min(self.burst, self.tokens + (now - self.last) * self.rate)
+        self.last = now
+        if self.tokens >= n:
+            self.tokens -= n
+            return True
+        return False
+
+
+# handshake states
+_HELLO, _CHALLENGE, _PROOF, _BIND, _AUTH, _CLOSED = range(6)
+
+
+class _Conn(QuicConnectionProtocol):
+    """One QUIC connection: handshake, framing, lanes and queues (see the module docstring)."""
+
+    def __init__(self, quic: QuicConnection, owner: QuicTransport, initiator: bool) -> None:
+        super().__init__(quic)
+        self.owner = owner
+        self.initiator = initiator
+        self.state = _CHALLENGE if initiator else _HELLO
+        self.created = owner.loop.time()
+        self.last_send = self.created
+        self.hs: Handshake | None = None
+        self.hello = b""
+        self.challenge = b""
+        self.server_fp = owner.tls.fingerprint if not initiator else b""
+        self.peer: PeerInfo | None = None
+        self.peer_boot = b""
+        self.expected: bytes | None = None
+        self.ready: asyncio.Future[PeerInfo] = owner.loop.create_future()
+        self.refused = False
+        self._rx: dict[int, bytearray] = {}
+        self._preauth: list[tuple[int, bytes]] = []
+        self._preauth_bytes = 0
+        self._peer_uni = 0
+        self._bulk_sid: int | None = None
+        self._q: tuple[deque[bytes], deque[bytes]] = (deque(), deque())
+        self._q_bytes = 0
+        self._bucket = _Bucket(owner.config.rate, owner.config.burst, self.created)
+        self._over = 0
+
+    # ------------------------------------------------------------------ aioquic events
+    def quic_event_received(self, event: qe.QuicEvent) -> None:
+        if self.state == _CLOSED and not isinstance(event, qe.ConnectionTerminated):
+            return
+        try:
+            if isinstance(event, qe.StreamDataReceived):
+                self._data(event.stream_id, event.data)
+            elif isinstance(event, qe.HandshakeCompleted):
+                self._tls_done(event)
+            elif isinstance(event, qe.ConnectionTerminated):
+                self._terminated()
+        except (AuthError, FrameError) as exc:
+            self.fail("auth_failed", f"{type(exc).__name__}: {exc}", CLOSE_AUTH)
+
+    def _tls_done(self, event: qe.HandshakeCompleted) -> None:
+        if self.refused:
+            self.fail("refused_connection_cap", "connection cap reached", CLOSE_LIMIT)
+            return
+        if event.alpn_protocol != ALPN:
+            self.fail("bad_alpn", f"ALPN {event.alpn_protocol!r}", CLOSE_PROTOCOL)
+            return
+        if self.initiator:
+            cert = getattr(self._quic.tls, "_peer_certificate", None)
+            if cert is None:
+                self.fail("auth_failed", "server presented no certificate", CLOSE_AUTH)
+                return
+            self.server_fp = certificate_fingerprint(cert)
+            self.hs = self.owner.make_handshake(True)
+            self.hello = self.hs.initiate()
+            self._write(_CONTROL_STREAM, self.hello)
+
+    def _data(self, sid: int, data: bytes) -> None:
+        buf = self._rx.get(sid)
+        if buf is None:
+            if sid != _CONTROL_STREAM:
+                # only the peer's own unidirectional streams are allowed besides stream 0
+                peer_uni = 3 if self.initiator else 2
+                if sid % 4 != peer_uni or self._peer_uni >= self.owner.config.max_peer_uni_streams:
+                    self.fail("protocol_violation", f"unexpected stream {sid}", CLOSE_PROTOCOL)
+                    return
+                self._peer_uni += 1
+            buf = self._rx[sid] = bytearray()
+        buf += data
+        cap = self.owner.config.max_frame_bytes
+        pos = 0
+        n_buf = len(buf)
+        while n_buf - pos >= 4:
+            n = int.from_bytes(buf[pos : pos + 4], "big")
+            if n == 0 or n > cap:
+                self.fail("oversized_frame", f"frame of {n} bytes (cap {cap})", CLOSE_LIMIT)
+                return
+            if n_buf - pos - 4 < n:
+                break
+            frame = bytes(buf[pos + 4 : pos + 4 + n])
+            pos += 4 + n
+            self._frame(sid, frame)
+            if self.state == _CLOSED:
+                return
+        if pos:
+            del buf[:pos]
+
+    def _frame(self, sid: int, frame: bytes) -> None:
+        if self.state == _AUTH:
+            now = self.owner.loop.time()
+            if not self._bucket.take(now):
+                self._over += 1
+                self.owner.stats["rate_limited_frames"] += 1
+                if self._over >= self.owner.config.flood_drop:
+                    self.fail("flood", "rate limit exceeded persistently", CLOSE_LIMIT, ban=True)
+                return
+            assert self.peer is not None
+            self.owner.stats["frames_received"] += 1
+            self.owner.events.frame_received(self.peer.node_id, frame)
+            return
+        if sid != _CONTROL_STREAM:
+            self._preauth_bytes += len(frame)
+            if self._preauth_bytes > self.owner.config.max_preauth_bytes:
+                self.fail("protocol_violation", "too much data before authentication")
+                return
+            self._preauth.append((sid, frame))
+            return
+        now = time.time()
+        if self.state == _HELLO:
+            self.hs = self.owner.make_handshake(False)
+            reply = self.hs.receive(frame, now)
+            assert reply is not None
+            self.hello, self.challenge = frame, reply
+            self._write(_CONTROL_STREAM, reply)
+            self.state = _PROOF
+        elif self.state == _CHALLENGE:
+            assert self.hs is not None
+            proof = self.hs.receive(frame, now)
+            assert proof is not None
+            self.challenge = frame
+            self._check_expected()
+            self._write(_CONTROL_STREAM, proof)
+            self._write(_CONTROL_STREAM, self._bind(b"I"))
+            self.state = _BIND
+        elif self.state == _PROOF:
+            assert self.hs is not None
+            self.hs.receive(frame, now)
+            self.state = _BIND
+        elif self.state == _BIND:
+            self._verify_bind(frame, b"R" if self.initiator else b"I")
+            if not self.initiator:
+                self._write(_CONTROL_STREAM, self._bind(b"R"))
+            self._authenticated()
+
+    def _check_expected(self) -> None:
+        assert self.hs is not None and self.hs.peer is not None
+        if self.expected is not None and self.hs.peer.node_id != self.expected:
+            raise AuthError("peer is not the node we dialled (wrong key)")
+
+    # ------------------------------------------------------------------ channel binding
+    def _binding(self, role: bytes, boot: bytes) -> bytes:
+        transcript = hashlib.sha256(self.hello + self.challenge).digest()
+        return _BIND_DOMAIN + role + transcript + self.server_fp + boot
+
+    def _bind(self, role: bytes) -> bytes:
+        boot = self.owner.boot_id
+        sig = self.owner.crypto.sign(self.owner.key, self._binding(role, boot))
+        return _BIND_MAGIC + boot + sig
+
+    def _verify_bind(self, frame: bytes, role: bytes) -> None:
+        assert self.hs is not None
+        peer = self.hs.peer
+        if peer is None:
+            raise AuthError("binding before the handshake finished")
+        if len(frame) != _BIND_LEN or not frame.startswith(_BIND_MAGIC):
+            raise AuthError("malformed channel binding")
+        boot = frame[4 : 4 + _BOOT_BYTES]
+        sig = frame[4 + _BOOT_BYTES :]
+        if not self.owner.crypto.verify(peer.public_key, sig, self._binding(role, boot)):
+            raise AuthError("channel binding signature invalid (relayed connection?)")
+        self.peer_boot = boot
+
+    def _authenticated(self) -> None:
+        assert self.hs is not None and self.hs.peer is not None
+        self.peer = self.hs.peer
+        self.state = _AUTH
+        self.hs = None
+        if not self.owner._admit(self):
+            return
+        held, self._preauth = self._preauth, []
+        for sid, frame in held:
+            self._frame(sid, frame)
+            if self.state != _AUTH:
+                return
+        self._pump()
+        self.transmit()
+
+    # ------------------------------------------------------------------ sending
+    def _write(self, sid: int, data: bytes) -> None:
+        self._quic.send_stream_data(sid, len(data).to_bytes(4, "big") + data)
+        self.last_send = self.owner.loop.time()
+        self._transmit_soon()
+
+    def _buffered(self, sid: int) -> int:
+        stream = self._quic._streams.get(sid)
+        if stream is None:
+            return 0
+        s = stream.sender
+        return int(s._buffer_stop - s._buffer_start)
+
+    def enqueue(self, data: bytes) -> bool:
+        """Queue one frame for the peer; False (and counted) if the queue is full."""
+        cfg = self.owner.config
+        lane = self._q[1 if len(data) >= cfg.bulk_threshold else 0]
+        if (
+            len(self._q[0]) + len(self._q[1]) >= cfg.send_queue_frames
+            or self._q_bytes + len(data) > cfg.send_queue_bytes
+        ):
+            self.owner.stats["send_dropped"] += 1
+            return False
+        lane.append(data)
+        self._q_bytes += len(data)
+        self._transmit_soon()
+        return True
+
+    def _pump(self) -> None:
+        if self.state != _AUTH or not (self._q[0] or self._q[1]):
+            return
+        high = self.owner.config.stream_high_water
+        for lane, q in enumerate(self._q):
+            if not q:
+                continue
+            if lane == 0:
+                sid = _CONTROL_STREAM
+            else:
+                if self._bulk_sid is None:
+                    self._bulk_sid = self._quic.get_next_available_stream_id(is_unidirectional=True)
+                sid = self._bulk_sid
+            room = high - self._buffered(sid)
+            parts: list[bytes] = []
+            while q and room > 0:
+                data = q.popleft()
+                self._q_bytes -= len(data)
+                parts.append(len(data).to_bytes(4, "big"))
+                parts.append(data)
+                room -= len(data) + 4
+            if parts:
+                self._quic.send_stream_data(sid, b"".join(parts))
+                self.last_send = self.owner.loop.time()
+                self.owner.stats["frames_sent"] += len(parts) // 2
+
+    def transmit(self) -> None:
+        if self.state == _AUTH:
+            self._pump()
+        super().transmit()
+
+    def queued(self) -> int:
+        return len(self._q[0]) + len(self._q[1])
+
+    # ------------------------------------------------------------------ closing
+    def fail(self, counter: str, reason: str, code: int = CLOSE_PROTOCOL, ban: bool = False) -> None:
+        """Drop this connection for ``reason``, counting it under ``counter``."""
+        if self.state == _CLOSED:
+            return
+        self.owner.stats[counter] += 1
+        self.owner.stats["bad_peers"] += counter not in ("duplicate", "refused_connection_cap")
+        peer = self.peer or (self.hs.peer if self.hs is not None else None)
+        if ban and peer is not None:
+            self.owner.ban(peer.node_id)
+        self.owner.last_errors.append((counter, reason))
+        self.shutdown(code, reason)
+
+    def shutdown(self, code: int = CLOSE_NORMAL, reason: str = "") -> None:
+        was_auth = self.state == _AUTH
+        self.state = _CLOSED
+        self._q[0].clear()
+        self._q[1].clear()
+        self._q_bytes = 0
+        self._rx.clear()
+        self._preauth.clear()
+        if not self.ready.done():
+            self.ready.set_exception(TransportError(reason or "connection closed"))
+            self.ready.exception()  # retrieved: server-side connections have no waiter
+        try:
+            self.close(error_code=code, reason_phrase=reason[:100])
+        except Exception:  # a connection already torn down by aioquic
+            pass
+        self.owner._gone(self, was_auth)
+
+    def _terminated(self) -> None:
+        if self.state != _CLOSED:
+            self.shutdown(CLOSE_NORMAL, "connection terminated")
+        self.owner._forget(self)
+
+
+class QuicTransport:
+    """The node's QUIC endpoint (see the module docstring). Use on one event loop."""
+
+    def __init__(
+        self,
+        key: NodeKey,
+        make_handshake: Callable[[bool], Handshake],
+        events: TransportEvents,
+        *,
+        crypto: CryptoSuite,
+        config: TransportConfig | None = None,
+        tls: TlsIdentity | None = None,
+    ) -> None:
+        self.key = key
+        self.make_handshake = make_handshake
+        self.events = events
+        self.crypto = crypto
+        self.config = config or TransportConfig()
+        self.tls = tls or make_tls_identity()
+        self.boot_id = os.urandom(_BOOT_BYTES)
+        self.stats: Counter[str] = Counter()
+        self.last_errors: deque[tuple[str, str]] = deque(maxlen=32)
+        self.loop = asyncio.get_running_loop()
+        self.host = ""
+        self.port = 0
+        self._server: QuicServer | None = None
+        self._conns: set[_Conn] = set()
+        self._active: dict[bytes, _Conn] = {}
+        self._bans: dict[bytes, float] = {}
+        self._backoff: dict[str, tuple[float, float]] = {}  # address -> (next try, delay)
+        self._dials: dict[str, asyncio.Future[PeerInfo]] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._housekeeper: asyncio.Task[None] | None = None
+        self._closing = False
+
+    # ------------------------------------------------------------------ configuration
+    def _quic_config(self, client: bool) -> QuicConfiguration:
+        c = self.config
+        q = QuicConfiguration(
+            is_client=client,
+            alpn_protocols=[ALPN],
+            idle_timeout=c.idle_timeout,
+            max_data=c.max_data,
+            max_stream_data=c.max_stream_data,
+        )
+        if client:
+            q.verify_mode = ssl.CERT_NONE  # identity comes from the mesh handshake
+            q.server_name = "megabrain-node"
+        else:
+            q.certificate = self.tls.certificate
+            q.private_key = self.tls.private_key
+        return q
+
+    @property
+    def address(self) -> str:
+        return format_address(self.host, self.port)
+
+    async def listen(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Start the server on ``host:port`` (0: OS-assigned); returns the bound address."""
+        self._server = await serve(
+            host, port, configuration=self._quic_config(False), create_protocol=self._accept
+        )
+        sock = self._server._transport.get_extra_info("socket")  # type: ignore[union-attr]
+        self.host, self.port = host, sock.getsockname()[1]
+        self._housekeeper = self.loop.create_task(self._housekeeping())
+        return self.address
+
+    def _accept(self, quic: QuicConnection, stream_handler: Any = None) -> _Conn:
+        conn = _Conn(quic, self, initiator=False)
+        if self._closing or len(self._conns) >= self.config.max_connections:
+            conn.refused = True
+        self._conns.add(conn)
+        return conn
+
+    # ------------------------------------------------------------------ dialling
+    def dial(self, address: str, expected: bytes | None = None) -> asyncio.Future[PeerInfo]:
+        """Connect to ``address`` and authenticate; the future gives the peer (or fails).
+
+        Concurrent dials of one address share one attempt; a recently failed address fails
+        at once until its backoff delay has passed (TransportError).
+        """
+        fut = self._dials.get(address)
+        if fut is not None:
+            return fut
+        fut = self.loop.create_future()
+        now = self.loop.time()
+        nxt, _ = self._backoff.get(address, (0.0, 0.0))
+        if self._closing or now < nxt:
+            fut.set_exception(TransportError(f"{address}: backing off"))
+            fut.exception()
+            return fut
+        self._dials[address] = fut
+        task = self.loop.create_task(self._dial(address, expected, fut))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return fut
+
+    async def _dial(self, address: str, expected: bytes | None, fut: asyncio.Future[PeerInfo]):
+        conn: _Conn | None = None
+        try:
+            host, port = parse_address(address)
+            infos = await self.loop.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
+            family, addr = infos[0][0], infos[0][4]
+            bind_host = self.host
+            try:
+                if ipaddress.ip_address(bind_host).version != (6 if family == socket.AF_INET6 else 4):
+                    bind_host = "::" if family == socket.AF_INET6 else "0.0.0.0"
+            except ValueError:
+                bind_host = "::" if family == socket.AF_INET6 else "0.0.0.0"
+            if len(self._conns) >= self.config.max_connections:
+                raise TransportError("connection cap reached")
+            quic = QuicConnection(configuration=self._quic_config(True))
+            _, proto = await self.loop.create_datagram_endpoint(
+                lambda: _Conn(quic, self, initiator=True), local_addr=(bind_host, 0)
+            )
+            conn = proto  # type: ignore[assignment]
+            assert conn is not None
+            conn.expected = expected
+            self._conns.add(conn)
+            conn.connect(addr)
+            info = await asyncio.wait_for(
+                asyncio.shield(conn.ready), self.config.handshake_timeout
+            )
+            self._backoff.pop(address, None)
+            fut.set_result(info)
+        except (OSError, TransportError, MeshError, asyncio.TimeoutError) as exc:
+            other = self._active.get(expected) if expected is not None else None
+            if other is not None and other.peer is not None:
+                fut.set_result(other.peer)  # lost a simultaneous-dial tie: the peer is there
+                return
+            self.stats["dial_failed"] += 1
+            _, delay = self._backoff.get(address, (0.0, 0.0))
+            delay = min(
+                self.config.backoff_max,
+                max(self.config.backoff_initial, delay * self.config.backoff_factor),
+            )
+            jitter = 1.0 + 0.2 * random.random()
+            self._backoff[address] = (self.loop.time() + delay * jitter, delay)
+            if conn is not None and conn.state != _CLOSED:
+                conn.shutdown(CLOSE_NORMAL, "dial failed")
+            if not fut.done():
+                fut.set_exception(TransportError(f"{address}: {exc or type(exc).__name__}"))
+                fut.exception()
+        finally:
+            self._dials.pop(address, None)
+
+    # ------------------------------------------------------------------ admission
+    def ban(self, node_id: bytes) -> None:
+        self._bans[node_id] = self.loop.time() + self.config.ban_time
+
+    def _admit(self, conn: _Conn) -> bool:
+        """A connection finished authentication: apply bans and the one-connection rule."""
+        assert conn.peer is not None
+        nid = conn.peer.node_id
+        until = self._bans.get(nid)
+        if until is not None and self.loop.time() < until:
+            conn.fail("banned", "peer is banned", CLOSE_AUTH)
+            return False
+        old = self._active.get(nid)
+        if old is not None and old is not conn and old.state == _AUTH:
+            if old.peer_boot == conn.peer_boot:
+                # simultaneous dials: keep the one dialled by the smaller node id
+                def dialler(c: _Conn) -> bytes:
+                    return self.key.node_id if c.initiator else nid
+
+                keep_new = dialler(conn) < dialler(old)
+            else:
+                keep_new = True  # the peer restarted: the old connection is stale
+            loser = old if keep_new else conn
+            if loser is old:
+                del self._active[nid]  # replacing, not losing, the peer
+            loser.fail("duplicate", "duplicate connection", CLOSE_DUPLICATE)
+            if loser is conn:
+                if not conn.ready.done():
+                    conn.ready.set_result(old.peer)  # type: ignore[arg-type]
+                return False
+        self._active[nid] = conn
+        self.stats["authenticated"] += 1
+        if not conn.ready.done():
+            conn.ready.set_result(conn.peer)
+        self.events.peer_authenticated(conn.peer)
+        return True
+
+    def _gone(self, conn: _Conn, was_auth: bool) -> None:
+        if conn.peer is not None and self._active.get(conn.peer.node_id) is conn:
+            del self._active[conn.peer.node_id]
+            if not self._closing:
+                self.events.peer_lost(conn.peer.node_id)
+
+    def _forget(self, conn: _Conn) -> None:
+        self._conns.discard(conn)
+        if conn.initiator and conn._transport is not None:
+            conn._transport.close()
+
+    # ------------------------------------------------------------------ data path
+    def send(self, node_id: bytes, data: bytes) -> bool:
+        """Queue a frame for an authenticated peer; False if no connection or queue full."""
+        conn = self._active.get(node_id)
+        if conn is None:
+            self.stats["send_no_connection"] += 1
+            return False
+        if len(data) > self.config.max_frame_bytes:
+            raise MeshUsageError("frame exceeds max_frame_bytes")
+        return conn.enqueue(data)
+
+    def connected(self, node_id: bytes) -> bool:
+        return node_id in self._active
+
+    def peers(self) -> dict[bytes, PeerInfo]:
+        return {nid: c.peer for nid, c in self._active.items() if c.peer is not None}
+
+    def drop(self, node_id: bytes, counter: str, reason: str, *, ban: bool = True) -> None:
+        """Drop an authenticated peer for misbehaviour (counted, optionally banned)."""
+        conn = self._active.get(node_id)
+        if ban:
+            self.ban(node_id)
+        if conn is not None:
+            conn.fail(counter, reason, CLOSE_PROTOCOL)
+
+    def queued(self) -> int:
+        return sum(c.queued() for c in self._active.values())
+
+    def connection_count(self) -> int:
+        return len(self._conns)
+
+    # ------------------------------------------------------------------ housekeeping
+    async def _housekeeping(self) -> None:
+        cfg = self.config
+        period = max(0.05, min(cfg.keepalive, cfg.handshake_timeout) / 4)
+        while True:
+            await asyncio.sleep(period)
+            now = self.loop.time()
+            for conn in list(self._conns):
+                if conn.state == _CLOSED:
+                    continue
+                if conn.state != _AUTH and now - conn.created > cfg.handshake_timeout:
+                    conn.fail("handshake_timeout", "authentication not completed in time")
+                elif conn.state == _AUTH and now - conn.last_send > cfg.keepalive:
+                    conn._quic.send_ping(0)
+                    conn.last_send = now
+                    conn.transmit()
+            for nid in [n for n, t in self._bans.items() if t <= now]:
+                del self._bans[nid]
+            for a in [a for a, (t, d) in self._backoff.items() if t + d * 4 < now]:
+                del self._backoff[a]
+
+    async def close(self) -> None:
+        """Close every connection (CONNECTION_CLOSE to peers) and the server socket."""
+        self._closing = True
+        if self._housekeeper is not None:
+            self._housekeeper.cancel()
+        for t in list(self._tasks):
+            t.cancel()
+        conns = list(self._conns)
+        for conn in conns:
+            if conn.state != _CLOSED:
+                conn.shutdown(CLOSE_NORMAL, "node closing")
+        if conns:
+            await asyncio.wait(
+                [self.loop.create_task(c.wait_closed()) for c in conns], timeout=1.0
+            )
+        for conn in conns:
+            if conn.initiator and conn._transport is not None:
+                conn._transport.close()
+        if self._server is not None:
+            self._server.close()
