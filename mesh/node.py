@@ -57,7 +57,7 @@ from mesh.handshake import Handshake, PeerInfo
 from mesh.identity import ED25519, CryptoSuite, NodeKey, node_id_of, realm_id
 from mesh.membership import ALIVE, DEAD, SUSPECT
 from mesh.realms import Realm
-from mesh.rpc import ERROR_NAMES, REMOTE
+from mesh.rpc import ERROR_NAMES
 from mesh.transport import QuicTransport, TransportConfig
 
 __all__ = ["CallError", "MeshNode", "NodeConfig", "PeerStatus", "record_author_id"]

@@ -41,7 +41,7 @@ def make_tls_identity(common_name: str = "megabrain-node", days: int = 365) -> T
     """A fresh self-signed ECDSA P-256 certificate valid from one day ago for ``days`` days."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name[:64])])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)

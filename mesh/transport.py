@@ -37,6 +37,7 @@ The transport reports to its owner (the node) through :class:`TransportEvents` c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import ipaddress
 import os
@@ -411,7 +412,9 @@ class _Conn(QuicConnectionProtocol):
         return len(self._q[0]) + len(self._q[1])
 
     # ------------------------------------------------------------------ closing
-    def fail(self, counter: str, reason: str, code: int = CLOSE_PROTOCOL, ban: bool = False) -> None:
+    def fail(
+        self, counter: str, reason: str, code: int = CLOSE_PROTOCOL, ban: bool = False
+    ) -> None:
         """Drop this connection for ``reason``, counting it under ``counter``."""
         if self.state == _CLOSED:
             return
@@ -434,10 +437,8 @@ class _Conn(QuicConnectionProtocol):
         if not self.ready.done():
             self.ready.set_exception(TransportError(reason or "connection closed"))
             self.ready.exception()  # retrieved: server-side connections have no waiter
-        try:
+        with contextlib.suppress(Exception):  # a connection aioquic already tore down
             self.close(error_code=code, reason_phrase=reason[:100])
-        except Exception:  # a connection already torn down by aioquic
-            pass
         self.owner._gone(self, was_auth)
 
     def _terminated(self) -> None:
@@ -549,12 +550,13 @@ class QuicTransport:
             host, port = parse_address(address)
             infos = await self.loop.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
             family, addr = infos[0][0], infos[0][4]
-            bind_host = self.host
+            v6 = family == socket.AF_INET6
+            bind_host = self.host  # dial from the listening interface (loopback by default)
             try:
-                if ipaddress.ip_address(bind_host).version != (6 if family == socket.AF_INET6 else 4):
-                    bind_host = "::" if family == socket.AF_INET6 else "0.0.0.0"
+                if ipaddress.ip_address(bind_host).version != (6 if v6 else 4):
+                    bind_host = "::" if v6 else "0.0.0.0"
             except ValueError:
-                bind_host = "::" if family == socket.AF_INET6 else "0.0.0.0"
+                bind_host = "::" if v6 else "0.0.0.0"
             if len(self._conns) >= self.config.max_connections:
                 raise TransportError("connection cap reached")
             quic = QuicConnection(configuration=self._quic_config(True))
@@ -566,12 +568,10 @@ class QuicTransport:
             conn.expected = expected
             self._conns.add(conn)
             conn.connect(addr)
-            info = await asyncio.wait_for(
-                asyncio.shield(conn.ready), self.config.handshake_timeout
-            )
+            info = await asyncio.wait_for(asyncio.shield(conn.ready), self.config.handshake_timeout)
             self._backoff.pop(address, None)
             fut.set_result(info)
-        except (OSError, TransportError, MeshError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, OSError, TransportError, MeshError) as exc:
             other = self._active.get(expected) if expected is not None else None
             if other is not None and other.peer is not None:
                 fut.set_result(other.peer)  # lost a simultaneous-dial tie: the peer is there
@@ -704,9 +704,7 @@ class QuicTransport:
             if conn.state != _CLOSED:
                 conn.shutdown(CLOSE_NORMAL, "node closing")
         if conns:
-            await asyncio.wait(
-                [self.loop.create_task(c.wait_closed()) for c in conns], timeout=1.0
-            )
+            await asyncio.wait([self.loop.create_task(c.wait_closed()) for c in conns], timeout=1.0)
         for conn in conns:
             if conn.initiator and conn._transport is not None:
                 conn._transport.close()
