@@ -137,7 +137,12 @@ class Swim:
                 ):
                     m.incarnation = u.incarnation
                     self._suspect(m)
-            elif m is not None and m.status != DEAD:
+            elif m is None:  # a death notice about a member we never knew: remember it
+                m = self.members[u.node_id] = _Member(
+                    Contact(u.node_id, u.address), ALIVE, u.incarnation
+                )
+                self._declare_dead(m)
+            elif m.status != DEAD:
                 m.incarnation = max(m.incarnation, u.incarnation)
                 self._declare_dead(m)
 

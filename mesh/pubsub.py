@@ -173,7 +173,7 @@ class PubSub:
         now = node.now
         peer.tokens = min(cfg.burst, peer.tokens + (now - peer.last) * cfg.rate)
         peer.last = now
-        while peer.queue and peer.tokens >= 1.0:
+        while peer.queue and peer.tokens >= 1.0 - 1e-9:
             peer.tokens -= 1.0
             pub, event = peer.queue.popleft()
             self._send(peer.contact, pub, event)
@@ -183,7 +183,7 @@ class PubSub:
                 peer.timer = None
                 self._pump(peer)
 
-            peer.timer = node.later((1.0 - peer.tokens) / cfg.rate, wake)
+            peer.timer = node.later(max((1.0 - peer.tokens) / cfg.rate, 1e-6), wake)
 
     def _send(self, contact: Contact, pub: _Pub | None, event: Event) -> None:
         node = self.node

@@ -95,8 +95,11 @@ class Simulation:
         seed: int = 0,
         config: SimConfig | None = None,
         mesh_config: MeshConfig | None = None,
+        on_event: Callable[[SimNode, MeshEvent, float], None] | None = None,
     ) -> None:
+        """``on_event(node, event, now)``, if given, sees every event as it is reported."""
         self.config = config or SimConfig()
+        self.on_event = on_event
         self.mesh_config = mesh_config or MeshConfig()
         self.rng = random.Random(seed)
         self.now = 0.0
@@ -219,8 +222,11 @@ class Simulation:
                 self._open(node, c)
         ev = core.next_event()
         keep = self.config.keep_events
+        hook = self.on_event
         while ev is not None:
             self.event_counts[type(ev).__name__] += 1
+            if hook is not None:
+                hook(node, ev, self.now)
             if keep:
                 node.events.append(ev)
             ev = core.next_event()
