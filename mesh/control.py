@@ -36,6 +36,7 @@ import os
 import secrets
 from collections import deque
 from pathlib import Path
+from socket import create_connection
 from typing import Any
 
 from mesh.errors import MeshError, MeshUsageError
@@ -234,11 +235,9 @@ class ControlClient:
 
     def request(self, op: str, **fields: Any) -> Any:
         """Send one request; return its result or raise ControlError with the node's message."""
-        import socket
-
         msg = json.dumps({"op": op, "token": self.token, **fields}).encode() + b"\n"
         try:
-            with socket.create_connection((self.host, self.port), timeout=self.timeout) as s:
+            with create_connection((self.host, self.port), timeout=self.timeout) as s:
                 s.sendall(msg)
                 f = s.makefile("rb")
                 line = f.readline(_MAX_LINE)

@@ -157,8 +157,9 @@ class MeshNode:
         """
         self._loop = asyncio.get_running_loop()
         self.transport = QuicTransport(
-            self.key, self._make_handshake, self, crypto=self.crypto, config=self.config.transport
-        )
+            self.key, self._make_handshake, self, crypto=self.crypto,
+            config=self.config.transport, rng=random.Random(self.rng.getrandbits(64)),
+        )  # fmt: skip
         address = await self.transport.listen(host, port)
         self.core = MeshCore(
             self.key, self.realms, random.Random(self.rng.getrandbits(64)),

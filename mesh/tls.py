@@ -37,19 +37,22 @@ def certificate_fingerprint(certificate: x509.Certificate) -> bytes:
     return hashlib.sha256(certificate.public_bytes(serialization.Encoding.DER)).digest()
 
 
-def make_tls_identity(common_name: str = "megabrain-node", days: int = 365) -> TlsIdentity:
-    """A fresh self-signed ECDSA P-256 certificate valid from one day ago for ``days`` days."""
+def make_tls_identity(
+    now: float, common_name: str = "megabrain-node", days: int = 365
+) -> TlsIdentity:
+    """A fresh self-signed ECDSA P-256 certificate valid from a day before ``now`` (epoch
+    seconds) for ``days`` days."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name[:64])])
-    now = datetime.datetime.now(datetime.UTC)
+    start = datetime.datetime.fromtimestamp(now, datetime.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=days))
+        .not_valid_before(start - datetime.timedelta(days=1))
+        .not_valid_after(start + datetime.timedelta(days=days))
         .sign(key, hashes.SHA256())
     )
     return TlsIdentity(cert, key, certificate_fingerprint(cert))

@@ -42,12 +42,12 @@ import hashlib
 import ipaddress
 import os
 import random
-import socket
 import ssl
 import time
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from socket import AF_INET6, SOCK_DGRAM
 from typing import Any, Protocol
 
 from aioquic.asyncio.protocol import QuicConnectionProtocol
@@ -279,7 +279,7 @@ class _Conn(QuicConnectionProtocol):
                 return
             self._preauth.append((sid, frame))
             return
-        now = time.time()
+        now = self.owner.wall_clock()
         if self.state == _HELLO:
             self.hs = self.owner.make_handshake(False)
             reply = self.hs.receive(frame, now)
@@ -459,13 +459,19 @@ class QuicTransport:
         crypto: CryptoSuite,
         config: TransportConfig | None = None,
         tls: TlsIdentity | None = None,
+        rng: random.Random | None = None,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
+        """``wall_clock`` (epoch seconds) dates the TLS certificate and checks realm
+        certificates' expiry in handshakes; ``rng`` draws the redial jitter."""
         self.key = key
         self.make_handshake = make_handshake
         self.events = events
         self.crypto = crypto
         self.config = config or TransportConfig()
-        self.tls = tls or make_tls_identity()
+        self.wall_clock = wall_clock
+        self.rng = rng or random.Random()
+        self.tls = tls or make_tls_identity(wall_clock())
         self.boot_id = os.urandom(_BOOT_BYTES)
         self.stats: Counter[str] = Counter()
         self.last_errors: deque[tuple[str, str]] = deque(maxlen=32)
@@ -548,9 +554,9 @@ class QuicTransport:
         conn: _Conn | None = None
         try:
             host, port = parse_address(address)
-            infos = await self.loop.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
+            infos = await self.loop.getaddrinfo(host, port, type=SOCK_DGRAM)
             family, addr = infos[0][0], infos[0][4]
-            v6 = family == socket.AF_INET6
+            v6 = family == AF_INET6
             bind_host = self.host  # dial from the listening interface (loopback by default)
             try:
                 if ipaddress.ip_address(bind_host).version != (6 if v6 else 4):
@@ -582,7 +588,7 @@ class QuicTransport:
                 self.config.backoff_max,
                 max(self.config.backoff_initial, delay * self.config.backoff_factor),
             )
-            jitter = 1.0 + 0.2 * random.random()
+            jitter = 1.0 + 0.2 * self.rng.random()
             self._backoff[address] = (self.loop.time() + delay * jitter, delay)
             if conn is not None and conn.state != _CLOSED:
                 conn.shutdown(CLOSE_NORMAL, "dial failed")
@@ -693,7 +699,7 @@ class QuicTransport:
                 del self._backoff[a]
 
     async def close(self) -> None:
-        """Close every connection (CONNECTION_CLOSE to peers) and the server socket."""
+        """Close every connection (CONNECTION_CLOSE to peers) and the UDP server."""
         self._closing = True
         if self._housekeeper is not None:
             self._housekeeper.cancel()
