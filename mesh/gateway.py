@@ -47,7 +47,7 @@ _POLL = "mesh-gateway-poll"
 _START_TIMEOUT = 15.0
 
 
-class MeshGateway(_Actor):  # type: ignore[misc]
+class MeshGateway(_Actor):
     """See the module docstring. One gateway runs one node."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -550,7 +550,9 @@ class QuicTransport:
         task.add_done_callback(self._tasks.discard)
         return fut
 
-    async def _dial(self, address: str, expected: bytes | None, fut: asyncio.Future[PeerInfo]):
+    async def _dial(
+        self, address: str, expected: bytes | None, fut: asyncio.Future[PeerInfo]
+    ) -> None:
         conn: _Conn | None = None
         try:
             host, port = parse_address(address)
@@ -569,7 +571,7 @@ class QuicTransport:
             _, proto = await self.loop.create_datagram_endpoint(
                 lambda: _Conn(quic, self, initiator=True), local_addr=(bind_host, 0)
             )
-            conn = proto  # type: ignore[assignment]
+            conn = proto
             assert conn is not None
             conn.expected = expected
             self._conns.add(conn)
