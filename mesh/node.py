@@ -139,6 +139,7 @@ class MeshNode:
         self._listeners: list[Callable[[MeshEvent], None]] = []
         self._reject_budget: dict[bytes, list[float]] = {}
         self._seeds: list[str] = []
+        self._seed_ids: dict[str, bytes] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
 
@@ -200,21 +201,29 @@ class MeshNode:
         task.add_done_callback(self._tasks.discard)
 
     async def _bootstrap_loop(self) -> None:
+        """Join through the seeds; then keep redialling any seed we are not connected to
+        (every ``rebootstrap`` s, with the transport's backoff), so that a node cut off by a
+        partition or a seed restart finds its way back and joins again."""
         while not self._closed:
-            if self._seeds and not self._core().sessions:
-                await self._bootstrap_once()
+            assert self.transport is not None
+            todo = [
+                s for s in self._seeds
+                if s not in self._seed_ids or not self.transport.connected(self._seed_ids[s])
+            ]  # fmt: skip
+            if todo:
+                await self._bootstrap_once(todo)
             await asyncio.sleep(self.config.rebootstrap)
 
-    async def _bootstrap_once(self) -> bool:
+    async def _bootstrap_once(self, seeds: list[str]) -> bool:
         assert self.transport is not None
         results = await asyncio.gather(
-            *(self.transport.dial(s) for s in self._seeds), return_exceptions=True
+            *(self.transport.dial(s) for s in seeds), return_exceptions=True
         )
-        contacts = [
-            Contact(r.node_id, r.address or s)
-            for r, s in zip(results, self._seeds, strict=True)
-            if isinstance(r, PeerInfo)
-        ]
+        contacts = []
+        for r, s in zip(results, seeds, strict=True):
+            if isinstance(r, PeerInfo):
+                self._seed_ids[s] = r.node_id
+                contacts.append(Contact(r.node_id, r.address or s))
         if not contacts:
             self.counters["bootstrap_failed"] += 1
             return False
@@ -252,7 +261,7 @@ class MeshNode:
 
     def peer_lost(self, node_id: bytes) -> None:
         self._core().peer_unreachable(node_id, self._now())
-        self._flush()
+        self._flush_soon()
 
     def frame_received(self, node_id: bytes, data: bytes) -> None:
         self._core().receive(node_id, data, self._now())
@@ -342,6 +351,7 @@ class MeshNode:
             self._charge(ev)
             return
         if isinstance(ev, MemberDied):
+            self._forget_dead(ev.node_id)
             return
         op = getattr(ev, "op", None)
         if op is None:
@@ -350,6 +360,17 @@ class MeshNode:
         fut = self._waiters.pop((kind, ev.realm, op), None)  # type: ignore[attr-defined]
         if fut is not None and not fut.done():
             fut.set_result(ev)
+
+    def _forget_dead(self, node_id: bytes) -> None:
+        """Close the connection to a peer SWIM declared dead in every realm we share: if it
+        is in fact alive it must authenticate afresh, which is what lets it rejoin."""
+        core = self._core()
+        for node in core.realms.values():
+            m = node.swim.members.get(node_id)
+            if m is not None and m.status != DEAD:
+                return
+        assert self.transport is not None
+        self.transport.disconnect(node_id)
 
     def _charge(self, ev: FrameRejected) -> None:
         """Spend the peer's rejected-frame budget; an empty budget drops and bans it."""

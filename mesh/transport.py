@@ -673,6 +673,13 @@ class QuicTransport:
         if conn is not None:
             conn.fail(counter, reason, CLOSE_PROTOCOL)
 
+    def disconnect(self, node_id: bytes) -> None:
+        """Close the connection to ``node_id`` gracefully (not counted as misbehaviour)."""
+        conn = self._active.get(node_id)
+        if conn is not None:
+            self.stats["disconnected"] += 1
+            conn.shutdown(CLOSE_NORMAL, "declared dead")
+
     def queued(self) -> int:
         return sum(c.queued() for c in self._active.values())
 
