@@ -72,8 +72,9 @@ class MeshConfig:
 
     #: Bucket size and replication factor (Kademlia k).
     k: int = 20
-    #: Ping a full bucket's least-recently-seen contact only if silent this long (4.1).
-    ping_after: float = 300.0
+    #: Ping a full bucket's least-recently-seen contact only if silent this long (4.1);
+    #: contacts that miss 2 lookup requests in a row are replaced without a ping.
+    ping_after: float = 3600.0
     #: Lookup parallelism (Kademlia alpha).
     alpha: int = 3
     #: Time to wait for the answer to one request.

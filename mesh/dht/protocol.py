@@ -184,6 +184,7 @@ class Dht:
                 lk.on_response(c.node_id, reply.contacts, good)
             else:
                 lk.on_failure(c.node_id)
+                self.routing.failed(c.node_id)  # section 4.1: lazy replacement
             drive()
 
         drive()

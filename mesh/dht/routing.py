@@ -73,6 +73,7 @@ class RoutingTable:
         self._buckets: list[_Bucket] = [_Bucket()]
         self._where: dict[bytes, int] = {}  # node id -> bucket position
         self._seen: dict[bytes, float] = {}  # node id -> last time heard from
+        self._failures: dict[bytes, int] = {}  # node id -> unanswered requests in a row
         #: Ask to ping the least-recently-seen contact only if it was silent this long.
         self.ping_after = ping_after
 
@@ -111,6 +112,7 @@ class RoutingTable:
             b.entries.move_to_end(nid)
             b.last_touched = now
             self._seen[nid] = now
+            self._failures.pop(nid, None)
             if b.pending == nid:
                 b.pending = None
             return None
@@ -158,6 +160,20 @@ class RoutingTable:
     def _cpl(self, nid: bytes) -> int:
         return ID_BITS - (self._own_int ^ int.from_bytes(nid, "big")).bit_length()
 
+    def failed(self, node_id: bytes, limit: int = 2) -> bool:
+        """``node_id`` left a request unanswered; after ``limit`` in a row it is removed.
+
+        Section 4.1's lazy replacement: stale contacts are found by the traffic we send
+        anyway, and a replacement takes the slot. Returns True if the contact was removed.
+        """
+        if node_id not in self._where:
+            return False
+        n = self._failures.get(node_id, 0) + 1
+        if n < limit:
+            self._failures[node_id] = n
+            return False
+        return self.remove(node_id)
+
     def remove(self, node_id: bytes) -> bool:
         """Drop a contact (failed ping, dead peer); promote the freshest replacement."""
         pos = self._where.pop(node_id, None)
@@ -168,6 +184,7 @@ class RoutingTable:
         b = self._buckets[pos]
         del b.entries[node_id]
         self._seen.pop(node_id, None)
+        self._failures.pop(node_id, None)
         if b.pending == node_id:
             b.pending = None
         if b.replacements:

@@ -113,7 +113,9 @@ class Simulation:
         self._connecting: set[tuple[int, int]] = set()
 
     # ------------------------------------------------------------------ building
-    def add_node(self, realms: Sequence[Realm] = (Realm("default"),), key: NodeKey | None = None):
+    def add_node(
+        self, realms: Sequence[Realm] = (Realm("default"),), key: NodeKey | None = None
+    ) -> SimNode:
         """Create a node (deterministic key from the seed unless ``key`` is given)."""
         index = len(self.nodes)
         key = key or NodeKey.generate(self.rng)
@@ -135,7 +137,9 @@ class Simulation:
     def add_nodes(self, n: int, realms: Sequence[Realm] = (Realm("default"),)) -> list[SimNode]:
         return [self.add_node(realms) for _ in range(n)]
 
-    def oracle_bootstrap(self, realm: str = "default", nodes: Iterable[SimNode] | None = None):
+    def oracle_bootstrap(
+        self, realm: str = "default", nodes: Iterable[SimNode] | None = None
+    ) -> None:
         """Fill routing tables from global knowledge (a documented fast path, no frames)."""
         members = [n for n in (nodes if nodes is not None else self.nodes)]
         ints = sorted((int.from_bytes(n.node_id, "big"), n) for n in members)
@@ -322,7 +326,7 @@ class Simulation:
         self._flush(node)
         return True
 
-    def run(self, until: float, stop: Callable[[], bool] | None = None, max_events: int = 0):
+    def run(self, until: float, stop: Callable[[], bool] | None = None, max_events: int = 0) -> int:
         """Process events up to simulated time ``until`` (or until ``stop()`` is true).
 
         Returns the number of events processed. ``max_events`` > 0 bounds the loop.

@@ -115,3 +115,15 @@ def test_refresh_targets_fall_in_their_buckets():
         cpl = common_prefix(own, t)
         assert cpl == pos if pos < last else cpl >= pos
     assert table.refresh_targets(120.0, 50.0, rng) == []  # all touched at 100
+
+
+def test_contacts_failing_twice_in_a_row_are_replaced():
+    table = RoutingTable(bytes(32), k=1)
+    a, b = b"\x80" + bytes(31), b"\x81" + bytes(31)
+    table.add(Contact(a), 0.0)
+    table.add(Contact(b), 0.0)  # bucket full: b waits as a replacement
+    assert not table.failed(a)
+    table.add(Contact(a), 1.0)  # answered again: the count restarts
+    assert not table.failed(a)
+    assert table.failed(a)
+    assert a not in table and b in table
