@@ -31,6 +31,7 @@ import json
 import os
 import random
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -96,6 +97,12 @@ class _RawServer(QuicConnectionProtocol):
                 _RawServer.done.set()
 
 
+def _buffers(sock: Any) -> None:
+    """The same UDP buffer sizes the mesh transport asks for (fair comparison)."""
+    for opt in (socket.SO_RCVBUF, socket.SO_SNDBUF):
+        sock.setsockopt(socket.SOL_SOCKET, opt, TransportConfig().socket_buffer)
+
+
 async def raw_aioquic(n: int) -> float:
     tls = make_tls_identity(time.time())
     scfg = QuicConfiguration(is_client=False, alpn_protocols=["megabrain/1"],
@@ -103,11 +110,14 @@ async def raw_aioquic(n: int) -> float:
     scfg.certificate, scfg.private_key = tls.certificate, tls.private_key
     _RawServer.count, _RawServer.target, _RawServer.done = 0, n, asyncio.Event()
     server = await serve("127.0.0.1", 0, configuration=scfg, create_protocol=_RawServer)
-    port = server._transport.get_extra_info("socket").getsockname()[1]
+    ssock = server._transport.get_extra_info("socket")
+    _buffers(ssock)
+    port = ssock.getsockname()[1]
     ccfg = QuicConfiguration(is_client=True, alpn_protocols=["megabrain/1"], verify_mode=0,
                              max_data=8 << 20, max_stream_data=4 << 20)  # fmt: skip
     frame = FRAME.to_bytes(4, "big") + b"x" * FRAME
     async with connect("127.0.0.1", port, configuration=ccfg) as client:
+        _buffers(client._transport.get_extra_info("socket"))
         quic = client._quic
         sid = quic.get_next_available_stream_id()
         t0 = time.perf_counter()
@@ -185,9 +195,13 @@ async def transport_fps(n: int) -> float:
 
 
 # ---------------------------------------------------------------------- nodes in process
+DATAGRAM_SETTING = [TransportConfig().max_datagram_size]  # --datagram
+
+
 def _fast_config() -> NodeConfig:
     mesh = MeshConfig(pubsub=PubSubConfig(rate=1e9, burst=1e9, queue_limit=1_000_000))
-    return NodeConfig(mesh=mesh, transport=TransportConfig(rate=1e9, burst=1e9))
+    tr = TransportConfig(rate=1e9, burst=1e9, max_datagram_size=DATAGRAM_SETTING[0])
+    return NodeConfig(mesh=mesh, transport=tr)
 
 
 async def pubsub_eps(n: int) -> float:
@@ -276,7 +290,8 @@ async def fanout(n: int, size: int = 50_000, subscribers: int = 4) -> dict[str, 
     try:
         for _ in range(subscribers):
             procs.append(subprocess.Popen(
-                [sys.executable, __file__, "--role", "subscriber", "--seed", addr, "-n", str(n)],
+                [sys.executable, __file__, "--role", "subscriber", "--seed", addr, "-n", str(n),
+                 "--datagram", str(DATAGRAM_SETTING[0])],
                 stdout=subprocess.PIPE, env=env, cwd=ROOT,
             ))  # fmt: skip
         loop = asyncio.get_running_loop()
@@ -288,7 +303,7 @@ async def fanout(n: int, size: int = 50_000, subscribers: int = 4) -> dict[str, 
         for _ in range(n):
             stamp = f"{time.monotonic():<24.6f}".encode()
             await pub.publish("fanout", stamp + b"z" * (size - len(stamp)))
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(0.05)
         per_sub = []
         for p in procs:
             assert p.stdout is not None
@@ -364,12 +379,27 @@ def main() -> int:
     ap.add_argument("--role", default="main")
     ap.add_argument("--seed", default="")
     ap.add_argument("-n", type=int, default=0)
+    ap.add_argument(
+        "--datagram",
+        type=int,
+        default=DATAGRAM_SETTING[0],
+        help="max UDP payload of the mesh nodes (default: the transport's)",
+    )
+    ap.add_argument("--only", choices=["fanout"], help="run one section")
     args = ap.parse_args()
+    DATAGRAM_SETTING[0] = args.datagram
     if args.role == "subscriber":
         asyncio.run(_subscriber(args.seed, args.n))
         return 0
     q = args.quick
-    res: dict[str, Any] = {"machine_cores": os.cpu_count(), "quick": q}
+    res: dict[str, Any] = {
+        "machine_cores": os.cpu_count(),
+        "quick": q,
+        "datagram": DATAGRAM_SETTING[0],
+    }
+    if args.only == "fanout":
+        print(json.dumps(asyncio.run(fanout(50 if q else 200)), indent=1))
+        return 0
     n = 50_000 if q else 200_000
     res["raw_aioquic_fps"] = asyncio.run(raw_aioquic(n))
     res["transport_fps"] = asyncio.run(transport_fps(n))
