@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 import random
 import time
 from collections import Counter
@@ -59,6 +60,8 @@ from mesh.membership import ALIVE, DEAD, SUSPECT
 from mesh.realms import Realm
 from mesh.rpc import ERROR_NAMES
 from mesh.transport import QuicTransport, TransportConfig
+
+_log = logging.getLogger(__name__)
 
 __all__ = ["CallError", "MeshNode", "NodeConfig", "PeerStatus", "record_author_id"]
 
@@ -337,12 +340,10 @@ class MeshNode:
     def _dispatch(self, ev: MeshEvent) -> None:
         self.counters[type(ev).__name__] += 1
         for fn in self._listeners:
-            fn(ev)
+            self._guarded(fn, ev)
         if isinstance(ev, EventReceived):
             for h in self._subs.get((ev.realm, ev.topic), ()):
-                res = h(ev)
-                if inspect.isawaitable(res):
-                    self._spawn(res)
+                self._guarded(h, ev)
             return
         if isinstance(ev, CallReceived):
             self._serve_call(ev)
@@ -360,6 +361,17 @@ class MeshNode:
         fut = self._waiters.pop((kind, ev.realm, op), None)  # type: ignore[attr-defined]
         if fut is not None and not fut.done():
             fut.set_result(ev)
+
+    def _guarded(self, fn: Callable[[Any], Any], ev: MeshEvent) -> None:
+        """Run an application callback: its failure is logged and counted, never raised into
+        the transport (which would lose the rest of the datagram's events)."""
+        try:
+            res = fn(ev)
+            if inspect.isawaitable(res):
+                self._spawn(res)
+        except Exception:
+            self.counters["callback_errors"] += 1
+            _log.exception("mesh event callback failed")
 
     def _forget_dead(self, node_id: bytes) -> None:
         """Close the connection to a peer SWIM declared dead in every realm we share: if it

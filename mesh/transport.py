@@ -288,23 +288,27 @@ class _Conn(QuicConnectionProtocol):
         now = self.owner.wall_clock()
         if self.state == _HELLO:
             self.hs = self.owner.make_handshake(False)
-            reply = self.hs.receive(frame, now)
-            assert reply is not None
+        hs = self.hs
+        if hs is None:
+            raise AuthError("handshake data before the TLS handshake completed")
+        if self.state == _HELLO:
+            reply = hs.receive(frame, now)
+            if reply is None:
+                raise AuthError("handshake produced no challenge")
             self.hello, self.challenge = frame, reply
             self._write(_CONTROL_STREAM, reply)
             self.state = _PROOF
         elif self.state == _CHALLENGE:
-            assert self.hs is not None
-            proof = self.hs.receive(frame, now)
-            assert proof is not None
+            proof = hs.receive(frame, now)
+            if proof is None:
+                raise AuthError("handshake produced no proof")
             self.challenge = frame
             self._check_expected()
             self._write(_CONTROL_STREAM, proof)
             self._write(_CONTROL_STREAM, self._bind(b"I"))
             self.state = _BIND
         elif self.state == _PROOF:
-            assert self.hs is not None
-            self.hs.receive(frame, now)
+            hs.receive(frame, now)
             self.state = _BIND
         elif self.state == _BIND:
             self._verify_bind(frame, b"R" if self.initiator else b"I")
