@@ -73,6 +73,7 @@ class MeshGateway(_Actor):
             gm.Advertise: self._advertise,
             gm.Find: self._find,
             gm.GetPeers: self._peers,
+            gm.GetStats: self._stats,
         }
 
     # ------------------------------------------------------------------ actor side
@@ -156,12 +157,22 @@ class MeshGateway(_Actor):
             ncfg = replace(ncfg, mesh=replace(ncfg.mesh, swim=swim))
         node = MeshNode(key, cfg.realms, config=ncfg)
         loop = asyncio.new_event_loop()
-        started: concurrent.futures.Future[str] = concurrent.futures.Future()
+        started: concurrent.futures.Future[tuple[str, bool]] = concurrent.futures.Future()
+
+        async def start() -> tuple[str, bool]:
+            address = await node.start(host, port, cfg.bootstrap)
+            if not cfg.bootstrap:
+                return address, False
+            try:
+                await node.wait_joined(cfg.join_timeout)
+            except TimeoutError:
+                return address, False
+            return address, True
 
         def run() -> None:
             asyncio.set_event_loop(loop)
             try:
-                started.set_result(loop.run_until_complete(node.start(host, port, cfg.bootstrap)))
+                started.set_result(loop.run_until_complete(start()))
             except BaseException as exc:  # reported to the actor, which reports to the owner
                 started.set_exception(exc)
                 return
@@ -172,7 +183,7 @@ class MeshGateway(_Actor):
         self._thread = Thread(target=run, name="mesh-gateway-loop", daemon=True)
         self._thread.start()
         try:
-            address = started.result(timeout=_START_TIMEOUT)
+            address, joined = started.result(timeout=_START_TIMEOUT + cfg.join_timeout)
         except Exception as exc:
             self.send(sender, gm.GatewayError(None, f"node did not start: {exc}"))
             self._thread.join(timeout=5)
@@ -183,7 +194,7 @@ class MeshGateway(_Actor):
             self._subscribe(gm.Subscribe(topic, ("restore", topic), realm), actor, quiet=True)
         for realm, procedure, actor in msg.state.procedures:
             self._register(gm.Register(procedure, ("restore", procedure), realm), actor, quiet=True)
-        self.send(sender, gm.GatewayReady(node.node_id, address))
+        self.send(sender, gm.GatewayReady(node.node_id, address, joined))
         self._state_changed()
         self.wakeupAfter(datetime.timedelta(seconds=cfg.poll), _POLL)
 
@@ -334,3 +345,14 @@ class MeshGateway(_Actor):
             ),
             msg.ref,
         )  # fmt: skip
+
+    def _stats(self, msg: gm.GetStats, sender: Any) -> None:
+        node = self._node
+        assert node is not None
+
+        async def stats() -> dict[str, int]:
+            return node.stats()
+
+        self._submit(
+            stats(), sender, lambda c: gm.NodeStats(msg.ref, tuple(sorted(c.items()))), msg.ref
+        )

@@ -16,6 +16,7 @@ Call(procedure, args, ref)          CallResult(ref, value) or CallFailed(ref, co
 Advertise(problem, payload, ref)    Advertised(ref, stored)
 Find(problem, ref)                  FoundRecords(ref, records)
 GetPeers(ref)                       PeerList(ref, peers)
+GetStats(ref)                       NodeStats(ref, counters)
 any request failing locally         GatewayError(ref, message)
 """
 
@@ -38,7 +39,9 @@ __all__ = [
     "GatewayReady",
     "GatewayState",
     "GetPeers",
+    "GetStats",
     "IncomingCall",
+    "NodeStats",
     "PeerList",
     "Publish",
     "Published",
@@ -66,6 +69,9 @@ class GatewayConfig:
     swim_period: float | None = None
     #: How often the actor drains the node's outbox (seconds).
     poll: float = 0.005
+    #: With bootstrap seeds, GatewayReady waits (at most this long) until the node has
+    #: joined, so that the first subscriptions and publications already reach the mesh.
+    join_timeout: float = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +93,12 @@ class StartGateway:
 
 @dataclass(frozen=True, slots=True)
 class GatewayReady:
+    """The node listens at ``address``; ``joined``: it joined through a seed (False: no
+    seed given, or none answered within ``join_timeout`` -- it keeps trying)."""
+
     node_id: bytes
     address: str
+    joined: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,3 +265,16 @@ class PeerList:
     ref: Any
     #: (node id, address, status, connected)
     peers: tuple[tuple[bytes, str, str, bool], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class GetStats:
+    ref: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class NodeStats:
+    """The node's counters (``MeshNode.stats()``)."""
+
+    ref: Any
+    counters: tuple[tuple[str, int], ...]

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import ipaddress
 import os
 import random
@@ -50,16 +49,26 @@ from dataclasses import dataclass
 from socket import AF_INET6, SO_RCVBUF, SO_SNDBUF, SOCK_DGRAM, SOL_SOCKET
 from typing import Any, Protocol
 
-from aioquic.asyncio.protocol import QuicConnectionProtocol
 from aioquic.asyncio.server import QuicServer, serve
-from aioquic.quic import events as qe
 from aioquic.quic.configuration import QuicConfiguration
 from aioquic.quic.connection import QuicConnection
 
-from mesh.errors import AuthError, FrameError, MeshError, MeshUsageError
+from mesh.errors import MeshError, MeshUsageError
 from mesh.handshake import Handshake, PeerInfo
 from mesh.identity import CryptoSuite, NodeKey
-from mesh.tls import TlsIdentity, certificate_fingerprint, make_tls_identity
+from mesh.quic_connection import (
+    ALPN,
+    AUTH,
+    BOOT_BYTES,
+    CLOSE_AUTH,
+    CLOSE_DUPLICATE,
+    CLOSE_NORMAL,
+    CLOSE_PROTOCOL,
+    CLOSED,
+    PeerConnection,
+    TransportError,
+)
+from mesh.tls import TlsIdentity, make_tls_identity
 
 __all__ = [
     "ALPN",
@@ -70,19 +79,6 @@ __all__ = [
     "format_address",
     "parse_address",
 ]
-
-ALPN = "megabrain/1"
-_BIND_MAGIC = b"MBQB"
-_BIND_DOMAIN = b"megabrain-mesh/1\x00quic-channel-binding\x00"
-_BOOT_BYTES = 16
-_BIND_LEN = len(_BIND_MAGIC) + _BOOT_BYTES + 64
-_CONTROL_STREAM = 0
-# error codes of our CONNECTION_CLOSE frames (application range)
-CLOSE_NORMAL, CLOSE_AUTH, CLOSE_PROTOCOL, CLOSE_LIMIT, CLOSE_DUPLICATE = 0, 1, 2, 3, 4
-
-
-class TransportError(MeshError):
-    """A dial failed (address unreachable, handshake refused or timed out, wrong node id)."""
 
 
 @dataclass(frozen=True)
@@ -156,307 +152,6 @@ def format_address(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-class _Bucket:
-    __slots__ = ("burst", "last", "rate", "tokens")
-
-    def __init__(self, rate: float, burst: float, now: float) -> None:
-        self.rate, self.burst, self.tokens, self.last = rate, burst, burst, now
-
-    def take(self, now: float, n: float = 1.0) -> bool:
-        self.tokens = min(self.burst, self.tokens + (now - self.last) * self.rate)
-        self.last = now
-        if self.tokens >= n:
-            self.tokens -= n
-            return True
-        return False
-
-
-# handshake states
-_HELLO, _CHALLENGE, _PROOF, _BIND, _AUTH, _CLOSED = range(6)
-
-
-class _Conn(QuicConnectionProtocol):
-    """One QUIC connection: handshake, framing, lanes and queues (see the module docstring)."""
-
-    def __init__(self, quic: QuicConnection, owner: QuicTransport, initiator: bool) -> None:
-        super().__init__(quic)
-        self.owner = owner
-        self.initiator = initiator
-        self.state = _CHALLENGE if initiator else _HELLO
-        self.created = owner.loop.time()
-        self.last_send = self.created
-        self.hs: Handshake | None = None
-        self.hello = b""
-        self.challenge = b""
-        self.server_fp = owner.tls.fingerprint if not initiator else b""
-        self.peer: PeerInfo | None = None
-        self.peer_boot = b""
-        self.expected: bytes | None = None
-        self.ready: asyncio.Future[PeerInfo] = owner.loop.create_future()
-        self.refused = False
-        self._rx: dict[int, bytearray] = {}
-        self._preauth: list[tuple[int, bytes]] = []
-        self._preauth_bytes = 0
-        self._peer_uni = 0
-        self._bulk_sid: int | None = None
-        self._q: tuple[deque[bytes], deque[bytes]] = (deque(), deque())
-        self._q_bytes = 0
-        self._bucket = _Bucket(owner.config.rate, owner.config.burst, self.created)
-        self._over = 0
-
-    # ------------------------------------------------------------------ aioquic events
-    def quic_event_received(self, event: qe.QuicEvent) -> None:
-        if self.state == _CLOSED and not isinstance(event, qe.ConnectionTerminated):
-            return
-        try:
-            if isinstance(event, qe.StreamDataReceived):
-                self._data(event.stream_id, event.data)
-            elif isinstance(event, qe.HandshakeCompleted):
-                self._tls_done(event)
-            elif isinstance(event, qe.ConnectionTerminated):
-                self._terminated()
-        except (AuthError, FrameError) as exc:
-            self.fail("auth_failed", f"{type(exc).__name__}: {exc}", CLOSE_AUTH)
-
-    def _tls_done(self, event: qe.HandshakeCompleted) -> None:
-        if self.refused:
-            self.fail("refused_connection_cap", "connection cap reached", CLOSE_LIMIT)
-            return
-        if event.alpn_protocol != ALPN:
-            self.fail("bad_alpn", f"ALPN {event.alpn_protocol!r}", CLOSE_PROTOCOL)
-            return
-        if self.initiator:
-            cert = getattr(self._quic.tls, "_peer_certificate", None)
-            if cert is None:
-                self.fail("auth_failed", "server presented no certificate", CLOSE_AUTH)
-                return
-            self.server_fp = certificate_fingerprint(cert)
-            self.hs = self.owner.make_handshake(True)
-            self.hello = self.hs.initiate()
-            self._write(_CONTROL_STREAM, self.hello)
-
-    def _data(self, sid: int, data: bytes) -> None:
-        buf = self._rx.get(sid)
-        if buf is None:
-            if sid != _CONTROL_STREAM:
-                # only the peer's own unidirectional streams are allowed besides stream 0
-                peer_uni = 3 if self.initiator else 2
-                if sid % 4 != peer_uni or self._peer_uni >= self.owner.config.max_peer_uni_streams:
-                    self.fail("protocol_violation", f"unexpected stream {sid}", CLOSE_PROTOCOL)
-                    return
-                self._peer_uni += 1
-            buf = self._rx[sid] = bytearray()
-        buf += data
-        cap = self.owner.config.max_frame_bytes
-        pos = 0
-        n_buf = len(buf)
-        while n_buf - pos >= 4:
-            n = int.from_bytes(buf[pos : pos + 4], "big")
-            if n == 0 or n > cap:
-                self.fail("oversized_frame", f"frame of {n} bytes (cap {cap})", CLOSE_LIMIT)
-                return
-            if n_buf - pos - 4 < n:
-                break
-            frame = bytes(buf[pos + 4 : pos + 4 + n])
-            pos += 4 + n
-            self._frame(sid, frame)
-            if self.state == _CLOSED:
-                return
-        if pos:
-            del buf[:pos]
-
-    def _frame(self, sid: int, frame: bytes) -> None:
-        if self.state == _AUTH:
-            now = self.owner.loop.time()
-            if not self._bucket.take(now):
-                self._over += 1
-                self.owner.stats["rate_limited_frames"] += 1
-                if self._over >= self.owner.config.flood_drop:
-                    self.fail("flood", "rate limit exceeded persistently", CLOSE_LIMIT, ban=True)
-                return
-            assert self.peer is not None
-            self.owner.stats["frames_received"] += 1
-            self.owner.events.frame_received(self.peer.node_id, frame)
-            return
-        if sid != _CONTROL_STREAM:
-            self._preauth_bytes += len(frame)
-            if self._preauth_bytes > self.owner.config.max_preauth_bytes:
-                self.fail("protocol_violation", "too much data before authentication")
-                return
-            self._preauth.append((sid, frame))
-            return
-        now = self.owner.wall_clock()
-        if self.state == _HELLO:
-            self.hs = self.owner.make_handshake(False)
-        hs = self.hs
-        if hs is None:
-            raise AuthError("handshake data before the TLS handshake completed")
-        if self.state == _HELLO:
-            reply = hs.receive(frame, now)
-            if reply is None:
-                raise AuthError("handshake produced no challenge")
-            self.hello, self.challenge = frame, reply
-            self._write(_CONTROL_STREAM, reply)
-            self.state = _PROOF
-        elif self.state == _CHALLENGE:
-            proof = hs.receive(frame, now)
-            if proof is None:
-                raise AuthError("handshake produced no proof")
-            self.challenge = frame
-            self._check_expected()
-            self._write(_CONTROL_STREAM, proof)
-            self._write(_CONTROL_STREAM, self._bind(b"I"))
-            self.state = _BIND
-        elif self.state == _PROOF:
-            hs.receive(frame, now)
-            self.state = _BIND
-        elif self.state == _BIND:
-            self._verify_bind(frame, b"R" if self.initiator else b"I")
-            if not self.initiator:
-                self._write(_CONTROL_STREAM, self._bind(b"R"))
-            self._authenticated()
-
-    def _check_expected(self) -> None:
-        assert self.hs is not None and self.hs.peer is not None
-        if self.expected is not None and self.hs.peer.node_id != self.expected:
-            raise AuthError("peer is not the node we dialled (wrong key)")
-
-    # ------------------------------------------------------------------ channel binding
-    def _binding(self, role: bytes, boot: bytes) -> bytes:
-        transcript = hashlib.sha256(self.hello + self.challenge).digest()
-        return _BIND_DOMAIN + role + transcript + self.server_fp + boot
-
-    def _bind(self, role: bytes) -> bytes:
-        boot = self.owner.boot_id
-        sig = self.owner.crypto.sign(self.owner.key, self._binding(role, boot))
-        return _BIND_MAGIC + boot + sig
-
-    def _verify_bind(self, frame: bytes, role: bytes) -> None:
-        assert self.hs is not None
-        peer = self.hs.peer
-        if peer is None:
-            raise AuthError("binding before the handshake finished")
-        if len(frame) != _BIND_LEN or not frame.startswith(_BIND_MAGIC):
-            raise AuthError("malformed channel binding")
-        boot = frame[4 : 4 + _BOOT_BYTES]
-        sig = frame[4 + _BOOT_BYTES :]
-        if not self.owner.crypto.verify(peer.public_key, sig, self._binding(role, boot)):
-            raise AuthError("channel binding signature invalid (relayed connection?)")
-        self.peer_boot = boot
-
-    def _authenticated(self) -> None:
-        assert self.hs is not None and self.hs.peer is not None
-        self.peer = self.hs.peer
-        self.state = _AUTH
-        self.hs = None
-        if not self.owner._admit(self):
-            return
-        held, self._preauth = self._preauth, []
-        for sid, frame in held:
-            self._frame(sid, frame)
-            if self.state != _AUTH:
-                return
-        self._pump()
-        self.transmit()
-
-    # ------------------------------------------------------------------ sending
-    def _write(self, sid: int, data: bytes) -> None:
-        self._quic.send_stream_data(sid, len(data).to_bytes(4, "big") + data)
-        self.last_send = self.owner.loop.time()
-        self._transmit_soon()
-
-    def _buffered(self, sid: int) -> int:
-        stream = self._quic._streams.get(sid)
-        if stream is None:
-            return 0
-        s = stream.sender
-        return int(s._buffer_stop - s._buffer_start)
-
-    def enqueue(self, data: bytes) -> bool:
-        """Queue one frame for the peer; False (and counted) if the queue is full."""
-        cfg = self.owner.config
-        lane = self._q[1 if len(data) >= cfg.bulk_threshold else 0]
-        if (
-            len(self._q[0]) + len(self._q[1]) >= cfg.send_queue_frames
-            or self._q_bytes + len(data) > cfg.send_queue_bytes
-        ):
-            self.owner.stats["send_dropped"] += 1
-            return False
-        lane.append(data)
-        self._q_bytes += len(data)
-        self._transmit_soon()
-        return True
-
-    def _pump(self) -> None:
-        if self.state != _AUTH or not (self._q[0] or self._q[1]):
-            return
-        high = self.owner.config.stream_high_water
-        for lane, q in enumerate(self._q):
-            if not q:
-                continue
-            if lane == 0:
-                sid = _CONTROL_STREAM
-            else:
-                if self._bulk_sid is None:
-                    self._bulk_sid = self._quic.get_next_available_stream_id(is_unidirectional=True)
-                sid = self._bulk_sid
-            room = high - self._buffered(sid)
-            parts: list[bytes] = []
-            while q and room > 0:
-                data = q.popleft()
-                self._q_bytes -= len(data)
-                parts.append(len(data).to_bytes(4, "big"))
-                parts.append(data)
-                room -= len(data) + 4
-            if parts:
-                self._quic.send_stream_data(sid, b"".join(parts))
-                self.last_send = self.owner.loop.time()
-                self.owner.stats["frames_sent"] += len(parts) // 2
-
-    def transmit(self) -> None:
-        if self.state == _AUTH:
-            self._pump()
-        super().transmit()
-
-    def queued(self) -> int:
-        return len(self._q[0]) + len(self._q[1])
-
-    # ------------------------------------------------------------------ closing
-    def fail(
-        self, counter: str, reason: str, code: int = CLOSE_PROTOCOL, ban: bool = False
-    ) -> None:
-        """Drop this connection for ``reason``, counting it under ``counter``."""
-        if self.state == _CLOSED:
-            return
-        self.owner.stats[counter] += 1
-        self.owner.stats["bad_peers"] += counter not in ("duplicate", "refused_connection_cap")
-        peer = self.peer or (self.hs.peer if self.hs is not None else None)
-        if ban and peer is not None:
-            self.owner.ban(peer.node_id)
-        self.owner.last_errors.append((counter, reason))
-        self.shutdown(code, reason)
-
-    def shutdown(self, code: int = CLOSE_NORMAL, reason: str = "") -> None:
-        was_auth = self.state == _AUTH
-        self.state = _CLOSED
-        self._q[0].clear()
-        self._q[1].clear()
-        self._q_bytes = 0
-        self._rx.clear()
-        self._preauth.clear()
-        if not self.ready.done():
-            self.ready.set_exception(TransportError(reason or "connection closed"))
-            self.ready.exception()  # retrieved: server-side connections have no waiter
-        with contextlib.suppress(Exception):  # a connection aioquic already tore down
-            self.close(error_code=code, reason_phrase=reason[:100])
-        self.owner._gone(self, was_auth)
-
-    def _terminated(self) -> None:
-        if self.state != _CLOSED:
-            self.shutdown(CLOSE_NORMAL, "connection terminated")
-        self.owner._forget(self)
-
-
 class QuicTransport:
     """The node's QUIC endpoint (see the module docstring). Use on one event loop."""
 
@@ -482,15 +177,15 @@ class QuicTransport:
         self.wall_clock = wall_clock
         self.rng = rng or random.Random()
         self.tls = tls or make_tls_identity(wall_clock())
-        self.boot_id = os.urandom(_BOOT_BYTES)
+        self.boot_id = os.urandom(BOOT_BYTES)
         self.stats: Counter[str] = Counter()
         self.last_errors: deque[tuple[str, str]] = deque(maxlen=32)
         self.loop = asyncio.get_running_loop()
         self.host = ""
         self.port = 0
         self._server: QuicServer | None = None
-        self._conns: set[_Conn] = set()
-        self._active: dict[bytes, _Conn] = {}
+        self._conns: set[PeerConnection] = set()
+        self._active: dict[bytes, PeerConnection] = {}
         self._bans: dict[bytes, float] = {}
         self._backoff: dict[str, tuple[float, float]] = {}  # address -> (next try, delay)
         self._dials: dict[str, asyncio.Future[PeerInfo]] = {}
@@ -538,8 +233,8 @@ class QuicTransport:
             with contextlib.suppress(OSError):
                 sock.setsockopt(SOL_SOCKET, opt, self.config.socket_buffer)
 
-    def _accept(self, quic: QuicConnection, stream_handler: Any = None) -> _Conn:
-        conn = _Conn(quic, self, initiator=False)
+    def _accept(self, quic: QuicConnection, stream_handler: Any = None) -> PeerConnection:
+        conn = PeerConnection(quic, self, initiator=False)
         if self._closing or len(self._conns) >= self.config.max_connections:
             conn.refused = True
         self._conns.add(conn)
@@ -571,7 +266,7 @@ class QuicTransport:
     async def _dial(
         self, address: str, expected: bytes | None, fut: asyncio.Future[PeerInfo]
     ) -> None:
-        conn: _Conn | None = None
+        conn: PeerConnection | None = None
         try:
             host, port = parse_address(address)
             infos = await self.loop.getaddrinfo(host, port, type=SOCK_DGRAM)
@@ -587,7 +282,7 @@ class QuicTransport:
                 raise TransportError("connection cap reached")
             quic = QuicConnection(configuration=self._quic_config(True))
             udp, proto = await self.loop.create_datagram_endpoint(
-                lambda: _Conn(quic, self, initiator=True), local_addr=(bind_host, 0)
+                lambda: PeerConnection(quic, self, initiator=True), local_addr=(bind_host, 0)
             )
             self._tune(udp.get_extra_info("socket"))
             conn = proto
@@ -611,7 +306,7 @@ class QuicTransport:
             )
             jitter = 1.0 + 0.2 * self.rng.random()
             self._backoff[address] = (self.loop.time() + delay * jitter, delay)
-            if conn is not None and conn.state != _CLOSED:
+            if conn is not None and conn.state != CLOSED:
                 conn.shutdown(CLOSE_NORMAL, "dial failed")
             if not fut.done():
                 fut.set_exception(TransportError(f"{address}: {exc or type(exc).__name__}"))
@@ -623,7 +318,7 @@ class QuicTransport:
     def ban(self, node_id: bytes) -> None:
         self._bans[node_id] = self.loop.time() + self.config.ban_time
 
-    def _admit(self, conn: _Conn) -> bool:
+    def _admit(self, conn: PeerConnection) -> bool:
         """A connection finished authentication: apply bans and the one-connection rule."""
         assert conn.peer is not None
         nid = conn.peer.node_id
@@ -632,10 +327,10 @@ class QuicTransport:
             conn.fail("banned", "peer is banned", CLOSE_AUTH)
             return False
         old = self._active.get(nid)
-        if old is not None and old is not conn and old.state == _AUTH:
+        if old is not None and old is not conn and old.state == AUTH:
             if old.peer_boot == conn.peer_boot:
                 # simultaneous dials: keep the one dialled by the smaller node id
-                def dialler(c: _Conn) -> bytes:
+                def dialler(c: PeerConnection) -> bytes:
                     return self.key.node_id if c.initiator else nid
 
                 keep_new = dialler(conn) < dialler(old)
@@ -656,13 +351,13 @@ class QuicTransport:
         self.events.peer_authenticated(conn.peer)
         return True
 
-    def _gone(self, conn: _Conn, was_auth: bool) -> None:
+    def _gone(self, conn: PeerConnection, was_auth: bool) -> None:
         if conn.peer is not None and self._active.get(conn.peer.node_id) is conn:
             del self._active[conn.peer.node_id]
             if not self._closing:
                 self.events.peer_lost(conn.peer.node_id)
 
-    def _forget(self, conn: _Conn) -> None:
+    def _forget(self, conn: PeerConnection) -> None:
         self._conns.discard(conn)
         if conn.initiator and conn._transport is not None:
             conn._transport.close()
@@ -713,11 +408,11 @@ class QuicTransport:
             await asyncio.sleep(period)
             now = self.loop.time()
             for conn in list(self._conns):
-                if conn.state == _CLOSED:
+                if conn.state == CLOSED:
                     continue
-                if conn.state != _AUTH and now - conn.created > cfg.handshake_timeout:
+                if conn.state != AUTH and now - conn.created > cfg.handshake_timeout:
                     conn.fail("handshake_timeout", "authentication not completed in time")
-                elif conn.state == _AUTH and now - conn.last_send > cfg.keepalive:
+                elif conn.state == AUTH and now - conn.last_send > cfg.keepalive:
                     conn._quic.send_ping(0)
                     conn.last_send = now
                     conn.transmit()
@@ -735,7 +430,7 @@ class QuicTransport:
             t.cancel()
         conns = list(self._conns)
         for conn in conns:
-            if conn.state != _CLOSED:
+            if conn.state != CLOSED:
                 conn.shutdown(CLOSE_NORMAL, "node closing")
         if conns:
             await asyncio.wait([self.loop.create_task(c.wait_closed()) for c in conns], timeout=1.0)

@@ -81,6 +81,7 @@ def test_actors_exchange_events_and_calls_through_gateways(
     gw_a, ready_a = _start(asys, tmp_path, "a")
     gw_b, ready_b = _start(asys, tmp_path, "b", (ready_a.address,))
     assert ready_a.node_id != ready_b.node_id
+    assert ready_b.joined and not ready_a.joined  # a had no seed
     # B's actors: a listener and a procedure
     listener = asys.createActor(Listener)
     doubler = asys.createActor(Doubler)
@@ -89,8 +90,12 @@ def test_actors_exchange_events_and_calls_through_gateways(
     # A's side publishes and calls through its gateway
     for i in range(3):
         _ask(asys, gw_a, gm.Publish("tweann.genotypes.xor", b"g%d" % i, ref=i), gm.Published)
-    got = _until(lambda: len(asys.ask(listener, Received(), 5) or ()) >= 3 and
-                 asys.ask(listener, Received(), 5), 15, "events at the listener")  # fmt: skip
+    try:
+        got = _until(lambda: len(asys.ask(listener, Received(), 5) or ()) >= 3 and
+                     asys.ask(listener, Received(), 5), 15, "events at the listener")  # fmt: skip
+    except AssertionError as exc:
+        views = [_ask(asys, g, gm.GetStats("diag"), gm.NodeStats).counters for g in (gw_a, gw_b)]
+        raise AssertionError(f"{exc}; counters of a, b: {views}") from None
     assert sorted(got) == [b"g0", b"g1", b"g2"]
     res = _ask(asys, gw_a, gm.Call("double", b"ab", ref="c1"), gm.CallResult)
     assert (res.ref, res.value) == ("c1", b"abab")

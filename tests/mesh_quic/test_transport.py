@@ -11,6 +11,7 @@ import pytest
 from aioquic.asyncio.client import connect
 from aioquic.quic.configuration import QuicConfiguration
 
+import mesh.quic_connection as connection_mod
 import mesh.transport as transport_mod
 from mesh.handshake import Handshake, PeerInfo
 from mesh.identity import ED25519, NodeKey
@@ -99,7 +100,7 @@ def test_relayed_connection_fails_channel_binding(monkeypatch: pytest.MonkeyPatc
     async def go() -> None:
         a, _ = await make()
         b, rb = await make()
-        monkeypatch.setattr(transport_mod, "certificate_fingerprint", lambda c: b"\x00" * 32)
+        monkeypatch.setattr(connection_mod, "certificate_fingerprint", lambda c: b"\x00" * 32)
         try:
             with pytest.raises(TransportError):
                 await a.dial(b.address)
