@@ -35,12 +35,11 @@ import random
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-from mesh.core import MeshConfig, MeshCore
+from mesh.core import MeshCore
 from mesh.dht.records import GENOTYPE, SERVICE
-from mesh.errors import MeshError, MeshUsageError
+from mesh.errors import MeshUsageError
 from mesh.events import (
     CallFailed,
     CallReceived,
@@ -55,57 +54,20 @@ from mesh.events import (
 )
 from mesh.frames import Contact, Record
 from mesh.handshake import Handshake, PeerInfo
-from mesh.identity import ED25519, CryptoSuite, NodeKey, node_id_of, realm_id
+from mesh.identity import ED25519, CryptoSuite, NodeKey, realm_id
 from mesh.membership import ALIVE, DEAD, SUSPECT
+from mesh.node_types import CallError, NodeConfig, PeerStatus
+from mesh.peer_policy import RejectBudget, dead_everywhere, revive_if_dead
 from mesh.realms import Realm
-from mesh.rpc import ERROR_NAMES
-from mesh.transport import QuicTransport, TransportConfig
+from mesh.transport import QuicTransport
 
 _log = logging.getLogger(__name__)
 
-__all__ = ["CallError", "MeshNode", "NodeConfig", "PeerStatus", "record_author_id"]
+__all__ = ["CallError", "MeshNode", "NodeConfig", "PeerStatus"]
 
 EventHandler = Callable[[EventReceived], Any]
 CallHandler = Callable[[bytes, bytes], "bytes | Awaitable[bytes]"]
 _STATUS = {ALIVE: "alive", SUSPECT: "suspect", DEAD: "dead"}
-
-
-class CallError(MeshError):
-    """A remote call failed: ``code`` is one of :mod:`mesh.rpc`'s NO_ROUTE, TIMEOUT, REFUSED,
-    REMOTE."""
-
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(f"{ERROR_NAMES.get(code, code)}: {message}")
-        self.code = code
-        self.message = message
-
-
-@dataclass(frozen=True)
-class NodeConfig:
-    """Runtime settings of a node (the core's and the transport's are nested)."""
-
-    mesh: MeshConfig = field(default_factory=MeshConfig)
-    transport: TransportConfig = field(default_factory=TransportConfig)
-    #: Rejected-frame budget per peer: a token bucket (rate per second, burst); a malformed
-    #: frame costs ``malformed_cost`` tokens, any other rejection one. Empty -> dropped + banned.
-    reject_rate: float = 5.0
-    reject_burst: float = 100.0
-    malformed_cost: float = 10.0
-    #: Bootstrap: retry the seeds this often while the node knows no peer.
-    rebootstrap: float = 5.0
-    #: Received events buffered per subscription queue (oldest dropped beyond).
-    event_queue: int = 10_000
-
-
-@dataclass(frozen=True, slots=True)
-class PeerStatus:
-    """One known peer: id, address, SWIM status in each realm, whether a connection is open."""
-
-    node_id: bytes
-    address: str
-    status: str
-    connected: bool
-    realms: tuple[str, ...]
 
 
 class MeshNode:
@@ -140,7 +102,7 @@ class MeshNode:
         self._subs: dict[tuple[bytes, str], list[EventHandler]] = {}
         self._procs: dict[tuple[bytes, str], CallHandler] = {}
         self._listeners: list[Callable[[MeshEvent], None]] = []
-        self._reject_budget: dict[bytes, list[float]] = {}
+        self._rejects = RejectBudget(self.config.rejects)
         self._seeds: list[str] = []
         self._seed_ids: dict[str, bytes] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -251,14 +213,8 @@ class MeshNode:
     # ------------------------------------------------------------------ transport callbacks
     def peer_authenticated(self, info: PeerInfo) -> None:
         core = self._core()
-        for rid in info.realms:
-            node = core.realms.get(rid)
-            m = node.swim.members.get(info.node_id) if node is not None else None
-            if node is not None and m is not None and m.status == DEAD:
-                # adapter: a dead member back on a fresh connection (restarted) rejoins
-                del node.swim.members[info.node_id]
-                node.swim._gossip.pop(info.node_id, None)
-                self.counters["rejoined"] += 1
+        if revive_if_dead(core, info):  # a dead member back on a fresh connection rejoins
+            self.counters["rejoined"] += 1
         core.peer_authenticated(info, self._now())
         self._flush()
 
@@ -376,31 +332,16 @@ class MeshNode:
     def _forget_dead(self, node_id: bytes) -> None:
         """Close the connection to a peer SWIM declared dead in every realm we share: if it
         is in fact alive it must authenticate afresh, which is what lets it rejoin."""
-        core = self._core()
-        for node in core.realms.values():
-            m = node.swim.members.get(node_id)
-            if m is not None and m.status != DEAD:
-                return
-        assert self.transport is not None
-        self.transport.disconnect(node_id)
+        if dead_everywhere(self._core(), node_id):
+            assert self.transport is not None
+            self.transport.disconnect(node_id)
 
     def _charge(self, ev: FrameRejected) -> None:
         """Spend the peer's rejected-frame budget; an empty budget drops and bans it."""
-        cfg = self.config
-        now = self._now()
-        b = self._reject_budget.get(ev.peer)
-        if b is None:
-            b = self._reject_budget[ev.peer] = [cfg.reject_burst, now]
-        b[0] = min(cfg.reject_burst, b[0] + (now - b[1]) * cfg.reject_rate)
-        b[1] = now
-        b[0] -= cfg.malformed_cost if ev.reason.startswith("malformed") else 1.0
-        if b[0] < 0:
-            del self._reject_budget[ev.peer]
+        if self._rejects.charge(ev.peer, ev.reason, self._now()):
             self.counters["peers_dropped_bad_frames"] += 1
             assert self.transport is not None
             self.transport.drop(ev.peer, "bad_frames", ev.reason)
-        if len(self._reject_budget) > 4096:
-            self._reject_budget.clear()
 
     def _serve_call(self, ev: CallReceived) -> None:
         handler = self._procs.get((ev.realm, ev.procedure))
@@ -590,8 +531,3 @@ class MeshNode:
             out["transport.connections"] = self.transport.connection_count()
             out["transport.queued_frames"] = self.transport.queued()
         return out
-
-
-def record_author_id(record: Record) -> bytes:
-    """The node id of a record's author."""
-    return node_id_of(record.author)
