@@ -75,14 +75,20 @@ class MeshConfig:
     #: Ping a full bucket's least-recently-seen contact only if silent this long (4.1);
     #: contacts that miss 2 lookup requests in a row are replaced without a ping.
     ping_after: float = 3600.0
-    #: Lookup parallelism (Kademlia alpha).
+    #: Lookup parallelism (Kademlia alpha), per path.
     alpha: int = 3
+    #: Disjoint lookup paths (S/Kademlia); 1 = the classic single lookup.
+    disjoint_paths: int = 1
     #: Time to wait for the answer to one request.
     request_timeout: float = 2.0
     #: Time a frame waits for the peer's session before it is dropped.
     connect_timeout: float = 5.0
     #: Frames queued per peer while its session is being set up.
     max_pending_per_peer: int = 256
+    #: Inbound token bucket per peer (frames/s and burst); frames beyond it are dropped and
+    #: only counted (``stats["rate_limited"]``), so a flooding peer cannot flood the events.
+    inbound_rate: float = 2000.0
+    inbound_burst: float = 4000.0
     #: Refresh buckets untouched this long (paper section 2.3); 0 disables.
     refresh_interval: float = 3600.0
     #: Re-store our own records this often (paper section 2.5); 0 disables.
@@ -197,7 +203,10 @@ class MeshCore:
         self.address = address
         self.now = now
         self.sessions: dict[bytes, PeerInfo] = {}
-        self.stats: dict[str, int] = {"sent": 0, "received": 0, "rejected": 0, "bytes_sent": 0}
+        self.stats: dict[str, int] = {
+            "sent": 0, "received": 0, "rejected": 0, "bytes_sent": 0, "rate_limited": 0,
+        }  # fmt: skip
+        self._inbound: dict[bytes, list[float]] = {}  # peer -> [tokens, last refill]
         self._out: list[Transmit] = []
         self._connect: list[Contact] = []
         self._waiting: dict[bytes, deque[tuple[bytes, bytes]]] = {}
@@ -244,6 +253,7 @@ class MeshCore:
         self.now = now
         self.sessions.pop(peer, None)
         self._waiting.pop(peer, None)
+        self._inbound.pop(peer, None)
 
     def receive(self, peer: bytes, data: bytes, now: float) -> None:
         """Handle one whole frame from authenticated ``peer``; never raises on bad input."""
@@ -252,6 +262,16 @@ class MeshCore:
         if info is None:
             self._reject(peer, "no authenticated session")
             return
+        bucket = self._inbound.get(peer)
+        cfg = self.config
+        if bucket is None:
+            bucket = self._inbound[peer] = [cfg.inbound_burst, now]
+        bucket[0] = min(cfg.inbound_burst, bucket[0] + (now - bucket[1]) * cfg.inbound_rate)
+        bucket[1] = now
+        if bucket[0] < 1.0:
+            self.stats["rate_limited"] += 1
+            return
+        bucket[0] -= 1.0
         try:
             frame = decode(data, self.config.limits)
         except FrameError as exc:
@@ -310,6 +330,11 @@ class MeshCore:
 
     def next_event(self) -> MeshEvent | None:
         return self._events.popleft() if self._events else None
+
+    @property
+    def seq(self) -> int:
+        """The last sequence number this node used."""
+        return self._seq
 
     def next_seq(self) -> int:
         """The next per-author sequence number (records, events).

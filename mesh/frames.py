@@ -13,14 +13,35 @@ else, never executes or unpickles anything, and never allocates more than the co
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import msgpack
 
 from mesh.errors import FrameError
+from mesh.wire import (
+    DEFAULT_LIMITS,
+    Cert,
+    Contact,
+    Event,
+    Limits,
+    RealmClaim,
+    Record,
+    Update,
+    WireValue,
+    v_blob,
+    v_bool,
+    v_contact,
+    v_contacts,
+    v_float,
+    v_id,
+    v_list,
+    v_record,
+    v_sig,
+    v_small,
+    v_text,
+    v_u64,
+)
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -58,262 +79,12 @@ __all__ = [
 ]
 
 PROTOCOL_VERSION = 1
-_U64 = 1 << 64
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """Hard limits applied by :func:`decode` before and while parsing."""
-
-    #: Largest accepted frame, in bytes (also the largest opaque payload).
-    max_frame_bytes: int = 4 * 1024 * 1024
-    #: Longest array on the wire (contacts, records, updates, claims, metadata).
-    max_collection: int = 1024
-    #: Deepest nesting of arrays (the schema needs 4).
-    max_depth: int = 6
-    #: Longest text field (topics, procedure names, addresses, error messages), in bytes.
-    max_text: int = 1024
-
-
-DEFAULT_LIMITS = Limits()
-
-Validator = Callable[[Any, Limits], Any]
-
-
-def _u64(v: Any, lim: Limits) -> int:
-    if type(v) is not int or not 0 <= v < _U64:
-        raise FrameError("expected an unsigned 64-bit integer")
-    return v
-
-
-def _bool(v: Any, lim: Limits) -> bool:
-    if type(v) is not bool:
-        raise FrameError("expected a boolean")
-    return v
-
-
-def _float(v: Any, lim: Limits) -> float:
-    if type(v) is not float or not math.isfinite(v):
-        raise FrameError("expected a finite float")
-    return v
-
-
-def _fixed(n: int) -> Validator:
-    def check(v: Any, lim: Limits) -> bytes:
-        if type(v) is not bytes or len(v) != n:
-            raise FrameError(f"expected {n} bytes")
-        return v
-
-    return check
-
-
-_id = _fixed(32)
-_sig = _fixed(64)
-
-
-def _blob(v: Any, lim: Limits) -> bytes:
-    if type(v) is not bytes:
-        raise FrameError("expected bytes")
-    return v
-
-
-def _text(v: Any, lim: Limits) -> str:
-    if type(v) is not str or len(v) > lim.max_text:
-        raise FrameError("expected a bounded text string")
-    return v
-
-
-def _list(item: Validator) -> Validator:
-    def check(v: Any, lim: Limits) -> tuple[Any, ...]:
-        if type(v) is not list or len(v) > lim.max_collection:
-            raise FrameError("expected a bounded array")
-        return tuple(item(x, lim) for x in v)
-
-    return check
-
-
-def _optional(item: Validator) -> Validator:
-    def check(v: Any, lim: Limits) -> Any:
-        return None if v is None else item(v, lim)
-
-    return check
-
-
-def _scalar(v: Any, lim: Limits) -> int | float | str | bytes | bool:
-    t = type(v)
-    if t is bool or (t is float and math.isfinite(v)):
-        return v
-    if t is int and -(1 << 63) <= v < _U64:
-        return v
-    if (t is str or t is bytes) and len(v) <= lim.max_text:
-        return v
-    raise FrameError("expected a bounded scalar")
-
-
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
-
-
-class _Wire:
-    """Base of nested wire values: an array of fields in declaration order."""
-
-    __slots__ = ()
-    SCHEMA: ClassVar[tuple[Validator, ...]] = ()
-
-    def to_wire(self) -> list[Any]:
-        out: list[Any] = []
-        cls = type(self)
-        names = _FIELD_NAMES.get(cls)
-        if names is None:
-            names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(self))  # type: ignore[arg-type]
-        for name in names:
-            v = getattr(self, name)
-            if isinstance(v, _Wire):
-                v = v.to_wire()
-            elif isinstance(v, tuple):
-                v = [x.to_wire() if isinstance(x, _Wire) else x for x in v]
-            out.append(v)
-        return out
-
-    @classmethod
-    def validator(cls) -> Validator:
-        schema = cls.SCHEMA
-
-        def check(v: Any, lim: Limits) -> Any:
-            if type(v) is not list or len(v) != len(schema):
-                raise FrameError(f"malformed {cls.__name__}")
-            return cls(*[f(x, lim) for f, x in zip(schema, v, strict=True)])
-
-        return check
-
-
-@dataclass(frozen=True, slots=True)
-class Contact(_Wire):
-    """A peer's node id and its last-known address (opaque to the core)."""
-
-    node_id: bytes
-    address: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Cert(_Wire):
-    """A closed realm's membership certificate: the authority vouches for ``node_id``."""
-
-    realm: bytes
-    node_id: bytes
-    expires: float
-    authority: bytes
-    signature: bytes
-
-    def unsigned_wire(self) -> list[Any]:
-        return [self.realm, self.node_id, self.expires, self.authority]
-
-
-@dataclass(frozen=True, slots=True)
-class RealmClaim(_Wire):
-    """A claim of realm membership inside a handshake (certificate for closed realms)."""
-
-    realm: bytes
-    cert: Cert | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Record(_Wire):
-    """A signed DHT record. ``(key, author)`` names it; the highest ``seq`` wins.
-
-    ``kind`` is one of :data:`mesh.dht.records.KINDS`; ``meta`` is a sorted tuple of
-    ``(name, scalar)`` pairs (e.g. fitness, problem); ``value`` is opaque; ``deleted`` makes a
-    tombstone (unsubscribe, withdrawn advertisement).
-    """
-
-    kind: int
-    key: bytes
-    author: bytes
-    seq: int
-    ttl: int
-    deleted: bool
-    meta: tuple[tuple[str, Any], ...]
-    value: bytes
-    signature: bytes
-
-    def to_wire(self) -> list[Any]:
-        return [*self.unsigned_wire(), self.signature]
-
-    def unsigned_wire(self) -> list[Any]:
-        return [
-            self.kind,
-            self.key,
-            self.author,
-            self.seq,
-            self.ttl,
-            self.deleted,
-            [list(p) for p in self.meta],
-            self.value,
-        ]
-
-
-@dataclass(frozen=True, slots=True)
-class Event(_Wire):
-    """A signed pub/sub message; ``(author, seq)`` identifies it for dedup and replay checks."""
-
-    topic: str
-    author: bytes
-    seq: int
-    payload: bytes
-    signature: bytes
-
-    def unsigned_wire(self) -> list[Any]:
-        return [self.topic, self.author, self.seq, self.payload]
-
-
-@dataclass(frozen=True, slots=True)
-class Update(_Wire):
-    """A SWIM membership update piggybacked on probes: status 0 alive, 1 suspect, 2 dead."""
-
-    node_id: bytes
-    address: str
-    status: int
-    incarnation: int
-
-
-def _meta_pair(v: Any, lim: Limits) -> tuple[str, Any]:
-    if type(v) is not list or len(v) != 2:
-        raise FrameError("malformed metadata pair")
-    return (_text(v[0], lim), _scalar(v[1], lim))
-
-
-def _meta(v: Any, lim: Limits) -> tuple[tuple[str, Any], ...]:
-    pairs = _list(_meta_pair)(v, lim)
-    names = [p[0] for p in pairs]
-    if names != sorted(set(names)):
-        raise FrameError("metadata names must be unique and sorted")
-    return pairs
-
-
-def _small(n: int) -> Validator:
-    def check(v: Any, lim: Limits) -> int:
-        if type(v) is not int or not 0 <= v <= n:
-            raise FrameError(f"expected an integer in 0..{n}")
-        return v
-
-    return check
-
-
-Contact.SCHEMA = (_id, _text)
-Cert.SCHEMA = (_id, _id, _float, _id, _sig)
-RealmClaim.SCHEMA = (_id, _optional(Cert.validator()))
-Record.SCHEMA = (_small(255), _id, _id, _u64, _u64, _bool, _meta, _blob, _sig)
-Event.SCHEMA = (_text, _id, _u64, _blob, _sig)
-Update.SCHEMA = (_id, _text, _small(2), _u64)
-
-_contacts = _list(Contact.validator())
-_record = Record.validator()
-
 
 # --------------------------------------------------------------------------- frames
 
 
 @dataclass(frozen=True, slots=True)
-class Frame(_Wire):
+class Frame(WireValue):
     """Base of all frames. ``realm`` is a 32-byte realm id, or b"" for handshake frames."""
 
     TYPE: ClassVar[int] = 0
@@ -495,25 +266,25 @@ class ProbeRequest(Frame):
     updates: tuple[Update, ...]
 
 
-_claims = _list(RealmClaim.validator())
-_updates = _list(Update.validator())
+_claims = v_list(RealmClaim.validator())
+_updates = v_list(Update.validator())
 _event = Event.validator()
 
-Hello.SCHEMA = (_id, _id, _text, _claims)
-Challenge.SCHEMA = (_id, _id, _text, _claims, _sig)
-Proof.SCHEMA = (_sig,)
-Ping.SCHEMA = Pong.SCHEMA = Ack.SCHEMA = (_u64,)
-FindNode.SCHEMA = (_u64, _id)
-Nodes.SCHEMA = (_u64, _contacts)
-Store.SCHEMA = Subscribe.SCHEMA = Unsubscribe.SCHEMA = (_u64, _record)
-FindValue.SCHEMA = (_u64, _id)
-Value.SCHEMA = (_u64, _list(_record), _contacts)
-Publish.SCHEMA = (_u64, _event, _bool)
-Call.SCHEMA = (_u64, _text, _blob, _float)
-Result.SCHEMA = (_u64, _blob)
-ErrorReply.SCHEMA = (_u64, _small(255), _text)
-Probe.SCHEMA = ProbeAck.SCHEMA = (_u64, _updates)
-ProbeRequest.SCHEMA = (_u64, Contact.validator(), _updates)
+Hello.SCHEMA = (v_id, v_id, v_text, _claims)
+Challenge.SCHEMA = (v_id, v_id, v_text, _claims, v_sig)
+Proof.SCHEMA = (v_sig,)
+Ping.SCHEMA = Pong.SCHEMA = Ack.SCHEMA = (v_u64,)
+FindNode.SCHEMA = (v_u64, v_id)
+Nodes.SCHEMA = (v_u64, v_contacts)
+Store.SCHEMA = Subscribe.SCHEMA = Unsubscribe.SCHEMA = (v_u64, v_record)
+FindValue.SCHEMA = (v_u64, v_id)
+Value.SCHEMA = (v_u64, v_list(v_record), v_contacts)
+Publish.SCHEMA = (v_u64, _event, v_bool)
+Call.SCHEMA = (v_u64, v_text, v_blob, v_float)
+Result.SCHEMA = (v_u64, v_blob)
+ErrorReply.SCHEMA = (v_u64, v_small(255), v_text)
+Probe.SCHEMA = ProbeAck.SCHEMA = (v_u64, _updates)
+ProbeRequest.SCHEMA = (v_u64, v_contact, _updates)
 
 FRAME_TYPES: dict[int, type[Frame]] = {
     cls.TYPE: cls

@@ -9,9 +9,9 @@ connection on its first stream and feeds it whole frames::
                                                            sig_r(domain + hello + challenge*))
     Proof(sig_i(domain + hello + challenge)) -->
 
-``challenge*`` is the challenge's canonical bytes without its signature. Each side thus signs
-a transcript holding the other side's fresh nonce, so a signature proves possession of the key
-whose SHA-256 is the claimed node id, and binds the realm claims. On success
+``challenge*`` is the challenge's canonical encoding with an all-zero signature field. Each
+side thus signs a transcript holding the other side's fresh nonce, so a signature proves
+possession of the key whose SHA-256 is the claimed node id, and binds the realm claims. On success
 :attr:`Handshake.peer` is a :class:`PeerInfo` whose ``realms`` are the realms the peer *proved*
 (claimed, shared with us, and certified if closed); the transport hands it to
 :meth:`mesh.core.MeshCore.peer_authenticated`. Any failure raises :class:`~mesh.errors.AuthError`

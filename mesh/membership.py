@@ -77,6 +77,11 @@ class Swim:
     def handlers(self) -> dict[type[Frame], Callable[[Contact, Any], None]]:
         return {Probe: self._on_probe, ProbeRequest: self._on_probe_request}
 
+    def suspicion_timeout(self) -> float:
+        """``suspicion_mult * max(1, log10(N + 1)) * period``, N = members known + 1."""
+        n = len(self.members) + 1
+        return self.config.suspicion_mult * max(1.0, math.log10(n + 1)) * self.config.period
+
     def status(self, node_id: bytes) -> int | None:
         m = self.members.get(node_id)
         return None if m is None else m.status
@@ -153,8 +158,7 @@ class Swim:
         m.status = SUSPECT
         self.node.emit(MemberSuspected(self.node.id, m.contact.node_id))
         self._spread(Update(m.contact.node_id, m.contact.address, SUSPECT, m.incarnation))
-        n = len(self.members) + 1
-        timeout = self.config.suspicion_mult * max(1.0, math.log10(n + 1)) * self.config.period
+        timeout = self.suspicion_timeout()
         inc = m.incarnation
 
         def expire() -> None:

@@ -244,4 +244,7 @@ class PubSub:
         )
 
     def housekeeping(self) -> None:
+        """Expire dedup entries; forget idle peers (empty queue, no pending wake-up)."""
         self.guard.expire(self.node.now)
+        for nid in [n for n, p in self._peers.items() if not p.queue and p.timer is None]:
+            del self._peers[nid]

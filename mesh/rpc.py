@@ -69,7 +69,7 @@ class Rpc:
         self._op = 0
         # callee: (caller, rid) -> (reply frame or None while running, expiry)
         self._replies: dict[tuple[bytes, int], tuple[Frame | None, float]] = {}
-        self._inbound: dict[int, tuple[Contact, int]] = {}  # op -> (caller, rid)
+        self._inbound: dict[int, tuple[Contact, int, float]] = {}  # op -> (caller, rid, deadline)
 
     def handlers(self) -> dict[type[Frame], Callable[[Contact, Any], None]]:
         return {Call: self._on_call}
@@ -106,7 +106,7 @@ class Rpc:
         if handler is None:
             self._replies[key] = (None, node.now + max(f.timeout, self.config.reply_cache_ttl))
             self._op += 1
-            self._inbound[self._op] = (peer, f.rid)
+            self._inbound[self._op] = (peer, f.rid, node.now + f.timeout)
             node.emit(
                 CallReceived(node.id, self._op, peer.node_id, f.procedure, f.args,
                              node.now + f.timeout)
@@ -128,11 +128,14 @@ class Rpc:
         self.node.send(peer, reply)
 
     def respond(self, op: int, value: bytes | None = None, *, error: str | None = None) -> None:
-        """Answer the :class:`CallReceived` ``op`` with ``value`` or a REMOTE ``error``."""
+        """Answer the :class:`CallReceived` ``op`` with ``value`` or a REMOTE ``error``.
+
+        MeshUsageError if ``op`` is unknown or was forgotten after its deadline passed.
+        """
         entry = self._inbound.pop(op, None)
         if entry is None:
             raise MeshUsageError(f"no pending call {op}")
-        peer, rid = entry
+        peer, rid, _ = entry
         node = self.node
         if error is not None:
             self._reply(peer, rid, ErrorReply(node.id, rid, REMOTE, error[:512]))
@@ -140,9 +143,12 @@ class Rpc:
             self._reply(peer, rid, Result(node.id, rid, value or b""))
 
     def housekeeping(self) -> None:
+        """Forget expired replies and unanswered calls whose deadline has passed."""
         now = self.node.now
         for k in [k for k, (_, exp) in self._replies.items() if exp <= now]:
             del self._replies[k]
+        for op in [op for op, (_, _, dl) in self._inbound.items() if dl <= now]:
+            del self._inbound[op]
 
     # ------------------------------------------------------------------ caller
     def call(

@@ -18,9 +18,11 @@ query to the closest node found, i.e. the sequential round trips needed to reach
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from mesh.frames import Contact, Record
 
-__all__ = ["Lookup"]
+__all__ = ["DisjointLookup", "Lookup"]
 
 _NEW, _INFLIGHT, _DONE, _FAILED = 0, 1, 2, 3
 
@@ -37,8 +39,10 @@ class Lookup:
         k: int = 20,
         alpha: int = 3,
         find_value: bool = False,
+        claimed: set[bytes] | None = None,
     ) -> None:
         self.target = target
+        self._claimed = claimed
         self.k = k
         self.alpha = alpha
         self.find_value = find_value
@@ -76,20 +80,30 @@ class Lookup:
     def next_queries(self) -> list[Contact]:
         """Contacts to query now (marks them in flight); empty when none should start."""
         out: list[Contact] = []
-        if self._inflight >= self.alpha:
-            return out
-        for _, nid in self._shortlist[: self.k]:
+        sl = self._shortlist
+        claimed = self._claimed
+        i = 0
+        while self._inflight < self.alpha and i < min(len(sl), self.k):
+            nid = sl[i][1]
             if self._state[nid] == _NEW:
+                if claimed is not None:
+                    if nid in claimed:  # another disjoint path owns it: not ours to use
+                        self._state[nid] = _FAILED
+                        del sl[i]
+                        continue
+                    claimed.add(nid)
                 self._state[nid] = _INFLIGHT
                 self._inflight += 1
                 self.queries += 1
                 out.append(self._contacts[nid])
-                if self._inflight >= self.alpha:
-                    break
+            i += 1
         return out
 
     def depth_of(self, node_id: bytes) -> int:
         return self._depth.get(node_id, 0)
+
+    def _owned(self) -> set[bytes]:
+        return {nid for nid, st in self._state.items() if st == _DONE}
 
     def on_response(
         self, node_id: bytes, contacts: tuple[Contact, ...], records: tuple[Record, ...] = ()
@@ -102,6 +116,10 @@ class Lookup:
         depth = self._depth[node_id] + 1
         for c in contacts[: self.k]:
             self._learn(c, depth)
+        self.add_records(records)
+
+    def add_records(self, records: Iterable[Record]) -> None:
+        """Merge FIND_VALUE records (newest ``seq`` per author wins)."""
         for r in records:
             old = self._records.get(r.author)
             if old is None or r.seq > old.seq:
@@ -144,3 +162,88 @@ class Lookup:
             if self._state[nid] == _DONE:
                 return self._depth[nid]
         return 0
+
+
+class DisjointLookup:
+    """S/Kademlia (Baumgart & Mies, 2007, section 4.4): ``d`` lookups over disjoint node sets.
+
+    The initial contacts are dealt round-robin to ``d`` :class:`Lookup` paths sharing one set
+    of claimed nodes, so no node is queried by two paths: an adversary must sit on every path
+    to hide the target. Same interface as :class:`Lookup`; the result merges the paths.
+    """
+
+    def __init__(
+        self,
+        target: bytes,
+        initial: list[Contact],
+        own_id: bytes,
+        *,
+        k: int = 20,
+        alpha: int = 3,
+        d: int = 2,
+        find_value: bool = False,
+    ) -> None:
+        self.target = target
+        self.k = k
+        self._t = int.from_bytes(target, "big")
+        claimed: set[bytes] = set()
+        self.paths = [
+            Lookup(target, initial[i::d], own_id, k=k, alpha=alpha, find_value=find_value,
+                   claimed=claimed)
+            for i in range(d)
+        ]  # fmt: skip
+        self._owner: dict[bytes, Lookup] = {}
+
+    def next_queries(self) -> list[Contact]:
+        out = []
+        for path in self.paths:
+            for c in path.next_queries():
+                self._owner[c.node_id] = path
+                out.append(c)
+        return out
+
+    def on_response(
+        self, node_id: bytes, contacts: tuple[Contact, ...], records: tuple[Record, ...] = ()
+    ) -> None:
+        path = self._owner.get(node_id)
+        if path is not None:
+            path.on_response(node_id, contacts, records)
+
+    def on_failure(self, node_id: bytes) -> None:
+        path = self._owner.get(node_id)
+        if path is not None:
+            path.on_failure(node_id)
+
+    def add_records(self, records: Iterable[Record]) -> None:
+        self.paths[0].add_records(records)
+
+    @property
+    def done(self) -> bool:
+        return all(p.done for p in self.paths)
+
+    def result(self) -> list[Contact]:
+        merged = {c.node_id: c for p in self.paths for c in p.result()}
+        ranked = sorted(merged.values(), key=lambda c: int.from_bytes(c.node_id, "big") ^ self._t)
+        return ranked[: self.k]
+
+    def records(self) -> list[Record]:
+        best: dict[bytes, Record] = {}
+        for p in self.paths:
+            for r in p._records.values():
+                old = best.get(r.author)
+                if old is None or r.seq > old.seq:
+                    best[r.author] = r
+        return [r for r in best.values() if not r.deleted]
+
+    @property
+    def rounds(self) -> int:
+        """Rounds of the path that reached the overall closest responder."""
+        result = self.result()
+        if not result:
+            return 0
+        closest = result[0].node_id
+        return next((p.depth_of(closest) for p in self.paths if closest in p._owned()), 0)
+
+    @property
+    def queries(self) -> int:
+        return sum(p.queries for p in self.paths)

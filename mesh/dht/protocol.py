@@ -11,7 +11,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from mesh.dht.lookup import Lookup
+from mesh.dht.lookup import DisjointLookup, Lookup
 from mesh.dht.records import KINDS, SUBSCRIPTION
 from mesh.dht.routing import RoutingTable
 from mesh.dht.storage import Storage
@@ -38,7 +38,17 @@ if TYPE_CHECKING:
 
 __all__ = ["Dht"]
 
-LookupCallback = Callable[[Lookup], None]
+LookupCallback = Callable[[Lookup | DisjointLookup], None]
+
+
+def _make_store(
+    frame: type[Store | Subscribe | Unsubscribe], realm: bytes, record: Record, rid: int
+) -> Frame:
+    return frame(realm, rid, record)
+
+
+def _ignore(reply: Frame | None) -> None:
+    return None
 
 
 class Dht:
@@ -68,7 +78,10 @@ class Dht:
 
     # ------------------------------------------------------------------ routing upkeep
     def peer_seen(self, contact: Contact) -> None:
+        new = contact.node_id not in self.routing
         stale = self.routing.add(contact, self.node.now)
+        if new and contact.node_id in self.routing and len(self.storage):
+            self._welcome(contact)
         if stale is not None:  # section 4.1: ping the least-recently-seen before evicting it
             self.node.request(
                 stale,
@@ -76,6 +89,35 @@ class Dht:
                 self.node.config.request_timeout,
                 lambda reply: self._stale_answered(stale, reply),
             )
+
+    def _welcome(self, contact: Contact) -> None:
+        """Section 2.5: hand a newcomer the records it is now among the closest nodes for.
+
+        Sent when the newcomer is closer to a key than our farthest of the k closest known and
+        we are closer than our nearest, so that one node (not all k) does the handing over.
+        """
+        node = self.node
+        me = int.from_bytes(node.key.node_id, "big")
+        new = int.from_bytes(contact.node_id, "big")
+        for record in self.storage.records(node.now):
+            if record.kind == SUBSCRIPTION:
+                frame: type[Store | Subscribe | Unsubscribe] = (
+                    Unsubscribe if record.deleted else Subscribe
+                )
+            else:
+                frame = Store
+            key = int.from_bytes(record.key, "big")
+            near = self.routing.closest(record.key)
+            others = [c for c in near if c.node_id != contact.node_id]
+            if others:
+                last = key ^ int.from_bytes(others[-1].node_id, "big")
+                first = key ^ int.from_bytes(others[0].node_id, "big")
+                if not (key ^ new < last and key ^ me < first):
+                    continue
+            node.request(
+                contact, partial(_make_store, frame, node.id, record),
+                node.config.request_timeout, _ignore,
+            )  # fmt: skip
 
     def _stale_answered(self, stale: Contact, reply: Frame | None) -> None:
         if reply is None:
@@ -140,10 +182,15 @@ class Dht:
         cfg = node.config
         op = self._op()
         seed = initial if initial is not None else self.routing.closest(target, cfg.k)
-        lk = Lookup(target, seed, node.key.node_id, k=cfg.k, alpha=cfg.alpha, find_value=find_value)
+        lk: Lookup | DisjointLookup
+        if cfg.disjoint_paths > 1:
+            lk = DisjointLookup(target, seed, node.key.node_id, k=cfg.k, alpha=cfg.alpha,
+                                d=cfg.disjoint_paths, find_value=find_value)  # fmt: skip
+        else:
+            lk = Lookup(target, seed, node.key.node_id, k=cfg.k, alpha=cfg.alpha,
+                        find_value=find_value)  # fmt: skip
         if find_value:  # our own storage counts as a responder
-            for r in self.storage.get(target, node.now, include_deleted=True):
-                lk._records.setdefault(r.author, r)
+            lk.add_records(self.storage.get(target, node.now, include_deleted=True))
         state = {"finished": False}
 
         def finish() -> None:
@@ -209,7 +256,7 @@ class Dht:
         if republish:
             self._own[record.key + record.author] = (record, frame)
 
-        def located(lk: Lookup) -> None:
+        def located(lk: Lookup | DisjointLookup) -> None:
             targets = lk.result()
             stored = {"n": 0, "left": len(targets)}
             me = node.key.node_id

@@ -17,8 +17,10 @@ fails the caller calls :meth:`RoutingTable.remove`, which promotes the freshest 
 
 from __future__ import annotations
 
+import heapq
 import random
 from collections import OrderedDict
+from collections.abc import Iterator
 
 from mesh.frames import Contact
 
@@ -74,6 +76,7 @@ class RoutingTable:
         self._where: dict[bytes, int] = {}  # node id -> bucket position
         self._seen: dict[bytes, float] = {}  # node id -> last time heard from
         self._failures: dict[bytes, int] = {}  # node id -> unanswered requests in a row
+        self._ints: dict[bytes, int] = {}  # node id -> its integer value (for distances)
         #: Ask to ping the least-recently-seen contact only if it was silent this long.
         self.ping_after = ping_after
 
@@ -124,6 +127,7 @@ class RoutingTable:
                 b.replacements.pop(nid, None)
                 b.last_touched = now
                 self._where[nid] = pos
+                self._ints[nid] = int.from_bytes(nid, "big")
                 self._seen[nid] = now
                 return None
             if pos == len(self._buckets) - 1 and len(self._buckets) < ID_BITS:
@@ -185,22 +189,50 @@ class RoutingTable:
         del b.entries[node_id]
         self._seen.pop(node_id, None)
         self._failures.pop(node_id, None)
+        del self._ints[node_id]
         if b.pending == node_id:
             b.pending = None
         if b.replacements:
             nid, c = b.replacements.popitem(last=True)
             b.entries[nid] = c
             self._where[nid] = pos
+            self._ints[nid] = int.from_bytes(nid, "big")
             self._seen[nid] = 0.0  # heard of, not from: first in line for a ping
         return True
 
     def closest(self, target: bytes, count: int | None = None) -> list[Contact]:
-        """The ``count`` (default k) known contacts closest to ``target`` by XOR distance."""
+        """The ``count`` (default k) known contacts closest to ``target`` by XOR distance.
+
+        Buckets are visited in increasing distance from the target: with ``j`` the target's
+        bucket position, bucket ``j`` shares more than ``j`` leading bits with the target,
+        the buckets after it exactly ``j``, and bucket ``i < j`` exactly ``i`` -- so whole
+        groups can be taken in that order and only the last group needs sorting.
+        """
         count = self.k if count is None else count
         t = int.from_bytes(target, "big")
-        everyone = [c for b in self._buckets for c in b.entries.values()]
-        everyone.sort(key=lambda c: t ^ int.from_bytes(c.node_id, "big"))
-        return everyone[:count]
+        ints = self._ints
+        picked: list[Contact] = []
+        for group in self._groups_by_distance(t):
+            need = count - len(picked)
+            if len(group) <= need:
+                picked.extend(group)
+                if len(group) == need:
+                    break
+                continue
+            picked.extend(heapq.nsmallest(need, group, key=lambda c: ints[c.node_id] ^ t))
+            break
+        picked.sort(key=lambda c: ints[c.node_id] ^ t)
+        return picked
+
+    def _groups_by_distance(self, t: int) -> Iterator[list[Contact]]:
+        buckets = self._buckets
+        last = len(buckets) - 1
+        j = min(ID_BITS - (self._own_int ^ t).bit_length(), last)
+        yield list(buckets[j].entries.values())
+        if j < last:
+            yield [c for b in buckets[j + 1 :] for c in b.entries.values()]
+        for i in range(j - 1, -1, -1):
+            yield list(buckets[i].entries.values())
 
     def contacts(self) -> list[Contact]:
         """Every contact in the table."""

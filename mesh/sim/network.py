@@ -63,7 +63,9 @@ class SimConfig:
 class SimNode:
     """One simulated node: its core, liveness, partition group and collected events."""
 
-    __slots__ = ("alive", "core", "events", "group", "index", "key", "realms", "timer_at")
+    __slots__ = (
+        "_contact", "alive", "core", "events", "group", "index", "key", "realms", "timer_at",
+    )  # fmt: skip
 
     def __init__(self, index: int, key: NodeKey, core: MeshCore, realms: tuple[Realm, ...]):
         self.index = index
@@ -74,6 +76,7 @@ class SimNode:
         self.group = 0
         self.timer_at: float | None = None
         self.events: list[MeshEvent] = []
+        self._contact = Contact(key.node_id, core.address)
 
     @property
     def node_id(self) -> bytes:
@@ -81,7 +84,7 @@ class SimNode:
 
     @property
     def contact(self) -> Contact:
-        return Contact(self.key.node_id, self.core.address)
+        return self._contact
 
     def events_of(self, kind: type) -> list[Any]:
         return [e for e in self.events if isinstance(e, kind)]
@@ -177,6 +180,12 @@ class Simulation:
     def kill(self, node: SimNode) -> None:
         """Stop ``node`` silently: it sends, receives and times out nothing from now on."""
         node.alive = False
+
+    def revive(self, node: SimNode) -> None:
+        """Bring a killed node back with its state; its timers resume now."""
+        node.alive = True
+        node.timer_at = None
+        self._flush(node)
 
     def partition(self, groups: Sequence[Iterable[SimNode]]) -> None:
         """Split the network: frames cross between no two groups (unlisted nodes: group 0)."""

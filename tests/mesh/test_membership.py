@@ -1,6 +1,7 @@
 from mesh.core import MeshConfig
 from mesh.events import MemberDied
-from mesh.membership import ALIVE, DEAD, SUSPECT, SwimConfig
+from mesh.membership import ALIVE, DEAD, SUSPECT
+from mesh.realms import Realm
 from mesh.sim import SimConfig, Simulation
 
 
@@ -55,10 +56,20 @@ def test_a_suspected_node_refutes_with_a_higher_incarnation():
 
 
 def test_suspicion_timeout_grows_with_log_n():
-    import math
+    import random
 
-    cfg = SwimConfig()
-    small, large = 10, 10_000
-    t_small = cfg.suspicion_mult * max(1.0, math.log10(small + 1)) * cfg.period
-    t_large = cfg.suspicion_mult * max(1.0, math.log10(large + 1)) * cfg.period
-    assert t_large > 3 * t_small
+    from mesh.frames import Contact
+
+    from .helpers import make_core
+
+    core = make_core(1, [Realm("m")], config=MeshConfig())
+    sw = core.realm("m").swim
+    rng = random.Random(2)
+    for _ in range(8):
+        sw.peer_seen(Contact(rng.randbytes(32)))
+    small = sw.suspicion_timeout()
+    for _ in range(10_000):
+        sw.peer_seen(Contact(rng.randbytes(32)))
+    large = sw.suspicion_timeout()
+    assert small == sw.config.suspicion_mult * sw.config.period  # log10(10) = 1
+    assert 3.9 < large / small < 4.1  # log10(10,010) ~ 4

@@ -76,3 +76,33 @@ def test_closed_realm_members_only():
     sim.run_for(10)
     assert members[1].events_of(EventReceived)
     assert not outsider.events
+
+
+def test_churn_kill_join_revive():
+    from mesh.dht.routing import distance
+
+    sim = Simulation(10, SimConfig(handshake="trusted"), MeshConfig(swim=SwimConfig(enabled=False)))
+    sim.add_nodes(300)
+    sim.oracle_bootstrap()
+    gone = sim.rng.sample(sim.nodes[1:], 60)
+    for n in gone:
+        sim.kill(n)
+    for _ in range(60):
+        sim.join(sim.add_node(), sim.nodes[0])
+        sim.run_for(0.5)
+    sim.revive(gone[0])
+    sim.run_for(30)
+    live = [n.node_id for n in sim.nodes if n.alive]
+    hits = 0
+    for _ in range(30):
+        src = sim.nodes[sim.rng.randrange(len(sim.nodes))]
+        if not src.alive:
+            continue
+        target = sim.rng.randbytes(32)
+        op = sim.do(src, lambda c, t=target: c.lookup("default", t, sim.now))
+        sim.run_for(30)
+        [ev] = [e for e in src.events_of(LookupCompleted) if e.op == op]
+        best = min((i for i in live if i != src.node_id), key=lambda i: distance(i, target))
+        hits += ev.contacts[0].node_id == best
+        assert ev.contacts[0].node_id in live
+    assert hits >= 20
