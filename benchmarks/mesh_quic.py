@@ -199,7 +199,10 @@ DATAGRAM_SETTING = [TransportConfig().max_datagram_size]  # --datagram
 
 
 def _fast_config() -> NodeConfig:
-    mesh = MeshConfig(pubsub=PubSubConfig(rate=1e9, burst=1e9, queue_limit=1_000_000))
+    mesh = MeshConfig(
+        pubsub=PubSubConfig(rate=1e9, burst=1e9, queue_limit=1_000_000),
+        inbound_rate=1e9, inbound_burst=1e9,
+    )  # fmt: skip
     tr = TransportConfig(rate=1e9, burst=1e9, max_datagram_size=DATAGRAM_SETTING[0])
     return NodeConfig(mesh=mesh, transport=tr)
 
