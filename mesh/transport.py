@@ -100,7 +100,7 @@ class TransportConfig:
     keepalive: float = 5.0
     #: Own send queue bound per connection, in frames and in bytes.
     send_queue_frames: int = 8192
-    send_queue_bytes: int = 32 * 1024 * 1024
+    send_queue_bytes: int = 8 * 1024 * 1024
     #: Bytes aioquic may hold unacknowledged per stream before we hold frames back.
     stream_high_water: int = 1024 * 1024
     #: Largest UDP payload sent (bytes). 1200 is safe on any path (no PMTU discovery in
@@ -110,8 +110,8 @@ class TransportConfig:
     #: wmem_max). The 208 KiB default overflows on a burst of a few 50 KB frames.
     socket_buffer: int = 4 * 1024 * 1024
     #: QUIC flow-control windows.
-    max_data: int = 8 * 1024 * 1024
-    max_stream_data: int = 4 * 1024 * 1024
+    max_data: int = 4 * 1024 * 1024
+    max_stream_data: int = 2 * 1024 * 1024
     #: Received frames per second per peer (token bucket rate and burst).
     rate: float = 50_000.0
     burst: float = 100_000.0
