@@ -179,6 +179,10 @@ class RealmNode:
     def peer_dead(self, node_id: bytes) -> None:
         self.dht.routing.remove(node_id)
 
+    def peer_revived(self, contact: Contact) -> None:
+        """SWIM revived a dead member: it may serve the routing table again."""
+        self.dht.peer_seen(contact)
+
 
 class MeshCore:
     """A sans-I/O mesh node (see the module docstring for the driving contract)."""
@@ -194,7 +198,12 @@ class MeshCore:
         address: str = "",
         now: float = 0.0,
         seq_start: int = 0,
+        incarnation_start: int = 0,
     ) -> None:
+        """``seq_start`` / ``incarnation_start``: a node restarted with the same key must pass
+        values above every sequence number / SWIM incarnation it used before (persisted, or
+        derived from the wall clock by the shell), or peers refuse its publications and
+        records as replays and keep it dead until it refutes (see :mod:`mesh.membership`)."""
         self.key = key
         self.node_id = key.node_id
         self.rng = rng
@@ -216,6 +225,7 @@ class MeshCore:
         self._pending: dict[int, tuple[bytes, Callable[[Frame | None], None], _Timer]] = {}
         self._next_rid = rng.getrandbits(32)
         self._seq = seq_start
+        self.incarnation_start = incarnation_start
         self.realms: dict[bytes, RealmNode] = {}
         for r in realms:
             self.realms[r.id] = RealmNode(self, r)
@@ -240,7 +250,8 @@ class MeshCore:
         for rid in info.realms:
             node = self.realms.get(rid)
             if node is not None:
-                node.peer_seen(contact)
+                node.dht.peer_seen(contact)
+                node.swim.session_opened(contact)
         if waiting:
             for realm, data in waiting:
                 if realm in info.realms:

@@ -19,6 +19,7 @@ __all__ = [
     "FrameRejected",
     "LookupCompleted",
     "MemberDied",
+    "MemberRejoined",
     "MemberSuspected",
     "MeshEvent",
     "PublishCompleted",
@@ -121,6 +122,15 @@ class MemberSuspected(MeshEvent):
 @dataclass(frozen=True, slots=True)
 class MemberDied(MeshEvent):
     """SWIM declared ``node_id`` dead in ``realm`` (suspicion timed out unrefuted)."""
+
+    realm: bytes
+    node_id: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRejoined(MeshEvent):
+    """A member held dead in ``realm`` is alive again at a higher incarnation (a restart, or a
+    false death refuted)."""
 
     realm: bytes
     node_id: bytes

@@ -1,10 +1,9 @@
-"""Pure peer-policy decisions of a node: the rejected-frame budget and the SWIM rejoin adapter.
+"""Pure peer-policy decisions of a node: the rejected-frame budget and SWIM status queries.
 
 No clock, no sockets: callers pass ``now``. :class:`RejectBudget` decides when a peer whose
-frames the core keeps rejecting must be dropped; :func:`revive_if_dead` and
-:func:`dead_everywhere` adapt SWIM (which treats *dead* as final, per the paper) to nodes that
-restart with the same key: a member declared dead that authenticates again on a fresh
-connection is forgotten, so the core re-admits it as alive.
+frames the core keeps rejecting must be dropped; :func:`dead_everywhere` tells whether SWIM
+holds a peer dead in every realm (the node then closes its connection; a restarted peer
+authenticates afresh and SWIM revives it, see :mod:`mesh.membership`).
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mesh.core import MeshCore
-from mesh.handshake import PeerInfo
 from mesh.membership import DEAD
 
 __all__ = [
@@ -20,7 +18,6 @@ __all__ = [
     "RejectBudget",
     "RejectPolicy",
     "dead_everywhere",
-    "revive_if_dead",
 ]
 
 
@@ -77,26 +74,10 @@ class RejectBudget:
         return len(self._buckets)
 
 
-def revive_if_dead(core: MeshCore, info: PeerInfo) -> bool:
-    """Forget ``info``'s SWIM membership in every shared realm where it is dead, before the
-    core hears of the new session (which then adds it back as alive). True if any."""
-    revived = False
-    for rid in info.realms:
-        node = core.realms.get(rid)
-        if node is None:
-            continue
-        m = node.swim.members.get(info.node_id)
-        if m is not None and m.status == DEAD:
-            del node.swim.members[info.node_id]
-            node.swim._gossip.pop(info.node_id, None)  # stop spreading the stale death
-            revived = True
-    return revived
-
-
 def dead_everywhere(core: MeshCore, node_id: bytes) -> bool:
     """True if no realm's SWIM holds ``node_id`` as alive or suspect."""
     for node in core.realms.values():
-        m = node.swim.members.get(node_id)
-        if m is not None and m.status != DEAD:
+        status = node.swim.status(node_id)
+        if status is not None and status != DEAD:
             return False
     return True
