@@ -283,12 +283,11 @@ class Swim:
                 self._apply(reply.updates)
 
         for h in helpers[: cfg.indirect]:
-            updates = self._piggyback(h.contact.node_id)
-            node.request(
-                h.contact,
-                lambda rid, ups=updates: ProbeRequest(node.id, rid, target.contact, ups),
-                wait, acked,
-            )  # fmt: skip
+            node.request(h.contact, self._probe_request(target, h), wait, acked)
+
+    def _probe_request(self, target: _Member, helper: _Member) -> Callable[[int], Frame]:
+        updates = self._piggyback(helper.contact.node_id)
+        return lambda rid: ProbeRequest(self.node.id, rid, target.contact, updates)
 
     def _on_probe(self, peer: Contact, f: Probe) -> None:
         self._apply(f.updates)
