@@ -178,6 +178,7 @@ class RealmNode:
 
     def peer_dead(self, node_id: bytes) -> None:
         self.dht.routing.remove(node_id)
+        self.pubsub.peer_dead(node_id)
 
     def peer_revived(self, contact: Contact) -> None:
         """SWIM revived a dead member: it may serve the routing table again."""

@@ -161,6 +161,8 @@ class Dht:
             return
         if self.storage.put(r, self.node.now):
             self.node.send(peer, Ack(self.node.id, f.rid))
+            if r.kind == SUBSCRIPTION:
+                self.node.pubsub.subscription_stored(r)
         else:
             self.node.reject(peer.node_id, "record refused (stale seq or limits)")
 
