@@ -11,7 +11,8 @@ Definitions (printed with the results):
   (authenticated connection, own bounded queues, lanes, per-peer rate limit, delivery callback),
   same connection pattern, same process layout. ``transport_vs_raw`` = their ratio.
 * ``pubsub_events_per_s``: end to end through two :class:`mesh.node.MeshNode` s: 200 B
-  ``publish(reliable=False)`` -> signed event, subscriber lookup in the DHT, frame, signature
+  ``publish(reliable=False)`` -> signed event, subscriber set (cached per topic, a DHT lookup
+  at most every ``subscriber_ttl``), frame, signature
   check, dedup, ``EventReceived``; at most 64 publications in flight. Reported with its own
   ratio to the raw peer.
 * ``rpc_rtt``: ``MeshNode.call`` of an echo procedure on another node (both in this process);

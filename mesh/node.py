@@ -347,7 +347,7 @@ class MeshNode:
 
     def _charge(self, ev: FrameRejected) -> None:
         """Spend the peer's rejected-frame budget; an empty budget drops and bans it."""
-        if self._rejects.charge(ev.peer, ev.reason, self._now()):
+        if self._rejects.charge(ev.peer, ev.code, self._now()):
             self.counters["peers_dropped_bad_frames"] += 1
             assert self.transport is not None
             self.transport.drop(ev.peer, "bad_frames", ev.reason)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mesh.core import MeshCore
+from mesh.events import RejectReason
 from mesh.membership import DEAD
 
 __all__ = [
@@ -24,11 +25,13 @@ __all__ = [
 #: Rejections that an honest peer causes in normal operation, or that our own slowness causes:
 #: a reply arriving after our request timed out, a retried event whose ack was lost, a frame
 #: racing the session set-up, a record older than the one we hold. They cost nothing.
-BENIGN_REASONS = (
-    "unexpected response",
-    "replayed or duplicate event",
-    "no authenticated session",
-    "record refused",
+BENIGN_REASONS: frozenset[RejectReason] = frozenset(
+    {
+        RejectReason.UNEXPECTED_RESPONSE,
+        RejectReason.REPLAYED_EVENT,
+        RejectReason.NO_SESSION,
+        RejectReason.RECORD_REFUSED,
+    }
 )
 
 
@@ -36,7 +39,7 @@ BENIGN_REASONS = (
 class RejectPolicy:
     """A token bucket per peer: ``burst`` tokens, refilled at ``rate`` per second; a rejected
     malformed frame costs ``malformed_cost``, any other rejection one token, except the
-    :data:`BENIGN_REASONS`, which are free (matched on the core's reason text)."""
+    :data:`BENIGN_REASONS`, which are free (decided on the core's :class:`RejectReason`)."""
 
     rate: float = 5.0
     burst: float = 100.0
@@ -52,10 +55,11 @@ class RejectBudget:
         self.policy = policy
         self._buckets: dict[bytes, list[float]] = {}
 
-    def charge(self, peer: bytes, reason: str, now: float) -> bool:
-        """Spend for one rejected frame; True when the budget is exhausted (drop the peer)."""
+    def charge(self, peer: bytes, code: RejectReason, now: float) -> bool:
+        """Spend for one frame rejected for ``code``; True when the budget is exhausted (drop
+        the peer)."""
         p = self.policy
-        if reason.startswith(BENIGN_REASONS):
+        if code in BENIGN_REASONS:
             return False
         b = self._buckets.get(peer)
         if b is None:
@@ -64,7 +68,7 @@ class RejectBudget:
             b = self._buckets[peer] = [p.burst, now]
         b[0] = min(p.burst, b[0] + (now - b[1]) * p.rate)
         b[1] = now
-        b[0] -= p.malformed_cost if reason.startswith("malformed") else 1.0
+        b[0] -= p.malformed_cost if code == RejectReason.MALFORMED else 1.0
         if b[0] < 0:
             del self._buckets[peer]
             return True

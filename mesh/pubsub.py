@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mesh.dht.records import SUBSCRIPTION, record_key
-from mesh.events import EventReceived, PublishCompleted
+from mesh.events import EventReceived, PublishCompleted, RejectReason
 from mesh.frames import Ack, Contact, Event, Frame, Publish, Record, Subscribe, Unsubscribe
 from mesh.identity import node_id_of
 from mesh.membership import DEAD
@@ -324,13 +324,13 @@ class PubSub:
         ev = f.event
         if not verify_event(node.crypto, node.id, ev):
             self.stats["forged"] += 1
-            node.reject(peer.node_id, "event signature invalid for this realm")
+            node.reject(peer.node_id, RejectReason.FORGED_EVENT)
             return
         if f.want_ack:
             node.send(peer, Ack(node.id, f.rid))
         if not self.guard.accept(ev.author, ev.seq, node.now):
             self.stats["duplicates"] += 1
-            node.reject(peer.node_id, "replayed or duplicate event")
+            node.reject(peer.node_id, RejectReason.REPLAYED_EVENT)
             return
         if ev.topic in self.topics:
             self._deliver_local(ev)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mesh.core import MeshConfig
 from mesh.events import MemberRejoined
+from mesh.events import RejectReason as R
 from mesh.frames import Contact
 from mesh.membership import ALIVE, DEAD
 from mesh.peer_policy import RejectBudget, RejectPolicy, dead_everywhere
@@ -14,22 +15,22 @@ from tests.mesh.helpers import connect, drain, make_core, pump
 def test_budget_drops_after_burst_and_refills_over_time() -> None:
     b = RejectBudget(RejectPolicy(rate=5.0, burst=100.0, malformed_cost=10.0))
     peer = b"p" * 32
-    assert not any(b.charge(peer, "malformed: x", 10.0) for _ in range(10))  # 100 tokens spent
-    assert b.charge(peer, "malformed: x", 10.0)  # the 11th malformed frame exhausts it
+    assert not any(b.charge(peer, R.MALFORMED, 10.0) for _ in range(10))  # 100 tokens spent
+    assert b.charge(peer, R.MALFORMED, 10.0)  # the 11th malformed frame exhausts it
     assert len(b) == 0
     # forged or unexpected frames cost one token each; refilled at 5/s
-    assert not any(b.charge(peer, "unexpected Store", 100.0) for _ in range(100))
-    assert b.charge(peer, "record signature invalid for this realm", 100.0)
-    assert not any(b.charge(peer, "unexpected Ping", 200.0 + i / 4) for i in range(400))
+    assert not any(b.charge(peer, R.UNEXPECTED_FRAME, 100.0) for _ in range(100))
+    assert b.charge(peer, R.FORGED_RECORD, 100.0)
+    assert not any(b.charge(peer, R.UNEXPECTED_FRAME, 200.0 + i / 4) for i in range(400))
     # benign rejections (late replies after our own timeout, retried events) are free
-    assert not any(b.charge(peer, "unexpected response", 300.0) for _ in range(10_000))
-    assert not any(b.charge(peer, "replayed or duplicate event", 300.0) for _ in range(10_000))
+    assert not any(b.charge(peer, R.UNEXPECTED_RESPONSE, 300.0) for _ in range(10_000))
+    assert not any(b.charge(peer, R.REPLAYED_EVENT, 300.0) for _ in range(10_000))
 
 
 def test_budget_tracks_a_bounded_number_of_peers() -> None:
     b = RejectBudget(RejectPolicy(max_peers=8))
     for i in range(100):
-        b.charge(i.to_bytes(32, "big"), "unexpected Pong", 0.0)
+        b.charge(i.to_bytes(32, "big"), R.UNEXPECTED_FRAME, 0.0)
     assert len(b) <= 8
 
 
