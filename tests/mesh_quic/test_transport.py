@@ -252,3 +252,23 @@ def test_unauthenticated_client_cannot_make_the_server_buffer(what: str, counter
             await srv.close()
 
     run(go)
+
+
+def test_loopback_paths_use_the_loopback_datagram_size() -> None:
+    assert all(
+        transport_mod._is_loopback(h) for h in ("127.0.0.1", "127.5.6.7", "::1", "localhost")
+    )
+    assert not any(transport_mod._is_loopback(h) for h in ("10.0.0.1", "0.0.0.0", "::", "x.org"))
+
+    def make(cfg: TransportConfig) -> QuicTransport:
+        key = NodeKey.generate()
+        return QuicTransport(key, lambda initiator: None, None, crypto=ED25519, config=cfg)  # type: ignore[arg-type,return-value]
+
+    async def go() -> None:
+        tr = make(TransportConfig(max_datagram_size=1300, loopback_datagram_size=9000))
+        assert tr.datagram_size(True) == 9000 and tr.datagram_size(False) == 1300
+        assert tr._quic_config(True, True).max_datagram_size == 9000
+        assert tr._quic_config(False, False).max_datagram_size == 1300
+        assert make(TransportConfig(loopback_datagram_size=0)).datagram_size(True) == 1200
+
+    asyncio.run(go())
