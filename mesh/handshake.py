@@ -11,7 +11,15 @@ connection on its first stream and feeds it whole frames::
 
 ``challenge*`` is the challenge's canonical encoding with an all-zero signature field. Each
 side thus signs a transcript holding the other side's fresh nonce, so a signature proves
-possession of the key whose SHA-256 is the claimed node id, and binds the realm claims. On success
+possession of the key whose SHA-256 is the claimed node id, and binds the realm claims.
+
+Optional *binding*: both sides may pass the same ``binding`` bytes (context of the connection
+both observe, e.g. the TLS server certificate's fingerprint). Both signatures then also cover
+it (under distinct purposes ``handshake-challenge+bound`` / ``handshake-proof+bound``, length
+prefixed), so each proof binds both node ids (the public keys in the transcript), both nonces
+and the binding: a relay whose two sides see different bindings cannot complete the handshake
+-- the initiator already refuses the Challenge. Sides passing different bindings (or one
+none) fail with :class:`~mesh.errors.AuthError`. On success
 :attr:`Handshake.peer` is a :class:`PeerInfo` whose ``realms`` are the realms the peer *proved*
 (claimed, shared with us, and certified if closed); the transport hands it to
 :meth:`mesh.core.MeshCore.peer_authenticated`. Any failure raises :class:`~mesh.errors.AuthError`
@@ -67,7 +75,13 @@ class Handshake:
         initiator: bool,
         address: str = "",
         limits: Limits | None = None,
+        binding: bytes = b"",
     ) -> None:
+        """``binding``: optional connection context both sides sign (see the module docstring);
+        at most 255 bytes."""
+        if len(binding) > 255:
+            raise MeshUsageError("a handshake binding is at most 255 bytes")
+        self._binding = bytes(binding)
         self._key = key
         self._realms = {r.id: r for r in realms}
         self._crypto = crypto
@@ -83,6 +97,13 @@ class Handshake:
     @property
     def done(self) -> bool:
         return self.peer is not None
+
+    def _message(self, purpose: str, transcript: bytes) -> bytes:
+        """The exact bytes a handshake signature of ``purpose`` covers."""
+        if not self._binding:
+            return domain(purpose, b"") + transcript
+        b = self._binding
+        return domain(purpose + "+bound", b"") + len(b).to_bytes(1, "big") + b + transcript
 
     def _claims(self) -> tuple[RealmClaim, ...]:
         return tuple(r.claim() for r in self._realms.values())
@@ -108,15 +129,13 @@ class Handshake:
                 raise AuthError("expected a Challenge")
             self._challenge = data
             unsigned = _challenge_unsigned(frame)
-            if not verify_proof(
-                self._crypto,
+            if not self._crypto.verify(
                 frame.public_key,
-                "handshake-challenge",
-                self._hello + unsigned,
                 frame.signature,
+                self._message("handshake-challenge", self._hello + unsigned),
             ):
                 raise AuthError("challenge signature invalid")
-            sig = self._crypto.sign(self._key, domain("handshake-proof", b"") + self._hello + data)
+            sig = self._crypto.sign(self._key, self._message("handshake-proof", self._hello + data))
             self._finish(frame, now)
             return encode(Proof(b"", sig))
         # responder
@@ -129,7 +148,7 @@ class Handshake:
                 b"", self._key.public_key, self._nonce, self._address, self._claims(), bytes(64)
             )
             transcript = data + encode(blank)
-            sig = self._crypto.sign(self._key, domain("handshake-challenge", b"") + transcript)
+            sig = self._crypto.sign(self._key, self._message("handshake-challenge", transcript))
             ch = Challenge(b"", blank.public_key, blank.nonce, blank.address, blank.claims, sig)
             self._challenge = encode(ch)
             return self._challenge
@@ -137,12 +156,10 @@ class Handshake:
             raise AuthError("expected a Proof")
         hello = self._peer_frame
         assert isinstance(hello, Hello)
-        if not verify_proof(
-            self._crypto,
+        if not self._crypto.verify(
             hello.public_key,
-            "handshake-proof",
-            self._hello + self._challenge,
             frame.signature,
+            self._message("handshake-proof", self._hello + self._challenge),
         ):
             raise AuthError("proof signature invalid")
         self._finish(hello, now)
