@@ -43,16 +43,20 @@ __all__ = ["Handshake", "PeerInfo", "verify_proof"]
 
 @dataclass(frozen=True, slots=True)
 class PeerInfo:
-    """An authenticated peer: its node id, public key, address and proven realms."""
+    """An authenticated peer: its node id, public key, address, proven realms and the boot id
+    it announced (signed with the transcript; empty if it sent none)."""
 
     node_id: bytes
     public_key: bytes
     address: str
     realms: frozenset[bytes]
+    boot: bytes = b""
 
 
 def _challenge_unsigned(ch: Challenge) -> bytes:
-    return encode(Challenge(ch.realm, ch.public_key, ch.nonce, ch.address, ch.claims, bytes(64)))
+    return encode(
+        Challenge(ch.realm, ch.public_key, ch.nonce, ch.address, ch.claims, bytes(64), ch.boot)
+    )
 
 
 def verify_proof(
@@ -76,9 +80,14 @@ class Handshake:
         address: str = "",
         limits: Limits | None = None,
         binding: bytes = b"",
+        boot: bytes = b"",
     ) -> None:
         """``binding``: optional connection context both sides sign (see the module docstring);
-        at most 255 bytes."""
+        at most 255 bytes. ``boot``: this process's boot id (at most 32 bytes), sent in our
+        Hello / Challenge and so signed; the peer's is :attr:`PeerInfo.boot`."""
+        if len(boot) > 32:
+            raise MeshUsageError("a boot id is at most 32 bytes")
+        self._boot = bytes(boot)
         if len(binding) > 255:
             raise MeshUsageError("a handshake binding is at most 255 bytes")
         self._binding = bytes(binding)
@@ -113,7 +122,7 @@ class Handshake:
         if not self._initiator or self._hello is not None:
             raise MeshUsageError("initiate() is called once, by the initiator")
         self._hello = encode(
-            Hello(b"", self._key.public_key, self._nonce, self._address, self._claims())
+            Hello(b"", self._key.public_key, self._nonce, self._address, self._claims(), self._boot)
         )
         return self._hello
 
@@ -145,11 +154,14 @@ class Handshake:
             self._hello = data
             self._peer_frame = frame
             blank = Challenge(
-                b"", self._key.public_key, self._nonce, self._address, self._claims(), bytes(64)
-            )
+                b"", self._key.public_key, self._nonce, self._address, self._claims(),
+                bytes(64), self._boot,
+            )  # fmt: skip
             transcript = data + encode(blank)
             sig = self._crypto.sign(self._key, self._message("handshake-challenge", transcript))
-            ch = Challenge(b"", blank.public_key, blank.nonce, blank.address, blank.claims, sig)
+            ch = Challenge(
+                b"", blank.public_key, blank.nonce, blank.address, blank.claims, sig, self._boot
+            )
             self._challenge = encode(ch)
             return self._challenge
         if not isinstance(frame, Proof) or self._challenge is None:
@@ -175,4 +187,4 @@ class Handshake:
             if c.realm in self._realms
             and self._realms[c.realm].admits(self._crypto, c, node_id, now)
         )
-        self.peer = PeerInfo(node_id, peer.public_key, peer.address, proven)
+        self.peer = PeerInfo(node_id, peer.public_key, peer.address, proven, peer.boot)
