@@ -103,6 +103,15 @@ class Handshake:
         self._peer_frame: Hello | Challenge | None = None
         self.peer: PeerInfo | None = None
 
+    def bind_connection(self, binding: bytes, boot: bytes = b"") -> None:
+        """Set ``binding`` and ``boot`` (see ``__init__``) once the transport knows them; only
+        before the first frame is made or received."""
+        if self._hello is not None:
+            raise MeshUsageError("bind_connection() before the handshake starts")
+        if len(binding) > 255 or len(boot) > 32:
+            raise MeshUsageError("binding at most 255 bytes, boot id at most 32")
+        self._binding, self._boot = bytes(binding), bytes(boot)
+
     @property
     def done(self) -> bool:
         return self.peer is not None

@@ -6,14 +6,17 @@ One :class:`QuicTransport` per node listens on a UDP address and dials peers. Co
   (:mod:`mesh.tls`); clients do not verify the chain (``verify_mode=CERT_NONE``) because the
   node identity is proven by the mesh handshake, not by a CA.
 * **Authentication first**: the client opens stream 0 and runs :class:`mesh.handshake.Handshake`
-  (Hello / Challenge / Proof), then both sides exchange a *channel binding* ``Bind`` signed with
-  their node key over ``role || SHA-256(hello || challenge) || server-certificate fingerprint ||
-  boot id``. The signature thus covers both node ids (through the transcript's public keys),
-  both fresh nonces and this very TLS connection: a relay that terminates TLS with its own
-  certificate cannot forward a valid binding. Nothing a peer sends is processed before this
-  succeeds; before then a dialling peer may send only small handshake frames (anything else
-  drops it), and bytes an accepting peer sends early are held (bounded); any failure drops the
-  connection and counts it (``stats``).
+  (Hello / Challenge / Proof) with the connection's *binding* -- the server certificate's
+  fingerprint, as each side observes it -- and its *boot id* (16 random bytes per process).
+  Both signatures cover the transcript (both public keys, i.e. node ids, and both fresh nonces)
+  and the binding, so they bind this very TLS connection: a relay that terminates TLS with its
+  own certificate makes the client refuse the Challenge, and cannot obtain a Proof the server
+  accepts. The client is authenticated once the Challenge verifies (it then sends its Proof),
+  the server once the Proof verifies: one round trip. Nothing a peer sends is processed before
+  that; a dialling peer may send only small handshake frames before our Challenge (anything
+  else drops it), then up to ``max_preauth_bytes`` of bulk data that may overtake its Proof
+  (held, bounded); an accepting peer may send nothing but handshake frames before we are
+  authenticated. Any failure drops the connection and counts it (``stats``).
 * **Framing**: every frame is a 4-byte big-endian length then that many bytes; a length above
   ``max_frame_bytes`` (or zero) drops the peer, since the stream cannot resynchronise.
   Frames travel on stream 0 (small, both directions) and on one unidirectional *bulk* stream per
@@ -124,9 +127,9 @@ class TransportConfig:
     flood_drop: int = 10_000
     #: Largest frame on stream 0 before authentication (handshake frames are small).
     max_handshake_frame: int = 64 * 1024
-    #: Bytes an accepting peer's bulk stream may carry before our side has verified its
-    #: binding (its data can overtake a lost binding packet); an accepted, dialling peer may
-    #: send nothing but handshake frames before authentication.
+    #: Bytes a dialling peer's bulk stream may carry after our Challenge and before its Proof
+    #: verified (its data can overtake a lost Proof packet); before our Challenge it may send
+    #: nothing but handshake frames.
     max_preauth_bytes: int = 1024 * 1024
     #: Unidirectional streams a peer may open (its bulk lane).
     max_peer_uni_streams: int = 2

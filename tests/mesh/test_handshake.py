@@ -158,3 +158,28 @@ def test_a_proof_made_under_another_binding_is_refused_by_the_responder():
 def test_binding_length_is_bounded():
     with pytest.raises(MeshUsageError):
         Handshake(A, [], ED25519, random.Random(1), initiator=True, binding=b"x" * 256)
+
+
+def test_boot_ids_are_exchanged_and_signed():
+    rng = random.Random(1)
+    ha = Handshake(A, [Realm("x")], ED25519, rng, initiator=True)
+    hb = Handshake(B, [Realm("x")], ED25519, rng, initiator=False)
+    ha.bind_connection(b"\x11" * 32, b"a" * 16)
+    hb.bind_connection(b"\x11" * 32, b"b" * 16)
+    hello = ha.initiate()
+    m2 = hb.receive(hello, 0.0)
+    # a relay swapping the responder's boot id breaks the Challenge's signature
+    ch = decode(m2)
+    tampered = encode(
+        Challenge(b"", ch.public_key, ch.nonce, ch.address, ch.claims, ch.signature, b"z" * 16)
+    )
+    ha_copy = Handshake(A, [Realm("x")], ED25519, random.Random(1), initiator=True)
+    ha_copy.bind_connection(b"\x11" * 32, b"a" * 16)
+    assert ha_copy.initiate() == hello  # same nonce: same transcript
+    with pytest.raises(AuthError):
+        ha_copy.receive(tampered, 0.0)
+    m3 = ha.receive(m2, 0.0)
+    assert hb.receive(m3, 0.0) is None
+    assert ha.peer.boot == b"b" * 16 and hb.peer.boot == b"a" * 16
+    with pytest.raises(MeshUsageError):
+        ha.bind_connection(b"", b"")  # too late: the handshake has started
