@@ -95,7 +95,7 @@ class TransportConfig:
     max_frame_bytes: int = 4 * 1024 * 1024
     #: Frames of at least this size go on the bulk stream.
     bulk_threshold: int = 16 * 1024
-    #: Time allowed from the first packet to a verified channel binding.
+    #: Time allowed from the first packet to a verified handshake (Challenge or Proof).
     handshake_timeout: float = 5.0
     #: QUIC idle timeout: a connection silent this long is closed.
     idle_timeout: float = 20.0
