@@ -11,7 +11,8 @@ Definitions (printed with the results):
   (authenticated connection, own bounded queues, lanes, per-peer rate limit, delivery callback),
   same connection pattern, same process layout. ``transport_vs_raw`` = their ratio.
 * ``pubsub_events_per_s``: end to end through two :class:`mesh.node.MeshNode` s: 200 B
-  ``publish(reliable=False)`` -> signed event, subscriber lookup in the DHT, frame, signature
+  ``publish(reliable=False)`` -> signed event, subscriber set (cached per topic, a DHT lookup
+  at most every ``subscriber_ttl``), frame, signature
   check, dedup, ``EventReceived``; at most 64 publications in flight. Reported with its own
   ratio to the raw peer.
 * ``rpc_rtt``: ``MeshNode.call`` of an echo procedure on another node (both in this process);
@@ -108,7 +109,8 @@ def _buffers(sock: Any) -> None:
 async def raw_aioquic(n: int) -> float:
     tls = make_tls_identity(time.time())
     scfg = QuicConfiguration(is_client=False, alpn_protocols=["megabrain/1"],
-                             max_data=8 << 20, max_stream_data=4 << 20)  # fmt: skip
+                             max_data=8 << 20, max_stream_data=4 << 20,
+                             max_datagram_size=_datagram())  # fmt: skip
     scfg.certificate, scfg.private_key = tls.certificate, tls.private_key
     _RawServer.count, _RawServer.target, _RawServer.done = 0, n, asyncio.Event()
     server = await serve("127.0.0.1", 0, configuration=scfg, create_protocol=_RawServer)
@@ -116,7 +118,8 @@ async def raw_aioquic(n: int) -> float:
     _buffers(ssock)
     port = ssock.getsockname()[1]
     ccfg = QuicConfiguration(is_client=True, alpn_protocols=["megabrain/1"], verify_mode=0,
-                             max_data=8 << 20, max_stream_data=4 << 20)  # fmt: skip
+                             max_data=8 << 20, max_stream_data=4 << 20,
+                             max_datagram_size=_datagram())  # fmt: skip
     frame = FRAME.to_bytes(4, "big") + b"x" * FRAME
     async with connect("127.0.0.1", port, configuration=ccfg) as client:
         _buffers(client._transport.get_extra_info("socket"))
@@ -197,7 +200,13 @@ async def transport_fps(n: int) -> float:
 
 
 # ---------------------------------------------------------------------- nodes in process
-DATAGRAM_SETTING = [TransportConfig().max_datagram_size]  # --datagram
+DATAGRAM_SETTING: list[int | None] = [None]  # --datagram (None: the transport's defaults)
+
+
+def _datagram() -> int:
+    """The UDP payload size the nodes use on loopback in this run (the raw peer uses it too)."""
+    d = DATAGRAM_SETTING[0]
+    return d if d is not None else TransportConfig().loopback_datagram_size or 1200
 
 
 def _fast_config() -> NodeConfig:
@@ -205,7 +214,8 @@ def _fast_config() -> NodeConfig:
         pubsub=PubSubConfig(rate=1e9, burst=1e9, queue_limit=1_000_000),
         inbound_rate=1e9, inbound_burst=1e9,
     )  # fmt: skip
-    tr = TransportConfig(rate=1e9, burst=1e9, max_datagram_size=DATAGRAM_SETTING[0])
+    d = _datagram()
+    tr = TransportConfig(rate=1e9, burst=1e9, max_datagram_size=d, loopback_datagram_size=d)
     return NodeConfig(mesh=mesh, transport=tr)
 
 
@@ -298,7 +308,7 @@ async def fanout(n: int, size: int = 50_000, subscribers: int = 4) -> dict[str, 
         for _ in range(subscribers):
             procs.append(subprocess.Popen(
                 [sys.executable, __file__, "--role", "subscriber", "--seed", addr, "-n", str(n),
-                 "--datagram", str(DATAGRAM_SETTING[0])],
+                 "--datagram", str(_datagram())],
                 stdout=subprocess.PIPE, env=env, cwd=ROOT,
             ))  # fmt: skip
         loop = asyncio.get_running_loop()
@@ -389,8 +399,8 @@ def main() -> int:
     ap.add_argument(
         "--datagram",
         type=int,
-        default=DATAGRAM_SETTING[0],
-        help="max UDP payload of the mesh nodes (default: the transport's)",
+        default=None,
+        help="UDP payload of the nodes and the raw peer (default: the transport's loopback size)",
     )
     ap.add_argument("--only", choices=["fanout"], help="run one section")
     args = ap.parse_args()
@@ -402,7 +412,7 @@ def main() -> int:
     res: dict[str, Any] = {
         "machine_cores": os.cpu_count(),
         "quick": q,
-        "datagram": DATAGRAM_SETTING[0],
+        "datagram": _datagram(),
     }
     if args.only == "fanout":
         print(json.dumps(asyncio.run(fanout(50 if q else 200)), indent=1))

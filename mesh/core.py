@@ -29,7 +29,7 @@ from typing import Any
 from mesh.dht.protocol import Dht
 from mesh.dht.records import GENOTYPE, record_key
 from mesh.errors import AuthError, FrameError, MeshUsageError
-from mesh.events import FrameRejected, MeshEvent
+from mesh.events import FrameRejected, MeshEvent, RejectReason
 from mesh.frames import (
     Ack,
     Contact,
@@ -162,8 +162,8 @@ class RealmNode:
     def emit(self, event: MeshEvent) -> None:
         self.core._events.append(event)
 
-    def reject(self, peer: bytes, reason: str) -> None:
-        self.core._reject(peer, reason)
+    def reject(self, peer: bytes, code: RejectReason, detail: str = "") -> None:
+        self.core._reject(peer, code, detail)
 
     def peer_seen(self, contact: Contact) -> None:
         """Section 2.2: any message from a realm member refreshes its routing entry."""
@@ -178,6 +178,11 @@ class RealmNode:
 
     def peer_dead(self, node_id: bytes) -> None:
         self.dht.routing.remove(node_id)
+        self.pubsub.peer_dead(node_id)
+
+    def peer_revived(self, contact: Contact) -> None:
+        """SWIM revived a dead member: it may serve the routing table again."""
+        self.dht.peer_seen(contact)
 
 
 class MeshCore:
@@ -194,7 +199,12 @@ class MeshCore:
         address: str = "",
         now: float = 0.0,
         seq_start: int = 0,
+        incarnation_start: int = 0,
     ) -> None:
+        """``seq_start`` / ``incarnation_start``: a node restarted with the same key must pass
+        values above every sequence number / SWIM incarnation it used before (persisted, or
+        derived from the wall clock by the shell), or peers refuse its publications and
+        records as replays and keep it dead until it refutes (see :mod:`mesh.membership`)."""
         self.key = key
         self.node_id = key.node_id
         self.rng = rng
@@ -216,6 +226,7 @@ class MeshCore:
         self._pending: dict[int, tuple[bytes, Callable[[Frame | None], None], _Timer]] = {}
         self._next_rid = rng.getrandbits(32)
         self._seq = seq_start
+        self.incarnation_start = incarnation_start
         self.realms: dict[bytes, RealmNode] = {}
         for r in realms:
             self.realms[r.id] = RealmNode(self, r)
@@ -240,13 +251,14 @@ class MeshCore:
         for rid in info.realms:
             node = self.realms.get(rid)
             if node is not None:
-                node.peer_seen(contact)
+                node.dht.peer_seen(contact)
+                node.swim.session_opened(contact)
         if waiting:
             for realm, data in waiting:
                 if realm in info.realms:
                     self._emit_bytes(info.node_id, info.address, data)
                 else:
-                    self._reject(info.node_id, "peer did not prove the frame's realm")
+                    self._reject(info.node_id, RejectReason.WRONG_REALM, "realm not proven")
 
     def peer_unreachable(self, peer: bytes, now: float) -> None:
         """A connection to ``peer`` failed or closed: drop its session and queued frames."""
@@ -260,7 +272,7 @@ class MeshCore:
         self.now = now
         info = self.sessions.get(peer)
         if info is None:
-            self._reject(peer, "no authenticated session")
+            self._reject(peer, RejectReason.NO_SESSION)
             return
         bucket = self._inbound.get(peer)
         cfg = self.config
@@ -275,12 +287,12 @@ class MeshCore:
         try:
             frame = decode(data, self.config.limits)
         except FrameError as exc:
-            self._reject(peer, f"malformed: {exc}")
+            self._reject(peer, RejectReason.MALFORMED, str(exc))
             return
         self.stats["received"] += 1
         node = self.realms.get(frame.realm)
         if node is None or frame.realm not in info.realms:
-            self._reject(peer, "cross-realm or unknown realm frame")
+            self._reject(peer, RejectReason.WRONG_REALM)
             return
         contact = Contact(peer, info.address)
         node.peer_seen(contact)
@@ -288,7 +300,7 @@ class MeshCore:
             rid = frame.rid
             pending = self._pending.get(rid)
             if pending is None or pending[0] != peer:
-                self._reject(peer, "unexpected response")
+                self._reject(peer, RejectReason.UNEXPECTED_RESPONSE)
                 return
             del self._pending[rid]
             pending[2].cancel()
@@ -296,12 +308,12 @@ class MeshCore:
             return
         handler = node.handlers.get(type(frame))
         if handler is None:
-            self._reject(peer, f"unexpected {type(frame).__name__}")
+            self._reject(peer, RejectReason.UNEXPECTED_FRAME, type(frame).__name__)
             return
         try:
             handler(contact, frame)
         except AuthError as exc:
-            self._reject(peer, str(exc))
+            self._reject(peer, RejectReason.AUTH_FAILED, str(exc))
 
     def next_timer(self) -> float | None:
         """When :meth:`handle_timer` should next be called (None: no timer armed)."""
@@ -464,9 +476,9 @@ class MeshCore:
         heapq.heappush(self._timers, (t.when, self._timer_seq, t))
         return t
 
-    def _reject(self, peer: bytes, reason: str) -> None:
+    def _reject(self, peer: bytes, code: RejectReason, detail: str = "") -> None:
         self.stats["rejected"] += 1
-        self._events.append(FrameRejected(peer, reason))
+        self._events.append(FrameRejected(peer, code, detail))
 
     def _emit_bytes(self, peer: bytes, address: str, data: bytes) -> None:
         self.stats["sent"] += 1

@@ -7,6 +7,7 @@ core's API calls returned.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 
 from mesh.frames import Contact, Record
@@ -19,9 +20,11 @@ __all__ = [
     "FrameRejected",
     "LookupCompleted",
     "MemberDied",
+    "MemberRejoined",
     "MemberSuspected",
     "MeshEvent",
     "PublishCompleted",
+    "RejectReason",
     "StoreCompleted",
 ]
 
@@ -31,12 +34,49 @@ class MeshEvent:
     """Base of every event."""
 
 
+class RejectReason(enum.IntEnum):
+    """Why the core dropped a frame (:attr:`FrameRejected.code`); stable numbers."""
+
+    #: The peer has no authenticated session (e.g. a frame racing the session set-up).
+    NO_SESSION = 1
+    #: The bytes are not a valid frame (:class:`~mesh.errors.FrameError`).
+    MALFORMED = 2
+    #: A frame for a realm we have not joined or the peer did not prove membership of.
+    WRONG_REALM = 3
+    #: A response matching no pending request of ours to that peer (e.g. after our timeout).
+    UNEXPECTED_RESPONSE = 4
+    #: A request type this node does not serve.
+    UNEXPECTED_FRAME = 5
+    #: A handler's authentication check failed (:class:`~mesh.errors.AuthError`).
+    AUTH_FAILED = 6
+    #: A pub/sub event whose signature is not valid for this realm.
+    FORGED_EVENT = 7
+    #: A pub/sub event already delivered, or too far below its author's high-water mark.
+    REPLAYED_EVENT = 8
+    #: A DHT record of a kind this node does not know.
+    UNKNOWN_RECORD_KIND = 9
+    #: A SUBSCRIBE / UNSUBSCRIBE frame not carrying a matching subscription record.
+    BAD_SUBSCRIPTION = 10
+    #: A DHT record whose signature is not valid for this realm.
+    FORGED_RECORD = 11
+    #: A valid record storage refused (older seq than the one held, or storage limits).
+    RECORD_REFUSED = 12
+
+
 @dataclass(frozen=True, slots=True)
 class FrameRejected(MeshEvent):
-    """A frame from ``peer`` was dropped: malformed, forged, replayed, cross-realm or unexpected."""
+    """A frame from ``peer`` was dropped: ``code`` says why (policy decisions use it),
+    ``detail`` is free text for logs only."""
 
     peer: bytes
-    reason: str
+    code: RejectReason
+    detail: str = ""
+
+    @property
+    def reason(self) -> str:
+        """``code`` name and ``detail`` as one line of text (for logs and close reasons)."""
+        name = self.code.name.lower()
+        return f"{name}: {self.detail}" if self.detail else name
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +161,15 @@ class MemberSuspected(MeshEvent):
 @dataclass(frozen=True, slots=True)
 class MemberDied(MeshEvent):
     """SWIM declared ``node_id`` dead in ``realm`` (suspicion timed out unrefuted)."""
+
+    realm: bytes
+    node_id: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRejoined(MeshEvent):
+    """A member held dead in ``realm`` is alive again at a higher incarnation (a restart, or a
+    false death refuted)."""
 
     realm: bytes
     node_id: bytes

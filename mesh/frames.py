@@ -94,7 +94,9 @@ class Frame(WireValue):
 
 @dataclass(frozen=True, slots=True)
 class Hello(Frame):
-    """Handshake 1 (initiator): my key, a fresh nonce for you to sign, my realm claims."""
+    """Handshake 1 (initiator): my key, a fresh nonce for you to sign, my realm claims, and
+    ``boot``: an opaque id of this process (at most 32 bytes, may be empty) that tells a
+    restarted peer from a second connection of the same process."""
 
     TYPE = 1
     HANDSHAKE = True
@@ -102,11 +104,13 @@ class Hello(Frame):
     nonce: bytes
     address: str
     claims: tuple[RealmClaim, ...]
+    boot: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)
 class Challenge(Frame):
-    """Handshake 2 (responder): my key, nonce and claims, signed over the transcript."""
+    """Handshake 2 (responder): my key, nonce, claims and boot id, signed over the transcript
+    (the signature field zeroed)."""
 
     TYPE = 2
     HANDSHAKE = True
@@ -115,6 +119,7 @@ class Challenge(Frame):
     address: str
     claims: tuple[RealmClaim, ...]
     signature: bytes
+    boot: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,8 +275,15 @@ _claims = v_list(RealmClaim.validator())
 _updates = v_list(Update.validator())
 _event = Event.validator()
 
-Hello.SCHEMA = (v_id, v_id, v_text, _claims)
-Challenge.SCHEMA = (v_id, v_id, v_text, _claims, v_sig)
+
+def _v_boot(v: Any, lim: Limits) -> bytes:
+    if type(v) is not bytes or len(v) > 32:
+        raise FrameError("expected a boot id of at most 32 bytes")
+    return v
+
+
+Hello.SCHEMA = (v_id, v_id, v_text, _claims, _v_boot)
+Challenge.SCHEMA = (v_id, v_id, v_text, _claims, v_sig, _v_boot)
 Proof.SCHEMA = (v_sig,)
 Ping.SCHEMA = Pong.SCHEMA = Ack.SCHEMA = (v_u64,)
 FindNode.SCHEMA = (v_u64, v_id)

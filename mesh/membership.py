@@ -8,8 +8,24 @@ suspicion timeout, ``suspicion_mult * max(1, log10(N + 1)) * period`` (growing w
 Lifeguard / memberlist), is declared *dead*. Membership updates (alive / suspect / dead with
 incarnation numbers) are piggybacked on probes and acks (section 4.1), each retransmitted about
 ``retransmit_mult * log10(N + 1)`` times. A node that hears itself suspected refutes it by
-raising its incarnation. Ordering of updates follows section 4.2: higher incarnations win; at
-equal incarnation suspect beats alive; dead beats everything.
+raising its incarnation. Ordering of updates follows section 4.2 as memberlist refines it:
+higher incarnations win; at equal incarnation suspect beats alive and dead beats both; a death
+notice older than the member's incarnation is ignored.
+
+Rejoin (nodes restart with the same key): *dead* is not final. An ALIVE update with an
+incarnation above the one a member died at revives it (:class:`~mesh.events.MemberRejoined`).
+Three things make such an update reach everyone quickly:
+
+* every Probe / ProbeAck / ProbeRequest carries the sender's own ALIVE update (its current
+  incarnation) first, so any direct exchange refreshes what the receiver knows;
+* a frame to a member we hold as suspect or dead carries that accusation, so the accused
+  refutes at once (raising its incarnation above it) instead of waiting for gossip to reach it;
+* a fresh authenticated session from a member held dead (see
+  :meth:`Swim.session_opened`) is answered with an immediate probe carrying the accusation.
+
+A shell that restarts a node should also pass ``incarnation_start`` (to
+:class:`~mesh.core.MeshCore`) above every incarnation used before -- e.g. persisted, or
+wall-clock milliseconds -- so the restarted node's first probe already revives it.
 """
 
 from __future__ import annotations
@@ -19,7 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mesh.events import MemberDied, MemberSuspected
+from mesh.events import MemberDied, MemberRejoined, MemberSuspected
 from mesh.frames import Contact, Frame, Probe, ProbeAck, ProbeRequest, Update
 
 if TYPE_CHECKING:
@@ -66,7 +82,7 @@ class Swim:
     def __init__(self, node: RealmNode) -> None:
         self.node = node
         self.config: SwimConfig = node.config.swim
-        self.incarnation = 0
+        self.incarnation = node.core.incarnation_start
         self.members: dict[bytes, _Member] = {}
         self._order: list[bytes] = []
         self._gossip: dict[bytes, list[Any]] = {}  # node id -> [Update, transmissions left]
@@ -95,12 +111,19 @@ class Swim:
         times = max(1, math.ceil(self.config.retransmit_mult * math.log10(n + 1)))
         self._gossip[update.node_id] = [update, times]
 
-    def _piggyback(self) -> tuple[Update, ...]:
+    def _piggyback(self, to: bytes) -> tuple[Update, ...]:
+        """Updates for a frame to ``to``: our own ALIVE, the accusation against ``to`` if we
+        hold it suspect or dead, then the most-needed gossip (at most ``max_piggyback``)."""
+        node = self.node
+        out = [Update(node.key.node_id, node.core.address, ALIVE, self.incarnation)]
+        m = self.members.get(to)
+        if m is not None and m.status != ALIVE:
+            out.append(Update(to, m.contact.address, m.status, m.incarnation))
         if not self._gossip:
-            return ()
+            return tuple(out)
+        room = max(0, self.config.max_piggyback - len(out))
         best = sorted(self._gossip.items(), key=lambda kv: -kv[1][1])
-        out = []
-        for nid, entry in best[: self.config.max_piggyback]:
+        for nid, entry in best[:room]:
             out.append(entry[0])
             entry[1] -= 1
             if entry[1] <= 0:
@@ -112,6 +135,28 @@ class Swim:
             return
         self.members[contact.node_id] = _Member(contact, ALIVE, 0)
         self._spread(Update(contact.node_id, contact.address, ALIVE, 0))
+
+    def session_opened(self, contact: Contact) -> None:
+        """A fresh authenticated session with ``contact``: if we hold it dead, probe it now.
+
+        The probe carries the accusation; a live node refutes it with a higher incarnation and
+        its ack's own ALIVE update revives it here (and, by gossip, everywhere)."""
+        m = self.members.get(contact.node_id)
+        if not self.config.enabled or m is None or m.status != DEAD:
+            self.peer_seen(contact)
+            return
+        if contact.address:
+            m.contact = contact
+        node = self.node
+
+        def acked(reply: Frame | None) -> None:
+            if isinstance(reply, ProbeAck):
+                self._apply(reply.updates)
+
+        node.request(
+            m.contact, lambda rid: Probe(node.id, rid, self._piggyback(contact.node_id)),
+            self.config.probe_timeout, acked,
+        )  # fmt: skip
 
     def _apply(self, updates: tuple[Update, ...]) -> None:
         me = self.node.key.node_id
@@ -129,11 +174,17 @@ class Swim:
                     )
                     self._spread(u)
                 elif u.incarnation > m.incarnation:
+                    was_dead = m.status == DEAD
                     m.status, m.incarnation = ALIVE, u.incarnation
+                    if u.address:
+                        m.contact = Contact(u.node_id, u.address)
                     if m.timer is not None:
                         m.timer.cancel()
                         m.timer = None
                     self._spread(u)
+                    if was_dead:
+                        self.node.emit(MemberRejoined(self.node.id, u.node_id))
+                        self.node.peer_revived(m.contact)
             elif u.status == SUSPECT:
                 if m is None or m.status == DEAD:
                     continue
@@ -147,8 +198,8 @@ class Swim:
                     Contact(u.node_id, u.address), ALIVE, u.incarnation
                 )
                 self._declare_dead(m)
-            elif m.status != DEAD:
-                m.incarnation = max(m.incarnation, u.incarnation)
+            elif m.status != DEAD and u.incarnation >= m.incarnation:
+                m.incarnation = u.incarnation
                 self._declare_dead(m)
 
     # ------------------------------------------------------------------ state changes
@@ -211,7 +262,8 @@ class Swim:
                     self._indirect(target, state)
 
             node.request(
-                target.contact, lambda rid: Probe(node.id, rid, self._piggyback()),
+                target.contact,
+                lambda rid: Probe(node.id, rid, self._piggyback(target.contact.node_id)),
                 cfg.probe_timeout, acked,
             )  # fmt: skip
         node.later(cfg.period, self._tick)
@@ -231,15 +283,15 @@ class Swim:
                 self._apply(reply.updates)
 
         for h in helpers[: cfg.indirect]:
-            node.request(
-                h.contact,
-                lambda rid: ProbeRequest(node.id, rid, target.contact, self._piggyback()),
-                wait, acked,
-            )  # fmt: skip
+            node.request(h.contact, self._probe_request(target, h), wait, acked)
+
+    def _probe_request(self, target: _Member, helper: _Member) -> Callable[[int], Frame]:
+        updates = self._piggyback(helper.contact.node_id)
+        return lambda rid: ProbeRequest(self.node.id, rid, target.contact, updates)
 
     def _on_probe(self, peer: Contact, f: Probe) -> None:
         self._apply(f.updates)
-        self.node.send(peer, ProbeAck(self.node.id, f.rid, self._piggyback()))
+        self.node.send(peer, ProbeAck(self.node.id, f.rid, self._piggyback(peer.node_id)))
 
     def _on_probe_request(self, peer: Contact, f: ProbeRequest) -> None:
         node = self.node
@@ -248,9 +300,9 @@ class Swim:
         def acked(reply: Frame | None) -> None:
             if isinstance(reply, ProbeAck):
                 self._apply(reply.updates)
-                node.send(peer, ProbeAck(node.id, f.rid, self._piggyback()))
+                node.send(peer, ProbeAck(node.id, f.rid, self._piggyback(peer.node_id)))
 
         node.request(
-            f.target, lambda rid: Probe(node.id, rid, self._piggyback()),
+            f.target, lambda rid: Probe(node.id, rid, self._piggyback(f.target.node_id)),
             self.config.probe_timeout, acked,
         )  # fmt: skip

@@ -20,9 +20,12 @@ Every API call takes an optional ``realm`` (default: the node's first realm). Mi
 (too many frames the core rejects) are dropped and banned by the transport; counters are in
 :meth:`MeshNode.stats`.
 
-Adapter notes (things the core does not offer, done here): a peer that SWIM declared dead and
-that authenticates again (a restarted process) is forgotten by SWIM before the core hears of
-it, so it rejoins as alive (SWIM treats *dead* as final); the bootstrap learns seed node ids by
+Restarts: a node restarted with the same key starts its per-author sequence numbers at the
+wall clock in microseconds and its SWIM incarnation at the wall clock in milliseconds (both
+above anything the previous run used, as long as the clock does not step back by more than the
+run's lifetime; ``NodeConfig.seq_start`` / ``incarnation_start`` override them, e.g. from a
+persisted counter). Peers then accept its publications and revive it as soon as it
+authenticates (see :mod:`mesh.membership`). The bootstrap learns seed node ids by
 authenticating to the seed address before joining.
 """
 
@@ -48,6 +51,7 @@ from mesh.events import (
     FrameRejected,
     LookupCompleted,
     MemberDied,
+    MemberRejoined,
     MeshEvent,
     PublishCompleted,
     StoreCompleted,
@@ -57,7 +61,7 @@ from mesh.handshake import Handshake, PeerInfo
 from mesh.identity import ED25519, CryptoSuite, NodeKey, realm_id
 from mesh.membership import ALIVE, DEAD, SUSPECT
 from mesh.node_types import CallError, NodeConfig, PeerStatus
-from mesh.peer_policy import RejectBudget, dead_everywhere, revive_if_dead
+from mesh.peer_policy import RejectBudget, dead_everywhere
 from mesh.realms import Realm
 from mesh.transport import QuicTransport
 
@@ -127,10 +131,15 @@ class MeshNode:
             config=self.config.transport, rng=random.Random(self.rng.getrandbits(64)),
         )  # fmt: skip
         address = await self.transport.listen(host, port)
+        cfg = self.config
+        wall_ns = time.time_ns()
         self.core = MeshCore(
             self.key, self.realms, random.Random(self.rng.getrandbits(64)),
-            config=self.config.mesh, crypto=self.crypto, address=address,
-            now=self._loop.time(), seq_start=time.time_ns() // 1000,
+            config=cfg.mesh, crypto=self.crypto, address=address, now=self._loop.time(),
+            seq_start=wall_ns // 1000 if cfg.seq_start is None else cfg.seq_start,
+            incarnation_start=(
+                wall_ns // 1_000_000 if cfg.incarnation_start is None else cfg.incarnation_start
+            ),
         )  # fmt: skip
         self._seeds = [s for s in bootstrap if s and s != address]
         self._spawn(self._bootstrap_loop())
@@ -212,10 +221,7 @@ class MeshNode:
 
     # ------------------------------------------------------------------ transport callbacks
     def peer_authenticated(self, info: PeerInfo) -> None:
-        core = self._core()
-        if revive_if_dead(core, info):  # a dead member back on a fresh connection rejoins
-            self.counters["rejoined"] += 1
-        core.peer_authenticated(info, self._now())
+        self._core().peer_authenticated(info, self._now())
         self._flush()
 
     def peer_lost(self, node_id: bytes) -> None:
@@ -310,6 +316,9 @@ class MeshNode:
         if isinstance(ev, MemberDied):
             self._forget_dead(ev.node_id)
             return
+        if isinstance(ev, MemberRejoined):
+            self.counters["rejoined"] += 1
+            return
         op = getattr(ev, "op", None)
         if op is None:
             return
@@ -338,7 +347,7 @@ class MeshNode:
 
     def _charge(self, ev: FrameRejected) -> None:
         """Spend the peer's rejected-frame budget; an empty budget drops and bans it."""
-        if self._rejects.charge(ev.peer, ev.reason, self._now()):
+        if self._rejects.charge(ev.peer, ev.code, self._now()):
             self.counters["peers_dropped_bad_frames"] += 1
             assert self.transport is not None
             self.transport.drop(ev.peer, "bad_frames", ev.reason)

@@ -33,6 +33,11 @@ class NodeConfig:
     rejects: RejectPolicy = field(default_factory=RejectPolicy)
     #: Redial the bootstrap seeds we are not connected to this often (then join again).
     rebootstrap: float = 5.0
+    #: First per-author sequence number and SWIM incarnation of this run (None: derived from
+    #: the wall clock, us and ms). A node restarted with the same key must use values above
+    #: every one its previous runs used, or peers refuse its publications as replays.
+    seq_start: int | None = None
+    incarnation_start: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

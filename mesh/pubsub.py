@@ -4,10 +4,18 @@
   at the k nodes closest to ``record_key(SUBSCRIPTION, realm, topic)``, with SUBSCRIBE frames;
   it is republished like any record we author. Unsubscribing stores a tombstone (higher seq).
 * Publishing signs an :class:`~mesh.frames.Event` ``(topic, author, seq, payload)``, finds the
-  subscribers with a value lookup of the topic key and sends each a PUBLISH (fan-out).
+  subscribers with a value lookup of the topic key and sends each a PUBLISH (fan-out). The
+  subscriber set of a topic is cached for ``subscriber_ttl`` (an empty set only for
+  ``empty_retry``): publications within it send at once, without a lookup, and concurrent
+  publications on a stale topic share one lookup. Every lookup replaces the cached set (so a
+  withdrawn subscription -- a tombstone -- leaves it); our own unsubscribe drops our entry and a
+  member SWIM declares dead leaves every set. A cached set is therefore stale by at most
+  ``subscriber_ttl``: a new subscriber may miss unreliable publications for that long (reliable
+  ones reach it at the next re-resolution).
 * At-most-once (``reliable=False``): one send per subscriber, no ack. At-least-once
   (``reliable=True``): each subscriber acks; unacked sends are retried with capped exponential
-  backoff, and the subscriber set is re-resolved every ``resolve_interval``, until
+  backoff, and the subscriber set is re-resolved every ``resolve_interval`` (while no subscriber
+  is known: after ``empty_retry``, doubling up to ``resolve_interval``), until
   ``publish_ttl`` passes -- so a publication made during a partition reaches the other side
   after the partition heals. Receivers ack duplicates but deliver each ``(author, seq)`` once.
 * Receivers check the event's signature for this realm, then :class:`~mesh.signing.ReplayGuard`
@@ -25,9 +33,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mesh.dht.records import SUBSCRIPTION, record_key
-from mesh.events import EventReceived, PublishCompleted
+from mesh.events import EventReceived, PublishCompleted, RejectReason
 from mesh.frames import Ack, Contact, Event, Frame, Publish, Record, Subscribe, Unsubscribe
 from mesh.identity import node_id_of
+from mesh.membership import DEAD
 from mesh.signing import ReplayGuard, sign_event, sign_record, verify_event
 
 if TYPE_CHECKING:
@@ -47,6 +56,13 @@ class PubSubConfig:
     max_retry: float = 30.0
     #: Re-resolve the subscribers of a pending reliable publication this often.
     resolve_interval: float = 30.0
+    #: Reuse a topic's resolved subscriber set this long without a new lookup.
+    subscriber_ttl: float = 5.0
+    #: An empty subscriber set is reused only this long; a reliable publication that found
+    #: no subscriber looks again after it, doubling up to ``resolve_interval``.
+    empty_retry: float = 0.25
+    #: Topics whose subscriber sets are cached at once (least recently resolved evicted).
+    max_cached_topics: int = 1024
     #: Dedup cache entry lifetime.
     dedup_ttl: float = 900.0
     #: Per-peer outgoing queue bound and token bucket.
@@ -68,8 +84,19 @@ class _Peer:
         self.timer: Any = None
 
 
+class _Topic:
+    """The cached subscriber set of one topic."""
+
+    __slots__ = ("expires", "subscribers", "waiting")
+
+    def __init__(self) -> None:
+        self.subscribers: dict[bytes, Contact] = {}
+        self.expires = -1.0  # stale until a lookup completes
+        self.waiting: list[_Pub] | None = None  # not None while a lookup runs
+
+
 class _Pub:
-    __slots__ = ("acked", "deadline", "event", "known", "op", "reliable", "retry")
+    __slots__ = ("acked", "backoff", "deadline", "event", "known", "op", "reliable", "retry")
 
     def __init__(self, op: int, event: Event, reliable: bool, deadline: float) -> None:
         self.op = op
@@ -79,6 +106,7 @@ class _Pub:
         self.known: set[bytes] = set()
         self.acked: set[bytes] = set()
         self.retry: dict[bytes, float] = {}
+        self.backoff = 0.0
 
 
 class PubSub:
@@ -93,6 +121,7 @@ class PubSub:
         self._op = 0
         self._peers: dict[bytes, _Peer] = {}
         self._pubs: dict[int, _Pub] = {}
+        self._topics: dict[str, _Topic] = {}
 
     def handlers(self) -> dict[type[Frame], Callable[[Contact, Any], None]]:
         return {Publish: self._on_publish}
@@ -115,6 +144,9 @@ class PubSub:
     def unsubscribe(self, topic: str) -> int:
         """Stop delivering ``topic`` and record a tombstone in the DHT."""
         self.topics.discard(topic)
+        cached = self._topics.get(topic)
+        if cached is not None:
+            cached.subscribers.pop(self.node.key.node_id, None)
         return self.node.dht.put(self._subscription(topic, True), frame=Unsubscribe)
 
     # ------------------------------------------------------------------ publishing
@@ -134,27 +166,93 @@ class PubSub:
         return pub.op
 
     def _resolve(self, pub: _Pub) -> None:
+        """Send ``pub`` to the topic's subscribers: from the cache when fresh, else after one
+        (shared) lookup; then schedule the next re-resolution of a reliable publication."""
+        if pub.op not in self._pubs:
+            return
         node = self.node
-        key = record_key(SUBSCRIPTION, node.id, pub.event.topic)
+        topic = pub.event.topic
+        cached = self._topics.get(topic)
+        if cached is not None and cached.expires > node.now:
+            self._deliver(pub, cached)
+            return
+        if cached is None:
+            if len(self._topics) >= self.config.max_cached_topics:
+                idle = [t for t, c in self._topics.items() if c.waiting is None]
+                if idle:
+                    del self._topics[min(idle, key=lambda t: self._topics[t].expires)]
+            cached = self._topics[topic] = _Topic()
+        if cached.waiting is not None:
+            cached.waiting.append(pub)
+            return
+        cached.waiting = [pub]
+        entry = cached
 
         def found(records: list[Record]) -> None:
-            if pub.op not in self._pubs:
-                return
+            want = topic.encode("utf-8")
+            subs: dict[bytes, Contact] = {}
             for r in records:
-                if r.kind != SUBSCRIPTION or r.value != pub.event.topic.encode("utf-8"):
+                if r.kind != SUBSCRIPTION or r.value != want:
                     continue
                 nid = node_id_of(r.author)
-                if nid == node.key.node_id or nid in pub.known:
+                if nid == node.key.node_id or node.swim.status(nid) == DEAD:
                     continue
-                pub.known.add(nid)
                 addr = next((v for k, v in r.meta if k == "addr" and isinstance(v, str)), "")
-                self._enqueue(Contact(nid, addr), pub)
-            if not pub.reliable:
-                self._finish(pub)
-            elif node.now + self.config.resolve_interval < pub.deadline:
-                node.later(self.config.resolve_interval, lambda: self._resolve(pub))
+                subs[nid] = Contact(nid, addr)
+            entry.subscribers = subs
+            ttl = self.config.subscriber_ttl if subs else self.config.empty_retry
+            entry.expires = node.now + ttl
+            waiting, entry.waiting = entry.waiting or [], None
+            if self._topics.get(topic) is not entry:  # evicted meanwhile: keep it for them
+                self._topics[topic] = entry
+            for p in waiting:
+                if p.op in self._pubs:
+                    self._deliver(p, entry)
 
-        node.dht.get(key, found)
+        node.dht.get(record_key(SUBSCRIPTION, node.id, topic), found)
+
+    def _deliver(self, pub: _Pub, cached: _Topic) -> None:
+        node = self.node
+        for nid, contact in list(cached.subscribers.items()):
+            if nid not in pub.known:
+                pub.known.add(nid)
+                self._enqueue(contact, pub)
+        if not pub.reliable:
+            self._finish(pub)
+            return
+        cfg = self.config
+        if pub.known:
+            delay = cfg.resolve_interval
+        else:  # nobody yet: look again soon, backing off
+            pub.backoff = min(cfg.resolve_interval, pub.backoff * 2 or cfg.empty_retry)
+            delay = pub.backoff
+        if node.now + delay < pub.deadline:
+            node.later(delay, lambda: self._resolve(pub))
+
+    def subscription_stored(self, record: Record) -> None:
+        """A verified SUBSCRIPTION record was stored here: a cached set of its topic follows
+        it at once (added, or removed by a tombstone) instead of waiting for the TTL."""
+        try:
+            topic = record.value.decode("utf-8")
+        except UnicodeDecodeError:
+            return
+        cached = self._topics.get(topic)
+        if cached is None or record.key != record_key(SUBSCRIPTION, self.node.id, topic):
+            return
+        nid = node_id_of(record.author)
+        if record.deleted:
+            cached.subscribers.pop(nid, None)
+        elif nid != self.node.key.node_id:
+            addr = next((v for k, v in record.meta if k == "addr" and isinstance(v, str)), "")
+            cached.subscribers[nid] = Contact(nid, addr)
+
+    def peer_dead(self, node_id: bytes) -> None:
+        """SWIM declared ``node_id`` dead: no cached subscriber set holds it any more."""
+        for cached in self._topics.values():
+            cached.subscribers.pop(node_id, None)
+        peer = self._peers.pop(node_id, None)
+        if peer is not None and peer.timer is not None:
+            peer.timer.cancel()
 
     def _enqueue(self, contact: Contact, pub: _Pub) -> None:
         node = self.node
@@ -226,13 +324,13 @@ class PubSub:
         ev = f.event
         if not verify_event(node.crypto, node.id, ev):
             self.stats["forged"] += 1
-            node.reject(peer.node_id, "event signature invalid for this realm")
+            node.reject(peer.node_id, RejectReason.FORGED_EVENT)
             return
         if f.want_ack:
             node.send(peer, Ack(node.id, f.rid))
         if not self.guard.accept(ev.author, ev.seq, node.now):
             self.stats["duplicates"] += 1
-            node.reject(peer.node_id, "replayed or duplicate event")
+            node.reject(peer.node_id, RejectReason.REPLAYED_EVENT)
             return
         if ev.topic in self.topics:
             self._deliver_local(ev)

@@ -1,7 +1,7 @@
 """One authenticated QUIC connection of the mesh transport (see :mod:`mesh.transport`).
 
 :class:`PeerConnection` is the aioquic protocol object of one connection, dialled or accepted:
-it runs the mesh handshake and the channel binding on stream 0, parses length-prefixed frames
+it runs the mesh handshake (bound to this TLS connection) on stream 0, parses length-prefixed frames
 on stream 0 and on the peer's bulk stream, applies the per-peer rate limit, and keeps the two
 bounded send lanes that it moves into aioquic below the stream high-water mark. Everything it
 learns goes to its owning :class:`~mesh.transport.QuicTransport`.
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 from collections import deque
 from typing import TYPE_CHECKING
 
@@ -29,10 +28,7 @@ if TYPE_CHECKING:
 __all__ = ["ALPN", "PeerConnection", "TransportError"]
 
 ALPN = "megabrain/1"
-_BIND_MAGIC = b"MBQB"
-_BIND_DOMAIN = b"megabrain-mesh/1\x00quic-channel-binding\x00"
 BOOT_BYTES = 16
-_BIND_LEN = len(_BIND_MAGIC) + BOOT_BYTES + 64
 _CONTROL_STREAM = 0
 # error codes of our CONNECTION_CLOSE frames (application range)
 CLOSE_NORMAL, CLOSE_AUTH, CLOSE_PROTOCOL, CLOSE_LIMIT, CLOSE_DUPLICATE = 0, 1, 2, 3, 4
@@ -58,7 +54,7 @@ class _Bucket:
 
 
 # handshake states
-HELLO, CHALLENGE, PROOF, BIND, AUTH, CLOSED = range(6)
+HELLO, CHALLENGE, PROOF, AUTH, CLOSED = range(5)
 
 
 class PeerConnection(QuicConnectionProtocol):
@@ -118,6 +114,7 @@ class PeerConnection(QuicConnectionProtocol):
                 return
             self.server_fp = certificate_fingerprint(cert)
             self.hs = self.owner.make_handshake(True)
+            self.hs.bind_connection(self.server_fp, self.owner.boot_id)
             self.hello = self.hs.initiate()
             self._write(_CONTROL_STREAM, self.hello)
 
@@ -133,24 +130,27 @@ class PeerConnection(QuicConnectionProtocol):
                 self._peer_uni += 1
             buf = self._rx[sid] = bytearray()
         cfg = self.owner.config
-        cap = cfg.max_frame_bytes
-        if self.state != AUTH:
-            if sid == _CONTROL_STREAM:
-                cap = cfg.max_handshake_frame
-            elif not self.initiator:
-                # the dialler sends data only after our binding, i.e. after we authenticated
+        if self.state != AUTH and sid != _CONTROL_STREAM:
+            if self.initiator or self.state != PROOF:
+                # the acceptor sends data only after our Proof, i.e. after we authenticated;
+                # the dialler only after our Challenge
                 self.fail("protocol_violation", "data before authentication", CLOSE_PROTOCOL)
                 return
-            else:  # the acceptor's data may overtake its binding (loss): hold a bounded amount
-                self._preauth_bytes += len(data)
-                if self._preauth_bytes > cfg.max_preauth_bytes:
-                    self.fail("protocol_violation", "too much data before authentication")
-                    return
+            # the dialler's data may overtake its Proof (loss): hold a bounded amount
+            self._preauth_bytes += len(data)
+            if self._preauth_bytes > cfg.max_preauth_bytes:
+                self.fail("protocol_violation", "too much data before authentication")
+                return
         buf += data
         pos = 0
         n_buf = len(buf)
         while n_buf - pos >= 4:
             n = int.from_bytes(buf[pos : pos + 4], "big")
+            cap = (
+                cfg.max_handshake_frame
+                if self.state != AUTH and sid == _CONTROL_STREAM
+                else cfg.max_frame_bytes
+            )
             if n == 0 or n > cap:
                 self.fail("oversized_frame", f"frame of {n} bytes (cap {cap})", CLOSE_LIMIT)
                 return
@@ -183,6 +183,7 @@ class PeerConnection(QuicConnectionProtocol):
         now = self.owner.wall_clock()
         if self.state == HELLO:
             self.hs = self.owner.make_handshake(False)
+            self.hs.bind_connection(self.server_fp, self.owner.boot_id)
         hs = self.hs
         if hs is None:
             raise AuthError("handshake data before the TLS handshake completed")
@@ -200,15 +201,9 @@ class PeerConnection(QuicConnectionProtocol):
             self.challenge = frame
             self._check_expected()
             self._write(_CONTROL_STREAM, proof)
-            self._write(_CONTROL_STREAM, self._bind(b"I"))
-            self.state = BIND
+            self._authenticated()
         elif self.state == PROOF:
             hs.receive(frame, now)
-            self.state = BIND
-        elif self.state == BIND:
-            self._verify_bind(frame, b"R" if self.initiator else b"I")
-            if not self.initiator:
-                self._write(_CONTROL_STREAM, self._bind(b"R"))
             self._authenticated()
 
     def _check_expected(self) -> None:
@@ -216,32 +211,10 @@ class PeerConnection(QuicConnectionProtocol):
         if self.expected is not None and self.hs.peer.node_id != self.expected:
             raise AuthError("peer is not the node we dialled (wrong key)")
 
-    # ------------------------------------------------------------------ channel binding
-    def _binding(self, role: bytes, boot: bytes) -> bytes:
-        transcript = hashlib.sha256(self.hello + self.challenge).digest()
-        return _BIND_DOMAIN + role + transcript + self.server_fp + boot
-
-    def _bind(self, role: bytes) -> bytes:
-        boot = self.owner.boot_id
-        sig = self.owner.crypto.sign(self.owner.key, self._binding(role, boot))
-        return _BIND_MAGIC + boot + sig
-
-    def _verify_bind(self, frame: bytes, role: bytes) -> None:
-        assert self.hs is not None
-        peer = self.hs.peer
-        if peer is None:
-            raise AuthError("binding before the handshake finished")
-        if len(frame) != _BIND_LEN or not frame.startswith(_BIND_MAGIC):
-            raise AuthError("malformed channel binding")
-        boot = frame[4 : 4 + BOOT_BYTES]
-        sig = frame[4 + BOOT_BYTES :]
-        if not self.owner.crypto.verify(peer.public_key, sig, self._binding(role, boot)):
-            raise AuthError("channel binding signature invalid (relayed connection?)")
-        self.peer_boot = boot
-
     def _authenticated(self) -> None:
         assert self.hs is not None and self.hs.peer is not None
         self.peer = self.hs.peer
+        self.peer_boot = self.peer.boot
         self.state = AUTH
         self.hs = None
         if not self.owner._admit(self):

@@ -15,7 +15,7 @@ from mesh.dht.lookup import DisjointLookup, Lookup
 from mesh.dht.records import KINDS, SUBSCRIPTION
 from mesh.dht.routing import RoutingTable
 from mesh.dht.storage import Storage
-from mesh.events import LookupCompleted, StoreCompleted
+from mesh.events import LookupCompleted, RejectReason, StoreCompleted
 from mesh.frames import (
     Ack,
     Contact,
@@ -149,20 +149,22 @@ class Dht:
     def _on_store(self, peer: Contact, f: Store | Subscribe | Unsubscribe) -> None:
         r = f.record
         if r.kind not in KINDS:
-            self.node.reject(peer.node_id, "unknown record kind")
+            self.node.reject(peer.node_id, RejectReason.UNKNOWN_RECORD_KIND)
             return
         if isinstance(f, Subscribe | Unsubscribe) and (
             r.kind != SUBSCRIPTION or r.deleted != isinstance(f, Unsubscribe)
         ):
-            self.node.reject(peer.node_id, "subscription frame without a subscription record")
+            self.node.reject(peer.node_id, RejectReason.BAD_SUBSCRIPTION)
             return
         if not verify_record(self.node.crypto, self.node.id, r):
-            self.node.reject(peer.node_id, "record signature invalid for this realm")
+            self.node.reject(peer.node_id, RejectReason.FORGED_RECORD)
             return
         if self.storage.put(r, self.node.now):
             self.node.send(peer, Ack(self.node.id, f.rid))
+            if r.kind == SUBSCRIPTION:
+                self.node.pubsub.subscription_stored(r)
         else:
-            self.node.reject(peer.node_id, "record refused (stale seq or limits)")
+            self.node.reject(peer.node_id, RejectReason.RECORD_REFUSED)
 
     # ------------------------------------------------------------------ client side
     def _op(self) -> int:

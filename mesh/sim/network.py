@@ -187,6 +187,21 @@ class Simulation:
         node.timer_at = None
         self._flush(node)
 
+    def restart(self, node: SimNode, *, seq_start: int = 0, incarnation_start: int = 0) -> SimNode:
+        """Restart ``node`` as a new process with the same key and address: a fresh core (no
+        state, no sessions) at ``seq_start`` / ``incarnation_start``; it is alive and the
+        others' sessions to the old process are replaced when the new one authenticates.
+        Returns the same :class:`SimNode`, whose ``core`` is the new one."""
+        node.core = MeshCore(
+            node.key, node.realms, random.Random(self.rng.getrandbits(64)),
+            config=self.mesh_config, crypto=self.config.crypto, address=node.core.address,
+            now=self.now, seq_start=seq_start, incarnation_start=incarnation_start,
+        )  # fmt: skip
+        node.alive = True
+        node.timer_at = None
+        self._flush(node)
+        return node
+
     def partition(self, groups: Sequence[Iterable[SimNode]]) -> None:
         """Split the network: frames cross between no two groups (unlisted nodes: group 0)."""
         for n in self.nodes:

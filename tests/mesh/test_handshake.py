@@ -102,3 +102,84 @@ def test_wrong_order_is_an_auth_error():
 def test_own_key_is_refused():
     with pytest.raises(AuthError):
         run([Realm("x")], [Realm("x")], b_key=A)
+
+
+def _bound(a_binding, b_binding):
+    rng = random.Random(1)
+    ha = Handshake(A, [Realm("x")], ED25519, rng, initiator=True, binding=a_binding)
+    hb = Handshake(B, [Realm("x")], ED25519, rng, initiator=False, binding=b_binding)
+    return ha, hb
+
+
+def test_same_binding_on_both_sides_authenticates():
+    ha, hb = _bound(b"\x11" * 32, b"\x11" * 32)
+    m3 = ha.receive(hb.receive(ha.initiate(), 0.0), 0.0)
+    assert hb.receive(m3, 0.0) is None
+    assert ha.peer.node_id == B.node_id and hb.peer.node_id == A.node_id
+
+
+@pytest.mark.parametrize(
+    ("a_binding", "b_binding"),
+    [(b"\x11" * 32, b"\x22" * 32), (b"", b"\x22" * 32), (b"\x11" * 32, b"")],
+)
+def test_a_relay_seeing_another_binding_fails_at_the_challenge(a_binding, b_binding):
+    # the initiator observed a different context (e.g. a relay's certificate): it refuses the
+    # responder's Challenge before sending any proof
+    ha, hb = _bound(a_binding, b_binding)
+    m2 = hb.receive(ha.initiate(), 0.0)
+    with pytest.raises(AuthError):
+        ha.receive(m2, 0.0)
+
+
+def test_a_proof_made_under_another_binding_is_refused_by_the_responder():
+    # a relay between A and B runs its own handshake half with each; it can forward A's
+    # Hello and B's Challenge but A signs its proof over the binding A sees (the relay's)
+    binding_a, binding_b = b"\x11" * 32, b"\x22" * 32
+    rng = random.Random(1)
+    hb = Handshake(B, [Realm("x")], ED25519, rng, initiator=False, binding=binding_b)
+    ha = Handshake(A, [Realm("x")], ED25519, rng, initiator=True, binding=binding_a)
+    hello = ha.initiate()
+    challenge = hb.receive(hello, 0.0)
+    # pretend A accepted the challenge (e.g. the relay re-signed nothing: it cannot), and
+    # sign A's proof over binding_a directly
+    from mesh.signing import domain
+
+    msg = domain("handshake-proof+bound", b"") + bytes([32]) + binding_a + hello + challenge
+    forged = encode(Proof(b"", ED25519.sign(A, msg)))
+    with pytest.raises(AuthError):
+        hb.receive(forged, 0.0)
+    assert hb.peer is None
+    # control: the same proof over the responder's binding is what it accepts
+    msg = domain("handshake-proof+bound", b"") + bytes([32]) + binding_b + hello + challenge
+    assert hb.receive(encode(Proof(b"", ED25519.sign(A, msg))), 0.0) is None
+    assert hb.peer is not None and hb.peer.node_id == A.node_id
+
+
+def test_binding_length_is_bounded():
+    with pytest.raises(MeshUsageError):
+        Handshake(A, [], ED25519, random.Random(1), initiator=True, binding=b"x" * 256)
+
+
+def test_boot_ids_are_exchanged_and_signed():
+    rng = random.Random(1)
+    ha = Handshake(A, [Realm("x")], ED25519, rng, initiator=True)
+    hb = Handshake(B, [Realm("x")], ED25519, rng, initiator=False)
+    ha.bind_connection(b"\x11" * 32, b"a" * 16)
+    hb.bind_connection(b"\x11" * 32, b"b" * 16)
+    hello = ha.initiate()
+    m2 = hb.receive(hello, 0.0)
+    # a relay swapping the responder's boot id breaks the Challenge's signature
+    ch = decode(m2)
+    tampered = encode(
+        Challenge(b"", ch.public_key, ch.nonce, ch.address, ch.claims, ch.signature, b"z" * 16)
+    )
+    ha_copy = Handshake(A, [Realm("x")], ED25519, random.Random(1), initiator=True)
+    ha_copy.bind_connection(b"\x11" * 32, b"a" * 16)
+    assert ha_copy.initiate() == hello  # same nonce: same transcript
+    with pytest.raises(AuthError):
+        ha_copy.receive(tampered, 0.0)
+    m3 = ha.receive(m2, 0.0)
+    assert hb.receive(m3, 0.0) is None
+    assert ha.peer.boot == b"b" * 16 and hb.peer.boot == b"a" * 16
+    with pytest.raises(MeshUsageError):
+        ha.bind_connection(b"", b"")  # too late: the handshake has started

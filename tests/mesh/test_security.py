@@ -11,6 +11,7 @@ import pytest
 
 from mesh.dht.records import SUBSCRIPTION, VALUE, record_key
 from mesh.events import EventReceived, FrameRejected
+from mesh.events import RejectReason as RR
 from mesh.frames import Event, Ping, Pong, Publish, Record, Store, Subscribe, decode, encode
 from mesh.identity import ED25519, NodeKey
 from mesh.realms import Realm
@@ -44,7 +45,8 @@ def delivered(events):
 
 
 def rejected(events):
-    return [e for e in events if isinstance(e, FrameRejected)]
+    """The reason codes of the FrameRejected events (empty: nothing rejected)."""
+    return [e.code for e in events if isinstance(e, FrameRejected)]
 
 
 def test_a_genuine_event_is_delivered_once(pair):
@@ -76,7 +78,7 @@ def test_forged_events_are_all_rejected(pair):
     for forged in forgeries:
         events = deliver(attacker, victim, Publish(R1.id, 0, forged, False))
         assert not delivered(events)
-        assert rejected(events)
+        assert rejected(events) == [RR.FORGED_EVENT]
     assert victim.realm(R1.id).pubsub.stats["forged"] == len(forgeries)
 
 
@@ -84,14 +86,14 @@ def test_unsigned_events_are_rejected(pair):
     attacker, victim = pair
     unsigned = Event("topic", attacker.key.public_key, 1, b"payload", bytes(64))
     events = deliver(attacker, victim, Publish(R1.id, 0, unsigned, False))
-    assert not delivered(events) and rejected(events)
+    assert not delivered(events) and rejected(events) == [RR.FORGED_EVENT]
     # an event without its signature field at all is malformed
     wire = Publish(R1.id, 0, unsigned, False).to_wire()
     wire[2] = wire[2][:4]  # [topic, author, seq, payload] -- no signature
     raw = msgpack.packb([1, Publish.TYPE, *wire], use_bin_type=True)
     victim.receive(attacker.node_id, raw, 1.0)
     events = drain(victim)
-    assert not delivered(events) and rejected(events)
+    assert not delivered(events) and rejected(events) == [RR.MALFORMED]
 
 
 def test_replayed_events_are_rejected_even_after_the_dedup_ttl(pair):
@@ -100,7 +102,7 @@ def test_replayed_events_are_rejected_even_after_the_dedup_ttl(pair):
     assert delivered(deliver(attacker, victim, Publish(R1.id, 0, ev1, False)))
     for _ in range(5):
         events = deliver(attacker, victim, Publish(R1.id, 0, ev1, False))
-        assert not delivered(events) and rejected(events)
+        assert not delivered(events) and rejected(events) == [RR.REPLAYED_EVENT]
     # the author moves far ahead; the dedup cache forgets; the old one is still refused
     guard = victim.realm(R1.id).pubsub.guard
     ev_far = sign_event(ED25519, attacker.key, R1.id, "topic", guard.window + 10, b"far")
@@ -108,7 +110,7 @@ def test_replayed_events_are_rejected_even_after_the_dedup_ttl(pair):
     guard.expire(1e9)
     assert len(guard) == 0
     events = deliver(attacker, victim, Publish(R1.id, 0, ev1, False), now=2e9)
-    assert not delivered(events) and rejected(events)
+    assert not delivered(events) and rejected(events) == [RR.REPLAYED_EVENT]
 
 
 def test_cross_realm_frames_are_rejected(pair):
@@ -121,18 +123,18 @@ def test_cross_realm_frames_are_rejected(pair):
     ev3 = sign_event(ED25519, attacker.key, R3.id, "topic", 2, b"x")
     for frame in (Publish(R3.id, 0, ev3, False), Ping(R3.id, 1)):
         events = deliver(attacker, victim, frame)
-        assert rejected(events) and not delivered(events)
+        assert rejected(events) == [RR.WRONG_REALM] and not delivered(events)
     assert not victim.frames_to_send()  # not even a Pong
     # a realm nobody here knows
     events = deliver(attacker, victim, Ping(Realm("elsewhere").id, 1))
-    assert rejected(events)
+    assert rejected(events) == [RR.WRONG_REALM]
 
 
 def test_frames_from_unauthenticated_peers_are_rejected():
     victim = make_core(3, [R1])
     stranger = NodeKey.generate(random.Random(4))
     victim.receive(stranger.node_id, encode(Ping(R1.id, 1)), 0.0)
-    assert rejected(drain(victim))
+    assert rejected(drain(victim)) == [RR.NO_SESSION]
     assert not victim.frames_to_send()
 
 
@@ -166,14 +168,17 @@ def test_forged_stale_and_cross_realm_records_are_not_stored(pair):
     older = _record(attacker, R1, 4, b"old")
     same_seq_other_value = _record(attacker, R1, 5, b"changed")
     unsigned = Record(*good.to_wire()[:8], bytes(64))
-    for bad in (forged, other_realm, older, same_seq_other_value, unsigned):
+    for bad, code in (
+        (forged, RR.FORGED_RECORD), (other_realm, RR.FORGED_RECORD), (unsigned, RR.FORGED_RECORD),
+        (older, RR.RECORD_REFUSED), (same_seq_other_value, RR.RECORD_REFUSED),
+    ):  # fmt: skip
         events = deliver(attacker, victim, Store(R1.id, 2, bad))
-        assert rejected(events)
+        assert rejected(events) == [code]
     [kept] = storage.get(good.key, 1.0)
     assert kept == good
     # a SUBSCRIBE frame must carry a subscription record
     events = deliver(attacker, victim, Subscribe(R1.id, 3, _record(attacker, R1, 9)))
-    assert rejected(events)
+    assert rejected(events) == [RR.BAD_SUBSCRIPTION]
     sub = sign_record(
         ED25519, attacker.key, R1.id, kind=SUBSCRIPTION,
         record_key=record_key(SUBSCRIPTION, R1.id, "t"), seq=10, ttl=60, value=b"t",
@@ -184,7 +189,9 @@ def test_forged_stale_and_cross_realm_records_are_not_stored(pair):
 def test_unexpected_responses_are_rejected(pair):
     attacker, victim = pair
     events = deliver(attacker, victim, Pong(R1.id, 12345))
-    assert rejected(events)
+    assert rejected(events) == [RR.UNEXPECTED_RESPONSE]
+    [ev] = [e for e in events if isinstance(e, FrameRejected)]
+    assert ev.reason == "unexpected_response"
 
 
 def test_two_cores_exchange_a_ping():

@@ -60,10 +60,16 @@ async def _transport(kind: type[Handshake] = Handshake) -> QuicTransport:
 
 
 async def failed_handshake(address: str, kind: type[Handshake]) -> bool:
-    """True if the victim refused the connection."""
+    """True if the victim refused the connection: the dial failed, or -- the dialler counts
+    itself authenticated once the victim's Challenge verifies -- the victim closed the
+    connection on receiving our Proof."""
     tr = await _transport(kind)
     try:
-        await tr.dial(address)
+        info = await tr.dial(address)
+        for _ in range(100):
+            if not tr.connected(info.node_id):
+                return True
+            await asyncio.sleep(0.05)
     except TransportError:
         return True
     finally:

@@ -86,3 +86,42 @@ def test_close_is_clean_and_the_peer_notices() -> None:
         await a.close()
 
     asyncio.run(asyncio.wait_for(go(), 30))
+
+
+def test_restarted_node_with_the_same_key_is_heard_again() -> None:
+    """A publisher restarted with its key: its new publications are not taken for replays."""
+
+    async def go() -> None:
+        a = MeshNode(NodeKey.generate(), realms=["lab"])
+        key = NodeKey.generate()
+        seed = await a.start()
+        got: list[bytes] = []
+        arrived = asyncio.Event()
+
+        def on_event(ev: Any) -> None:
+            got.append(ev.payload)
+            arrived.set()
+
+        b = MeshNode(key, realms=["lab"])
+        b2 = MeshNode(key, realms=["lab"])
+        try:
+            await a.subscribe("t", on_event)
+            await b.start(bootstrap=[seed])
+            await b.wait_joined(10)
+            await b.publish("t", b"before")
+            await asyncio.wait_for(arrived.wait(), 10)
+            old_seq = b._core().seq
+            await b.close()
+            arrived.clear()
+            await b2.start(bootstrap=[seed])
+            await b2.wait_joined(10)
+            assert b2._core().seq > old_seq
+            await b2.publish("t", b"after")
+            await asyncio.wait_for(arrived.wait(), 10)
+            assert got == [b"before", b"after"]
+        finally:
+            await a.close()
+            await b.close()
+            await b2.close()
+
+    asyncio.run(asyncio.wait_for(go(), 60))

@@ -95,18 +95,21 @@ def test_authenticates_both_ways_and_frames_keep_order_per_lane() -> None:
 
 def test_relayed_connection_fails_channel_binding(monkeypatch: pytest.MonkeyPatch) -> None:
     """A client that saw another certificate than the server's own (a TLS-terminating relay)
-    produces a binding the server refuses, even though the mesh handshake itself is valid."""
+    binds the handshake to that one: it refuses the server's Challenge, sends no Proof, and
+    the server never authenticates it (the responder's side of the check -- a Proof over
+    another binding -- is covered in tests/mesh/test_handshake.py)."""
 
     async def go() -> None:
-        a, _ = await make()
+        a, ra = await make()
         b, rb = await make()
         monkeypatch.setattr(connection_mod, "certificate_fingerprint", lambda c: b"\x00" * 32)
         try:
             with pytest.raises(TransportError):
                 await a.dial(b.address)
-            await until(lambda: b.stats["auth_failed"] >= 1)
-            assert rb.authenticated == [] and rb.frames == []
-            assert any("channel binding" in r for _, r in b.last_errors)
+            await until(lambda: a.stats["auth_failed"] >= 1)
+            assert any("challenge signature invalid" in r for _, r in a.last_errors)
+            await asyncio.sleep(0.2)
+            assert rb.authenticated == [] and rb.frames == [] and ra.authenticated == []
         finally:
             await a.close()
             await b.close()
@@ -252,3 +255,23 @@ def test_unauthenticated_client_cannot_make_the_server_buffer(what: str, counter
             await srv.close()
 
     run(go)
+
+
+def test_loopback_paths_use_the_loopback_datagram_size() -> None:
+    assert all(
+        transport_mod._is_loopback(h) for h in ("127.0.0.1", "127.5.6.7", "::1", "localhost")
+    )
+    assert not any(transport_mod._is_loopback(h) for h in ("10.0.0.1", "0.0.0.0", "::", "x.org"))
+
+    def make(cfg: TransportConfig) -> QuicTransport:
+        key = NodeKey.generate()
+        return QuicTransport(key, lambda initiator: None, None, crypto=ED25519, config=cfg)  # type: ignore[arg-type,return-value]
+
+    async def go() -> None:
+        tr = make(TransportConfig(max_datagram_size=1300, loopback_datagram_size=9000))
+        assert tr.datagram_size(True) == 9000 and tr.datagram_size(False) == 1300
+        assert tr._quic_config(True, True).max_datagram_size == 9000
+        assert tr._quic_config(False, False).max_datagram_size == 1300
+        assert make(TransportConfig(loopback_datagram_size=0)).datagram_size(True) == 1200
+
+    asyncio.run(go())
