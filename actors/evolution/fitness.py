@@ -50,6 +50,8 @@ __all__ = [
 SIZE_EFFICIENCY = 0.05
 
 Behaviour = tuple[float, ...]
+#: Novelty distances are computed a block of rows at a time, about this many floats each.
+_BLOCK_ELEMENTS = 2_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,19 +181,23 @@ def novelty_scores(
             f"archive behaviours have {arch.shape[1]} dimensions, population {dim}"
         )
     everyone = np.vstack([pop, arch])
-    diff = pop[:, None, :] - everyone[None, :, :]
-    dist = np.sqrt(np.einsum("ijk,ijk->ij", diff, diff))
     n = pop.shape[0]
-    dist[np.arange(n), np.arange(n)] = np.inf  # not its own neighbour
     out: list[float] = []
-    for row in dist:
-        finite = row[np.isfinite(row)]
-        if finite.size == 0:
-            out.append(0.0)
-            continue
-        kk = min(k, finite.size)
-        nearest = np.partition(finite, kk - 1)[:kk]
-        out.append(float(nearest.mean()))
+    # exact distances, a block of rows at a time (memory ~ block * len(everyone) * dim)
+    block = max(1, _BLOCK_ELEMENTS // max(1, everyone.shape[0] * dim))
+    for start in range(0, n, block):
+        rows = pop[start : start + block]
+        diff = rows[:, None, :] - everyone[None, :, :]
+        dist = np.sqrt(np.einsum("ijk,ijk->ij", diff, diff))
+        idx = np.arange(rows.shape[0])
+        dist[idx, start + idx] = np.inf  # not its own neighbour
+        for row in dist:
+            finite = row[np.isfinite(row)]
+            if finite.size == 0:
+                out.append(0.0)
+                continue
+            kk = min(k, finite.size)
+            out.append(float(np.partition(finite, kk - 1)[:kk].mean()))
     return out
 
 

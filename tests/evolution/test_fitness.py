@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import math
+import random
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from actors.evolution import fitness as fitness_module
 from actors.evolution.candidate import Candidate
 from actors.evolution.errors import SelectionError
 from actors.evolution.fitness import (
@@ -122,3 +126,16 @@ def test_duplicate_behaviour_is_less_novel_than_a_far_one(
     dup_idx, far_idx = len(pop) - 2, len(pop) - 1
     assert nov[dup_idx] < nov[far_idx]
     assert all(n >= 0 for n in nov)
+
+
+@pytest.mark.parametrize("block", [1, 7, 2_000_000])
+def test_novelty_matches_brute_force(monkeypatch: pytest.MonkeyPatch, block: int) -> None:
+    monkeypatch.setattr(fitness_module, "_BLOCK_ELEMENTS", block)
+    rng = random.Random(9)
+    pop = [tuple(rng.uniform(-3, 3) for _ in range(3)) for _ in range(23)]
+    arch = [tuple(rng.uniform(-3, 3) for _ in range(3)) for _ in range(11)]
+    got = novelty_scores(pop, arch, k=4)
+    for i, b in enumerate(pop):
+        others = [o for j, o in enumerate(pop) if j != i] + arch
+        d = sorted(math.dist(b, o) for o in others)[:4]
+        assert got[i] == pytest.approx(sum(d) / 4)

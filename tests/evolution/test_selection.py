@@ -257,3 +257,33 @@ def test_selection_invariants(case: tuple) -> None:
         assert all(len(h) <= params.hof_size_limit for h in r.halls.values())
     # same seed, same plan
     assert [r for r, _ in _run(case, seed)] == [r for r, _ in results]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.sampled_from(ALGORITHMS),
+    st.lists(st.tuples(st.floats(-10, 10), st.integers(1, 5)), min_size=1, max_size=30),
+    st.integers(1, 6),
+    st.integers(0, 2**32),
+)
+def test_steady_state_invariants(
+    alg: str, rows: list[tuple[float, int]], limit: int, seed: int
+) -> None:
+    rng = random.Random(seed)
+    params = SelectionParams(hof_size_limit=limit)
+    pool = HallOfFame("s")
+    seen: set[str] = set()
+    for i, (f, n) in enumerate(rows):
+        finished = scored((f"a{i}", f, n))[0]
+        seen.add(finished.agent_id)
+        ch = steady_state_select(alg, finished, pool, rng, pool_limit=limit, params=params)
+        assert ch.parent_id in seen
+        assert len(ch.pool) <= limit
+        assert set(ch.pool.ids()) <= seen and set(ch.removed) <= seen
+        assert ch.parent_id not in ch.removed
+        assert not (set(ch.removed) & set(ch.pool.ids()))
+        if ch.reevaluate:
+            assert ch.parent_id not in ch.pool.ids()
+        else:
+            assert ch.parent_id in ch.pool.ids()
+        pool = ch.pool
