@@ -1,0 +1,390 @@
+"""Reporters: observers of an evolution run (the model is neat-python's ``reporting``).
+
+The population monitor calls the hooks of one :class:`ReporterSet`, which fans every event
+out to its reporters in the order they were added. Every hook of :class:`Reporter` is a
+no-op, so a reporter overrides only what it needs. Shipped reporters:
+
+* :class:`ConsoleReporter` -- a live progress display (``rich``): generation, evaluations,
+  best fitness, species, evaluations per second; one plain line per generation when the
+  console is not a terminal; nothing at all in quiet mode.
+* :class:`JsonlStatsReporter` -- one JSON object per generation (:meth:`GenerationStats.to_dict`),
+  flushed line by line, so a killed run keeps every finished generation;
+  :func:`read_stats` reads such a file back.
+* :class:`PlotReporter` -- a PNG of fitness (max, mean +- std, min) and diversity over the
+  generations, drawn with matplotlib's Agg canvas (no global backend switch). matplotlib is
+  the optional extra ``plot``; without it the reporter raises :class:`ReporterError` when
+  constructed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from actors.evolution.errors import ReporterError
+from actors.evolution.species import SpeciesStats
+from actors.evolution.stats import GenerationStats, RunInfo, RunSummary
+
+__all__ = [
+    "ConsoleReporter",
+    "JsonlStatsReporter",
+    "PlotReporter",
+    "Reporter",
+    "ReporterSet",
+    "plot_stats",
+    "read_stats",
+]
+
+
+class Reporter:
+    """Base class of reporters; every hook does nothing."""
+
+    def start_run(self, info: RunInfo) -> None:
+        """A run starts (or resumes: ``info.resumed_from_generation`` is set)."""
+
+    def start_generation(self, generation: int) -> None:
+        """Generation ``generation`` starts being evaluated."""
+
+    def end_generation(self, stats: GenerationStats, species: Sequence[SpeciesStats] = ()) -> None:
+        """Generation ``stats.generation`` is evaluated and committed."""
+
+    def found_solution(self, stats: GenerationStats, agent_id: str) -> None:
+        """``agent_id`` met the stopping criterion in this generation."""
+
+    def info(self, message: str) -> None:
+        """A free-form message (a validation result, a restarted phenotype...)."""
+
+    def end_run(self, summary: RunSummary) -> None:
+        """The run is over; release files and displays."""
+
+
+class ReporterSet(Reporter):
+    """Fans each event out to its reporters, in the order they were added."""
+
+    def __init__(self, reporters: Sequence[Reporter] = ()) -> None:
+        self._reporters: list[Reporter] = list(reporters)
+
+    def add(self, reporter: Reporter) -> None:
+        self._reporters.append(reporter)
+
+    def remove(self, reporter: Reporter) -> None:
+        self._reporters.remove(reporter)
+
+    def __len__(self) -> int:
+        return len(self._reporters)
+
+    def start_run(self, info: RunInfo) -> None:
+        for r in self._reporters:
+            r.start_run(info)
+
+    def start_generation(self, generation: int) -> None:
+        for r in self._reporters:
+            r.start_generation(generation)
+
+    def end_generation(self, stats: GenerationStats, species: Sequence[SpeciesStats] = ()) -> None:
+        for r in self._reporters:
+            r.end_generation(stats, species)
+
+    def found_solution(self, stats: GenerationStats, agent_id: str) -> None:
+        for r in self._reporters:
+            r.found_solution(stats, agent_id)
+
+    def info(self, message: str) -> None:
+        for r in self._reporters:
+            r.info(message)
+
+    def end_run(self, summary: RunSummary) -> None:
+        for r in self._reporters:
+            r.end_run(summary)
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.6g}"
+
+
+class ConsoleReporter(Reporter):
+    """Progress on a ``rich`` console.
+
+    ``live=None`` picks the live display when the console is a terminal and plain lines
+    otherwise. ``quiet=True`` prints nothing. The display is refreshed on events only (no
+    refresh thread).
+    """
+
+    def __init__(
+        self, console: Console | None = None, *, quiet: bool = False, live: bool | None = None
+    ) -> None:
+        self.console = console or Console(stderr=True)
+        self.quiet = quiet
+        self.live = self.console.is_terminal if live is None else live
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
+
+    def start_run(self, info: RunInfo) -> None:
+        if self.quiet:
+            return
+        limits = []
+        if info.max_evaluations is not None:
+            limits.append(f"max {info.max_evaluations} evaluations")
+        if info.max_generations is not None:
+            limits.append(f"max {info.max_generations} generations")
+        if info.fitness_goal is not None:
+            limits.append(f"goal {_fmt(info.fitness_goal)}")
+        resumed = (
+            f", resumed after generation {info.resumed_from_generation}"
+            if info.resumed_from_generation is not None
+            else ""
+        )
+        self.console.print(
+            f"evolving {info.morphology}: seed {info.seed}, population {info.population_size}"
+            + (", " + ", ".join(limits) if limits else "")
+            + resumed,
+            highlight=False,
+        )
+        if self.live:
+            self._progress = Progress(
+                TextColumn("gen {task.fields[generation]}"),
+                BarColumn(),
+                TextColumn("{task.completed:.0f} evals"),
+                TextColumn("best {task.fields[best]}"),
+                TextColumn("species {task.fields[species]}"),
+                TextColumn("{task.fields[rate]} evals/s"),
+                TimeElapsedColumn(),
+                console=self.console,
+                auto_refresh=False,
+            )
+            self._task = self._progress.add_task(
+                "evolve",
+                total=info.max_evaluations,
+                generation="-",
+                best="-",
+                species="-",
+                rate="-",
+            )
+            self._progress.start()
+
+    def end_generation(self, stats: GenerationStats, species: Sequence[SpeciesStats] = ()) -> None:
+        if self.quiet:
+            return
+        rate = f"{stats.evaluations_per_second:.1f}"
+        if self._progress is not None and self._task is not None:
+            self._progress.update(
+                self._task,
+                completed=stats.total_evaluations,
+                generation=stats.generation,
+                best=_fmt(stats.fitness_max),
+                species=stats.species,
+                rate=rate,
+            )
+            self._progress.refresh()
+        else:
+            self.console.print(
+                f"gen {stats.generation}  evals {stats.total_evaluations}  "
+                f"best {_fmt(stats.fitness_max)}  avg {_fmt(stats.fitness_avg)}  "
+                f"neurons {stats.neurons_avg:.1f}  species {stats.species}  "
+                f"diversity {stats.diversity}  {rate} evals/s",
+                highlight=False,
+            )
+
+    def found_solution(self, stats: GenerationStats, agent_id: str) -> None:
+        self.info(f"solved by {agent_id} in generation {stats.generation}")
+
+    def info(self, message: str) -> None:
+        if self.quiet:
+            return
+        if self._progress is not None:
+            self._progress.console.print(message, highlight=False)
+        else:
+            self.console.print(message, highlight=False)
+
+    def end_run(self, summary: RunSummary) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+        if self.quiet:
+            return
+        self.console.print(
+            f"{'solved' if summary.solved else 'not solved'}"
+            + (f" ({summary.reason})" if summary.reason else "")
+            + f": {summary.evaluations} evaluations, {summary.generations} generations, "
+            f"best {_fmt(summary.best_fitness)}, champion {summary.champion_id}, "
+            f"{summary.wall_seconds:.1f} s",
+            highlight=False,
+        )
+
+
+class JsonlStatsReporter(Reporter):
+    """Appends one JSON line per generation to ``path``.
+
+    The file is truncated when a run starts, unless ``append`` is true or the run resumes
+    (then lines of generations at or after the resume point are dropped first, so that the
+    file never holds a generation twice). Each line is flushed when written.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, append: bool = False) -> None:
+        self.path = Path(path)
+        self.append = append
+        self._fh: IO[str] | None = None
+
+    def start_run(self, info: RunInfo) -> None:
+        self._close()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            resume = info.resumed_from_generation
+            if resume is not None and self.path.exists():
+                kept = [s for s in read_stats(self.path) if s.generation <= resume]
+                tmp = self.path.with_suffix(self.path.suffix + ".tmp")
+                with tmp.open("w", encoding="utf-8") as fh:
+                    for s in kept:
+                        fh.write(json.dumps(s.to_dict()) + "\n")
+                os.replace(tmp, self.path)
+                mode = "a"
+            else:
+                mode = "a" if self.append else "w"
+            self._fh = self.path.open(mode, encoding="utf-8")
+        except OSError as exc:
+            raise ReporterError(f"cannot write stats to {self.path}: {exc}") from exc
+
+    def end_generation(self, stats: GenerationStats, species: Sequence[SpeciesStats] = ()) -> None:
+        if self._fh is None:
+            raise ReporterError("JsonlStatsReporter: end_generation before start_run")
+        self._fh.write(json.dumps(stats.to_dict()) + "\n")
+        self._fh.flush()
+
+    def end_run(self, summary: RunSummary) -> None:
+        self._close()
+
+    def _close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+
+def read_stats(path: str | os.PathLike[str]) -> list[GenerationStats]:
+    """Read a JSONL stats file; a torn last line (a killed writer) is ignored, any other bad
+    line raises :class:`ReporterError` naming its line number."""
+    out: list[GenerationStats] = []
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ReporterError(f"cannot read {path}: {exc}") from exc
+    for no, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+            if not isinstance(data, dict):
+                raise ReporterError("not an object")
+            out.append(GenerationStats.from_dict(data))
+        except (json.JSONDecodeError, ReporterError) as exc:
+            if no == len(lines) and isinstance(exc, json.JSONDecodeError):
+                break
+            raise ReporterError(f"{path}:{no}: {exc}") from exc
+    return out
+
+
+def _matplotlib() -> tuple[Any, Any]:
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError as exc:
+        raise ReporterError(
+            "PNG plots need matplotlib: install the 'plot' extra (pip install 'megabrain[plot]')"
+        ) from exc
+    return Figure, FigureCanvasAgg
+
+
+def plot_stats(
+    stats: Sequence[GenerationStats], path: str | os.PathLike[str], title: str = ""
+) -> None:
+    """Write a PNG of fitness and diversity over generations to ``path`` (atomically)."""
+    figure_cls, canvas_cls = _matplotlib()
+    if not stats:
+        raise ReporterError("no statistics to plot")
+    gens = [s.generation for s in stats]
+    fig = figure_cls(figsize=(8, 6), dpi=100)
+    canvas_cls(fig)
+    ax1, ax2 = fig.subplots(2, 1, sharex=True)
+    avg = [s.fitness_avg for s in stats]
+    std = [s.fitness_std for s in stats]
+    ax1.plot(gens, [s.fitness_max for s in stats], label="max", color="tab:red")
+    ax1.plot(gens, avg, label="mean", color="tab:blue")
+    ax1.fill_between(
+        gens,
+        [a - d for a, d in zip(avg, std, strict=True)],
+        [a + d for a, d in zip(avg, std, strict=True)],
+        color="tab:blue",
+        alpha=0.2,
+        label="mean ± std",
+    )
+    ax1.plot(gens, [s.fitness_min for s in stats], label="min", color="tab:gray", lw=0.8)
+    if any(s.validation_fitness is not None for s in stats):
+        val = [
+            (s.generation, s.validation_fitness) for s in stats if s.validation_fitness is not None
+        ]
+        ax1.plot(
+            [g for g, _ in val], [v for _, v in val], "o", label="validation", color="tab:green"
+        )
+    ax1.set_ylabel("fitness")
+    ax1.legend(loc="best", fontsize="small")
+    ax1.grid(alpha=0.3)
+    ax2.plot(
+        gens, [s.diversity for s in stats], label="diversity (fingerprints)", color="tab:purple"
+    )
+    ax2.plot(gens, [s.species for s in stats], label="species", color="tab:orange")
+    ax2.set_xlabel("generation")
+    ax2.set_ylabel("count")
+    ax2.legend(loc="best", fontsize="small")
+    ax2.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    target = Path(path)
+    tmp = target.with_name(target.name + ".tmp.png")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(tmp, format="png")
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise ReporterError(f"cannot write plot {target}: {exc}") from exc
+
+
+class PlotReporter(Reporter):
+    """Keeps the run's statistics and writes ``path`` (PNG) when the run ends, and every
+    ``every`` generations if ``every > 0``. A resumed run passes the earlier generations as
+    ``history`` (e.g. from :func:`read_stats`)."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        every: int = 0,
+        history: Sequence[GenerationStats] = (),
+    ) -> None:
+        _matplotlib()  # fail early, with the install hint
+        if every < 0:
+            raise ReporterError("every must be >= 0")
+        self.path = Path(path)
+        self.every = every
+        self.history: list[GenerationStats] = list(history)
+        self._title = ""
+
+    def start_run(self, info: RunInfo) -> None:
+        self._title = f"{info.morphology} (seed {info.seed})"
+        if info.resumed_from_generation is None:
+            self.history = []
+
+    def end_generation(self, stats: GenerationStats, species: Sequence[SpeciesStats] = ()) -> None:
+        self.history = [s for s in self.history if s.generation < stats.generation]
+        self.history.append(stats)
+        if self.every and len(self.history) % self.every == 0:
+            plot_stats(self.history, self.path, self._title)
+
+    def end_run(self, summary: RunSummary) -> None:
+        if self.history:
+            plot_stats(self.history, self.path, self._title)

@@ -1,0 +1,479 @@
+"""The exoself's tuning phase (DXNN's memetic weight tuning), as pure functions.
+
+An exoself evaluates its network, then repeatedly perturbs the weights of a few neurons and
+re-evaluates, keeping the perturbation when the fitness improved and restoring the best
+weights otherwise, until ``max_attempts`` evaluations in a row brought no improvement.
+
+* Which neurons, and how hard: *tuning selection* functions (DXNN2
+  ``tuning_selection.erl``) choose neurons by **age** -- the agent's generation minus the
+  generation in which the neuron was created or last touched by mutation -- and give each a
+  spread ``perturbation_range * pi * annealing ** age`` (:func:`spread`).
+* How long: *tuning duration* functions (DXNN2 ``tuning_duration.erl``) give
+  ``max_attempts``.
+* How: :func:`perturb_weights` is DXNN2 ``neuron.erl``'s ``perturb_IPIdPs``: each input
+  block is chosen with probability ``1/sqrt(blocks)``, each weight of a chosen block with
+  probability ``1/sqrt(block length)``; a chosen weight moves by
+  ``dw = (u - 0.5) * spread + momentum * previous_dw`` (``u`` uniform in [0, 1),
+  momentum 0.5) and is saturated to ``[-pi, pi]``; the new ``dw`` is remembered for the next
+  perturbation, an unchosen weight keeps its previous ``dw``.
+* The loop's bookkeeping: :func:`observe` (DXNN2 ``exoself.erl``'s ``loop(S, gt)``).
+
+Deviations (see ``docs/evolution.md``): selection keeps the input order of neurons (DXNN2
+returns them reversed); ``active`` falls back to the first neuron when no neuron is young
+enough, like its siblings do (DXNN2's ``active`` returns an empty list and the tuning
+attempt is then wasted); a neuron whose generation is above the agent's counts as age 0;
+when the random draws pick no weight at all, one weight chosen uniformly is perturbed, so a
+perturbation with ``spread > 0`` always moves something; :func:`perturb_parameters` returns
+the perturbed plasticity parameters (DXNN2's ``perturb_PF`` computes and then drops them).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from actors.evolution.candidate import Fitness, Registry, as_fitness, dominance, erl_round
+from actors.evolution.errors import SelectionError, TuningError
+
+__all__ = [
+    "DURATIONS",
+    "MOMENTUM",
+    "SAT_LIMIT",
+    "SELECTIONS",
+    "TunableNeuron",
+    "TuningState",
+    "TuningStep",
+    "neuron_age",
+    "observe",
+    "perturb_parameters",
+    "perturb_weights",
+    "select_for_tuning",
+    "spread",
+    "start_tuning",
+    "tuning_attempts",
+]
+
+#: DXNN2 ``neuron.erl``'s ``?SAT_LIMIT``: weights stay within [-pi, pi].
+SAT_LIMIT = math.pi
+#: DXNN2 ``neuron.erl``: the previous delta's share in the next one.
+MOMENTUM = 0.5
+#: Neurons younger than this many generations are "active" (DXNN2's literal 3).
+ACTIVE_AGE = 3
+
+Choice = tuple[str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class TunableNeuron:
+    """What tuning needs to know of a neuron: its id, the generation in which it was
+    created or last mutated, and how many weights it has (inputs incl. bias)."""
+
+    neuron_id: str
+    generation: int
+    weight_count: int = 0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.neuron_id, str) or not self.neuron_id:
+            raise TuningError(f"neuron_id must be a non-empty str: {self.neuron_id!r}")
+        for name in ("generation", "weight_count"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise TuningError(f"{self.neuron_id}: {name} must be an int >= 0, got {v!r}")
+
+
+def neuron_age(neuron: TunableNeuron, agent_generation: int) -> int:
+    """``agent_generation - neuron.generation``, never below 0."""
+    return max(0, agent_generation - neuron.generation)
+
+
+def spread(perturbation_range: float, annealing: float, age: int) -> float:
+    """``perturbation_range * pi * annealing ** age``: older neurons move less."""
+    return perturbation_range * math.pi * annealing**age
+
+
+def _check_inputs(
+    neurons: Sequence[TunableNeuron], perturbation_range: float, annealing: float
+) -> None:
+    if not neurons:
+        raise TuningError("no neurons to tune")
+    if not (perturbation_range > 0 and math.isfinite(perturbation_range)):
+        raise TuningError("perturbation_range must be a finite number > 0")
+    if not 0 < annealing <= 1:
+        raise TuningError("annealing must be in (0, 1]")
+
+
+def _extract(
+    neurons: Sequence[TunableNeuron],
+    generation: int,
+    age_limit: float,
+    pr: float,
+    ap: float,
+) -> list[Choice]:
+    """DXNN2's ``extract_CurGenNIdPs``: neurons with ``gen >= generation - age_limit``."""
+    return [
+        (n.neuron_id, spread(pr, ap, neuron_age(n, generation)))
+        for n in neurons
+        if n.generation >= generation - age_limit
+    ]
+
+
+def _or_first(chosen: list[Choice], neurons: Sequence[TunableNeuron], pr: float) -> list[Choice]:
+    return chosen or [(neurons[0].neuron_id, pr * math.pi)]
+
+
+def _random_subset(pool: list[Choice], rng: random.Random) -> list[Choice]:
+    """DXNN2's ``choose_randomNIdPs``: keep each with probability ``1/sqrt(len)``; if none
+    is kept, one chosen uniformly."""
+    p = 1 / math.sqrt(len(pool))
+    kept = [c for c in pool if rng.random() < p]
+    return kept or [pool[rng.randrange(len(pool))]]
+
+
+def _dynamic_age_limit(rng: random.Random) -> float:
+    # sqrt(1/U), U uniform in (0, 1]: 1 <= limit; P(limit <= 2) = 0.75.
+    return math.sqrt(1 / (1.0 - rng.random()))
+
+
+SelectionFn = Callable[[Sequence[TunableNeuron], int, float, float, random.Random], list[Choice]]
+
+#: Tuning selection functions by name.
+SELECTIONS: Registry[SelectionFn] = Registry(
+    "tuning selection",
+    ("neurons", "agent_generation", "perturbation_range", "annealing", "rng"),
+    TuningError,
+)
+
+
+def _sig(fn: SelectionFn) -> SelectionFn:
+    SELECTIONS.register(fn.__name__, fn)
+    return fn
+
+
+@_sig
+def dynamic(
+    neurons: Sequence[TunableNeuron],
+    agent_generation: int,
+    perturbation_range: float,
+    annealing: float,
+    rng: random.Random,
+) -> list[Choice]:
+    """Neurons younger than a random age limit ``sqrt(1/U)`` (fallback: the first)."""
+    limit = _dynamic_age_limit(rng)
+    chosen = _extract(neurons, agent_generation, limit, perturbation_range, annealing)
+    return _or_first(chosen, neurons, perturbation_range)
+
+
+@_sig
+def dynamic_random(
+    neurons: Sequence[TunableNeuron],
+    agent_generation: int,
+    perturbation_range: float,
+    annealing: float,
+    rng: random.Random,
+) -> list[Choice]:
+    """``dynamic``'s pool, then each kept with probability ``1/sqrt(pool size)``."""
+    pool = dynamic(neurons, agent_generation, perturbation_range, annealing, rng)
+    return _random_subset(pool, rng)
+
+
+@_sig
+def active(
+    neurons: Sequence[TunableNeuron],
+    agent_generation: int,
+    perturbation_range: float,
+    annealing: float,
+    rng: random.Random,
+) -> list[Choice]:
+    """Neurons at most 3 generations old (fallback: the first; see deviations)."""
+    chosen = _extract(neurons, agent_generation, ACTIVE_AGE, perturbation_range, annealing)
+    return _or_first(chosen, neurons, perturbation_range)
+
+
+@_sig
+def active_random(
+    neurons: Sequence[TunableNeuron],
+    agent_generation: int,
+    perturbation_range: float,
+    annealing: float,
+    rng: random.Random,
+) -> list[Choice]:
+    """``active``'s pool, then each kept with probability ``1/sqrt(pool size)``."""
+    pool = active(neurons, agent_generation, perturbation_range, annealing, rng)
+    return _random_subset(pool, rng)
+
+
+@_sig
+def current(
+    neurons: Sequence[TunableNeuron],
+    agent_generation: int,
+    perturbation_range: float,
+    annealing: float,
+    rng: random.Random,
+) -> list[Choice]:
+    """Neurons created or mutated in the agent's current generation (fallback: the first)."""
+    chosen = _extract(neurons, agent_generation, 0, perturbation_range, annealing)
+    return _or_first(chosen, neurons, perturbation_range)
+
+
+@_sig
+def current_random(
+    neurons: Sequence[TunableNeuron],
+    agent_generation: int,
+    perturbation_range: float,
+    annealing: float,
+    rng: random.Random,
+) -> list[Choice]:
+    """``current``'s pool, then each kept with probability ``1/sqrt(pool size)``."""
+    pool = current(neurons, agent_generation, perturbation_range, annealing, rng)
+    return _random_subset(pool, rng)
+
+
+def all_neurons(
+    neurons: Sequence[TunableNeuron],
+    agent_generation: int,
+    perturbation_range: float,
+    annealing: float,
+    rng: random.Random,
+) -> list[Choice]:
+    """DXNN2's ``all``: every neuron, each with its age's spread."""
+    return [
+        (n.neuron_id, spread(perturbation_range, annealing, neuron_age(n, agent_generation)))
+        for n in neurons
+    ]
+
+
+SELECTIONS.register("all", all_neurons)
+
+
+@_sig
+def all_random(
+    neurons: Sequence[TunableNeuron],
+    agent_generation: int,
+    perturbation_range: float,
+    annealing: float,
+    rng: random.Random,
+) -> list[Choice]:
+    """Every neuron, each kept with probability ``1/sqrt(neuron count)``."""
+    pool = all_neurons(neurons, agent_generation, perturbation_range, annealing, rng)
+    return _random_subset(pool, rng)
+
+
+def select_for_tuning(
+    name: str,
+    neurons: Sequence[TunableNeuron],
+    agent_generation: int,
+    perturbation_range: float,
+    annealing: float,
+    rng: random.Random,
+) -> tuple[Choice, ...]:
+    """Run the tuning selection function ``name``: ``(neuron_id, spread)`` pairs, never
+    empty, ids unique, in input order. Raises :class:`TuningError` on bad inputs."""
+    fn = SELECTIONS.get(name)
+    _check_inputs(neurons, perturbation_range, annealing)
+    ids = [n.neuron_id for n in neurons]
+    if len(set(ids)) != len(ids):
+        raise TuningError("duplicate neuron ids")
+    return tuple(fn(neurons, agent_generation, perturbation_range, annealing, rng))
+
+
+# --- tuning duration ------------------------------------------------------------------
+
+DurationFn = Callable[[float, Sequence[TunableNeuron], int], int]
+
+#: Tuning duration functions by name: ``(parameter, neurons, agent_generation) -> attempts``.
+DURATIONS: Registry[DurationFn] = Registry(
+    "tuning duration", ("parameter", "neurons", "agent_generation"), TuningError
+)
+
+
+def _recent(neurons: Sequence[TunableNeuron], generation: int) -> list[TunableNeuron]:
+    return [n for n in neurons if n.generation >= generation - ACTIVE_AGE]
+
+
+def _sat(v: int, lo: int, hi: int) -> int:
+    return max(lo, min(hi, v))
+
+
+def const(parameter: float, neurons: Sequence[TunableNeuron], agent_generation: int) -> int:
+    """A fixed number of attempts (the parameter, at least 1)."""
+    if parameter < 1:
+        raise TuningError("const tuning duration needs a parameter >= 1")
+    return int(parameter)
+
+
+def wsize_proportional(
+    parameter: float, neurons: Sequence[TunableNeuron], agent_generation: int
+) -> int:
+    """``10 + sat(round(W ** p), 0, 100)``, W = weights of neurons at most 3 generations old."""
+    w = sum(n.weight_count for n in _recent(neurons, agent_generation))
+    return 10 + _sat(erl_round(w**parameter), 0, 100)
+
+
+def nsize_proportional(
+    parameter: float, neurons: Sequence[TunableNeuron], agent_generation: int
+) -> int:
+    """``20 + sat(round(N ** p), 0, 100)``, N = neurons at most 3 generations old."""
+    n = len(_recent(neurons, agent_generation))
+    return 20 + _sat(erl_round(n**parameter), 0, 100)
+
+
+DURATIONS.register("const", const)
+DURATIONS.register("wsize_proportional", wsize_proportional)
+DURATIONS.register("nsize_proportional", nsize_proportional)
+
+
+def tuning_attempts(
+    name: str, parameter: float, neurons: Sequence[TunableNeuron], agent_generation: int
+) -> int:
+    """``max_attempts`` from the tuning duration function ``name``."""
+    fn = DURATIONS.get(name)
+    if not (math.isfinite(parameter) and parameter >= 0):
+        raise TuningError("tuning duration parameter must be a finite number >= 0")
+    return fn(parameter, neurons, agent_generation)
+
+
+# --- perturbation -----------------------------------------------------------------------
+
+WeightBlock = tuple[np.ndarray, np.ndarray]
+
+
+def perturb_weights(
+    blocks: Sequence[WeightBlock],
+    spread: float,
+    rng: random.Random,
+    *,
+    sat_limit: float = SAT_LIMIT,
+    momentum: float = MOMENTUM,
+) -> list[WeightBlock]:
+    """Perturb a neuron's input weight blocks as DXNN2's ``perturb_IPIdPs`` does.
+
+    ``blocks`` holds one ``(weights, previous_deltas)`` pair of equal-length 1-D arrays per
+    input (the bias is one more block). Returns new arrays; the inputs are not modified.
+    With ``spread > 0`` at least one weight is always perturbed. Raises
+    :class:`TuningError` on mismatched shapes or a bad spread.
+    """
+    if not (math.isfinite(spread) and spread >= 0):
+        raise TuningError("spread must be a finite number >= 0")
+    if not sat_limit > 0:
+        raise TuningError("sat_limit must be > 0")
+    out: list[tuple[np.ndarray, np.ndarray]] = []
+    for w, d in blocks:
+        wa = np.array(w, dtype=np.float64, copy=True)
+        da = np.array(d, dtype=np.float64, copy=True)
+        if wa.ndim != 1 or wa.shape != da.shape:
+            raise TuningError(f"weights {wa.shape} and deltas {da.shape} must be equal 1-D")
+        out.append((wa, da))
+    if not out:
+        return out
+    touched = False
+    block_p = 1 / math.sqrt(len(out))
+    for wa, da in out:
+        if rng.random() >= block_p or wa.size == 0:
+            continue
+        weight_p = 1 / math.sqrt(wa.size)
+        for i in range(wa.size):
+            if rng.random() < weight_p:
+                _move(wa, da, i, spread, rng, sat_limit, momentum)
+                touched = True
+    if not touched and spread > 0:
+        nonempty = [b for b in out if b[0].size]
+        if nonempty:
+            wa, da = nonempty[rng.randrange(len(nonempty))]
+            _move(wa, da, rng.randrange(wa.size), spread, rng, sat_limit, momentum)
+    return out
+
+
+def _move(
+    wa: np.ndarray,
+    da: np.ndarray,
+    i: int,
+    spread: float,
+    rng: random.Random,
+    sat_limit: float,
+    momentum: float,
+) -> None:
+    dw = (rng.random() - 0.5) * spread + float(da[i]) * momentum
+    wa[i] = min(sat_limit, max(-sat_limit, float(wa[i]) + dw))
+    da[i] = dw
+
+
+def perturb_parameters(
+    parameters: Sequence[float], spread: float, rng: random.Random, sat_limit: float = SAT_LIMIT
+) -> tuple[float, ...]:
+    """Perturb plasticity parameters: each moves by ``(u - 0.5) * spread``, saturated."""
+    if not (math.isfinite(spread) and spread >= 0):
+        raise TuningError("spread must be a finite number >= 0")
+    return tuple(
+        min(sat_limit, max(-sat_limit, p + (rng.random() - 0.5) * spread)) for p in parameters
+    )
+
+
+# --- the tuning loop's bookkeeping --------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TuningState:
+    """Where an exoself's tuning phase stands.
+
+    ``best`` is the best fitness so far (``None`` before the first evaluation), ``attempt``
+    the evaluations since the last improvement, ``evaluations`` all evaluations so far.
+    """
+
+    max_attempts: int
+    best: Fitness | None = None
+    attempt: int = 0
+    evaluations: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TuningStep:
+    """The decision after one evaluation: ``improved`` -> back the weights up (and write the
+    fitness to the agent); otherwise restore the perturbed neurons' backed-up weights.
+    ``done`` -> stop tuning; otherwise select neurons and perturb again."""
+
+    state: TuningState
+    improved: bool
+    done: bool
+
+
+def start_tuning(max_attempts: int) -> TuningState:
+    if max_attempts < 1:
+        raise TuningError("max_attempts must be >= 1")
+    return TuningState(max_attempts)
+
+
+def observe(
+    state: TuningState,
+    fitness: float | Sequence[float],
+    *,
+    goal_reached: bool = False,
+    min_improvement: float = 0.0,
+) -> TuningStep:
+    """Account for one evaluation as DXNN2's exoself does.
+
+    The first evaluation always counts as an improvement (DXNN2 starts from ``fitness - 1``).
+    Later ones improve when the fitness vector dominates the best so far, every element by
+    more than ``min_improvement`` times the old value (DXNN2's ``?MIN_PIMPROVEMENT``, 0).
+    Tuning is done after ``max_attempts`` evaluations in a row without improvement, or when
+    the scape signalled that the goal is reached.
+    """
+    try:
+        vec = as_fitness(fitness)
+    except SelectionError as exc:
+        raise TuningError(str(exc)) from exc
+    best = state.best if state.best is not None else tuple(v - 1 for v in vec)
+    try:
+        improved = dominance(vec, best, min_improvement) == 1
+    except SelectionError as exc:
+        raise TuningError(str(exc)) from exc
+    new = TuningState(
+        state.max_attempts,
+        vec if improved else best,
+        0 if improved else state.attempt + 1,
+        state.evaluations + 1,
+    )
+    return TuningStep(new, improved, new.attempt >= new.max_attempts or goal_reached)

@@ -1,0 +1,77 @@
+"""Convention (multi-host) support for ``cluster`` mode.
+
+Thespian's multiprocTCPBase joins actor systems into a *convention* around a leader
+(capability ``Convention Address.IPv4``); actors are placed on a member whose
+capabilities satisfy the requirements (``actorSystemCapabilityCheck``).
+
+Its timers are module constants read once in ``thespian.system.admin.convention``:
+a member re-registers every 7 min 22 s and is declared dead after 3 missed
+registrations (~22 min). :func:`tune_convention_timers` sets them in this process
+before the Admin is forked (the Admin inherits them), so that an abrupt member death
+is noticed within ``period * misses`` seconds (defaults: 3 s x 3).
+
+Cluster mode is for one trusted network only: Thespian's TCP transport unpickles
+whatever reaches its ports.
+
+:class:`ConventionWatcher` is an actor that records convention membership changes
+(``ActorSystemConventionUpdate``); ask it ``"members"`` for the current list.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from thespian.actors import (
+    Actor,
+    ActorSystemConventionUpdate,
+)
+
+from actors.runtime.messages import Reply, Request
+
+__all__ = ["ConventionWatcher", "tune_convention_timers"]
+
+log = logging.getLogger(__name__)
+
+
+def tune_convention_timers(period_s: float = 3.0, misses: int = 3) -> None:
+    """Re-register every ``period_s`` seconds; a member is dead after ``misses`` misses."""
+    if not period_s > 0 or not isinstance(misses, int) or misses < 1:
+        raise ValueError("period_s must be > 0 and misses an int >= 1")
+    from thespian.system.admin import convention
+
+    convention.CONVENTION_REREGISTRATION_PERIOD = timedelta(seconds=period_s)
+    convention.CONVENTION_RESTART_PERIOD = timedelta(seconds=period_s)
+    convention.CONVENTION_REGISTRATION_MISS_MAX = misses
+
+
+class ConventionWatcher(Actor):
+    """Tracks convention members; ``Request(ref, "members")`` replies with a dict
+    ``{admin address string: capabilities}`` and ``"history"`` with the list of
+    ``(address, added)`` changes seen."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.members: dict[str, dict[str, Any]] = {}
+        self.history: list[tuple[str, bool]] = []
+        self._subscribed = False
+
+    def receiveMessage(self, msg: Any, sender: Any) -> None:
+        if not self._subscribed:
+            self.notifyOnSystemRegistrationChanges(True)
+            self._subscribed = True
+        if isinstance(msg, ActorSystemConventionUpdate):
+            key = str(msg.remoteAdminAddress)
+            self.history.append((key, bool(msg.remoteAdded)))
+            if msg.remoteAdded:
+                self.members[key] = dict(msg.remoteCapabilities or {})
+            else:
+                self.members.pop(key, None)
+        elif isinstance(msg, Request):
+            if msg.payload == "members":
+                self.send(sender, Reply(msg.ref, value=dict(self.members)))
+            elif msg.payload == "history":
+                self.send(sender, Reply(msg.ref, value=list(self.history)))
+            else:
+                self.send(sender, Reply(msg.ref, ok=False, error="bad_request"))

@@ -1,0 +1,74 @@
+"""The runtime's error types: one base, subclasses by origin.
+
+Local misuse (a bad child spec, an unknown mode, a bad capability value) raises a
+:class:`ConfigError` subclass at the point of the mistake, before anything starts.
+Failures seen at run time (a deadline passed, a call that crashed the callee, a
+supervisor that refused an operation) raise :class:`RuntimeFailure` subclasses.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ActorError",
+    "CallFailed",
+    "CapabilityError",
+    "ConfigError",
+    "ModeError",
+    "RequestTimeout",
+    "RuntimeFailure",
+    "SpecError",
+    "SupervisorRefused",
+]
+
+
+class ActorError(Exception):
+    """Base of every error raised by :mod:`actors.runtime`."""
+
+
+class ConfigError(ActorError, ValueError):
+    """Local misuse: a bad argument found before anything was started."""
+
+
+class SpecError(ConfigError):
+    """An invalid child spec or supervisor flag (the message names the field)."""
+
+
+class ModeError(ConfigError):
+    """An unknown runtime mode, or a mode used with options it does not accept."""
+
+
+class CapabilityError(ConfigError):
+    """A capability or requirement whose name or value cannot be used."""
+
+
+class RuntimeFailure(ActorError):
+    """Something went wrong while the runtime was running."""
+
+
+class RequestTimeout(RuntimeFailure, TimeoutError):
+    """No reply arrived before the request's deadline."""
+
+
+class CallFailed(RuntimeFailure):
+    """The callee crashed (or refused) while handling the request.
+
+    ``reason`` is the remote reason (for a crash: ``"ExcType: message"``) and
+    ``traceback`` the remote traceback text, if any.
+    """
+
+    def __init__(self, reason: str, traceback: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.traceback = traceback
+
+
+class SupervisorRefused(RuntimeFailure):
+    """A supervisor operation was refused (``not_found``, ``running``, ...).
+
+    ``code`` is the OTP-style error atom as a string.
+    """
+
+    def __init__(self, code: str, detail: str = "") -> None:
+        super().__init__(f"{code}: {detail}" if detail else code)
+        self.code = code
+        self.detail = detail

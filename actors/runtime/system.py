@@ -1,0 +1,365 @@
+"""Start and stop an actor system by mode, and talk to it from outside.
+
+Modes:
+
+* ``simple`` -- Thespian's simpleSystemBase: one thread, synchronous, deterministic.
+  Actors run while this side waits (``request``, ``wait_down``).
+* ``local`` -- multiprocTCPBase on this host, one OS process per actor, every
+  listener on 127.0.0.1 (see :mod:`actors.runtime.loopback`), Admin port chosen by
+  the OS.
+* ``cluster`` -- multiprocTCPBase joined to a convention (``leader=`` the leader's
+  ``host:port``; none for the leader itself) with capabilities for placement and
+  tuned convention timers (:mod:`actors.runtime.cluster`). Trusted networks only.
+
+:func:`start_system` is a context manager; :class:`RuntimeSystem` also shuts down
+on :meth:`~RuntimeSystem.shutdown`, on an exception leaving the ``with`` block, and
+at interpreter exit. Shutdown stops root supervisors in order, shuts the Thespian
+system down, then waits for (and if need be SIGKILLs) every process of the system;
+:attr:`RuntimeSystem.leftovers` lists any pid that survived all of that.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import itertools
+import logging
+import os
+import time
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import timedelta
+from typing import Any
+
+import psutil
+from thespian.actors import ActorSystem
+
+from actors.runtime import loopback, procs
+from actors.runtime.cluster import tune_convention_timers
+from actors.runtime.errors import (
+    CallFailed,
+    ModeError,
+    RequestTimeout,
+    RuntimeFailure,
+    SupervisorRefused,
+)
+from actors.runtime.messages import (
+    ChildCounts,
+    ChildInfo,
+    CountChildren,
+    DeleteChild,
+    Demonitor,
+    Down,
+    Monitor,
+    Register,
+    Reply,
+    Request,
+    RestartChild,
+    Shutdown,
+    StartChild,
+    StartRoot,
+    SupervisorArgs,
+    TerminateChild,
+    Unregister,
+    WhereIs,
+    WhichChildren,
+)
+from actors.runtime.registry import REGISTRY_NAME, Registry
+from actors.runtime.spec import ChildSpec, SupFlags, validate_capabilities
+from actors.runtime.supervisor import Supervisor, check_children
+
+__all__ = ["MODES", "RuntimeSystem", "start_system"]
+
+MODES = ("simple", "local", "cluster")
+log = logging.getLogger(__name__)
+
+
+def _log_defs(level: str) -> dict[str, Any]:
+    # logDefs=False crashes multiproc actor startup in Thespian 4.0.1: always a dict.
+    return {
+        "version": 1,
+        "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+        "handlers": {
+            "err": {"class": "logging.StreamHandler", "formatter": "plain", "level": level}
+        },
+        "root": {"handlers": ["err"], "level": level},
+    }
+
+
+def _unwrap(reply: Reply) -> Any:
+    if reply.ok:
+        return reply.value
+    if reply.error == "refused":
+        raise SupervisorRefused(reply.reason)
+    if reply.error == "timeout":
+        raise RequestTimeout(f"request {reply.ref} timed out")
+    raise CallFailed(reply.reason or reply.error, reply.traceback)
+
+
+class RuntimeSystem:
+    """One actor system and the outside handle to it (not thread-safe: one caller).
+
+    ``capabilities`` are added to the system's Thespian capabilities (validated);
+    ``leader`` (cluster) is the convention leader as ``"host:port"``; ``host``
+    (cluster) the address to advertise (``THESPIAN_BASE_IPADDR``);
+    ``convention_period``/``convention_misses`` tune member-death detection.
+    """
+
+    def __init__(
+        self,
+        mode: str = "simple",
+        *,
+        capabilities: Mapping[str, Any] | None = None,
+        admin_port: int | None = None,
+        leader: str | None = None,
+        host: str | None = None,
+        convention_period: float = 3.0,
+        convention_misses: int = 3,
+        log_level: str = "WARNING",
+    ) -> None:
+        if mode not in MODES:
+            raise ModeError(f"unknown runtime mode {mode!r}; expected one of {MODES}")
+        if mode != "cluster" and (leader is not None or host is not None):
+            raise ModeError("leader= and host= are only for mode 'cluster'")
+        if mode == "simple" and admin_port is not None:
+            raise ModeError("admin_port is not used by mode 'simple'")
+        if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ModeError(f"unknown log level {log_level!r}")
+        self.mode = mode
+        self.capabilities = validate_capabilities(capabilities or {})
+        self.admin_port = admin_port
+        self.leader = leader
+        self.host = host
+        self.convention = (convention_period, convention_misses)
+        self.log_level = log_level
+        self.asys: Any = None
+        self.registry: Any = None
+        self.admin_pid: int | None = None
+        self.leftovers: list[int] = []
+        self._roots: list[Any] = []
+        self._inbox: list[Any] = []
+        self._refs = itertools.count()
+        self._prefix = "ext-" + uuid.uuid4().hex[:12]
+
+    # -- start / stop --------------------------------------------------------
+
+    def start(self) -> RuntimeSystem:
+        """Start the actor system and its registry. Returns self."""
+        if self.asys is not None:
+            return self
+        if self.mode == "simple":
+            self.asys = ActorSystem(
+                "simpleSystemBase", dict(self.capabilities), logDefs=False, transientUnique=True
+            )
+        else:
+            base_ip = "127.0.0.1" if self.mode == "local" else self.host
+            if self.mode == "local" or (base_ip and loopback.is_loopback(base_ip)):
+                loopback.install()
+            if base_ip:
+                os.environ["THESPIAN_BASE_IPADDR"] = base_ip
+            if self.mode == "cluster":
+                tune_convention_timers(*self.convention)
+            port = self.admin_port or procs.free_port()
+            self.admin_port = port
+            caps: dict[str, Any] = {**self.capabilities, "Admin Port": port}
+            if self.leader:
+                caps["Convention Address.IPv4"] = self.leader
+            self.asys = ActorSystem(
+                "multiprocTCPBase", caps, logDefs=_log_defs(self.log_level), transientUnique=True
+            )
+            self.admin_pid = procs.admin_pid(port)
+        atexit.register(self.shutdown)
+        try:
+            self.registry = self.asys.createActor(Registry, globalName=REGISTRY_NAME)
+            self.asys.tell(self.registry, self.mode)
+        except Exception:
+            self.shutdown()
+            raise
+        return self
+
+    def pids(self) -> list[int]:
+        """The Admin and every actor process (empty in ``simple`` mode)."""
+        return procs.tree_pids(self.admin_pid) if self.admin_pid else []
+
+    def listeners(self) -> list[procs.Listener]:
+        """Listening sockets of this process and of the system's processes."""
+        return procs.listeners([os.getpid(), *self.pids()])
+
+    def shutdown(self, timeout: float = 10.0) -> list[int]:
+        """Stop roots in order, shut the system down, reap its processes.
+        Idempotent. Returns (and stores in :attr:`leftovers`) surviving pids."""
+        if self.asys is None:
+            return self.leftovers
+        atexit.unregister(self.shutdown)
+        pids = self.pids()
+        deadline = time.monotonic() + timeout / 2
+        try:
+            for root in reversed(self._roots):
+                ref = self.monitor(root)
+                self.asys.tell(root, Shutdown())
+                with contextlib.suppress(RuntimeFailure):
+                    self.wait_down(ref, max(0.1, deadline - time.monotonic()))
+        except Exception:
+            log.exception("orderly stop of root supervisors failed")
+        finally:
+            asys, self.asys = self.asys, None
+            with contextlib.suppress(Exception):
+                asys.shutdown()
+        procs_ = [psutil.Process(p) for p in pids if psutil.pid_exists(p)]
+        _, alive = psutil.wait_procs(procs_, timeout=timeout / 2)
+        for proc in alive:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                proc.kill()
+        _, alive = psutil.wait_procs(alive, timeout=2.0)
+        self.leftovers = [p.pid for p in alive]
+        return self.leftovers
+
+    def __enter__(self) -> RuntimeSystem:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+
+    # -- messaging ---------------------------------------------------------------
+
+    def _system(self) -> Any:
+        if self.asys is None:
+            raise RuntimeFailure("the actor system is not running")
+        return self.asys
+
+    def new_ref(self) -> str:
+        return f"{self._prefix}.{next(self._refs)}"
+
+    def tell(self, target: Any, msg: Any) -> None:
+        """Send ``msg`` to ``target`` (an address)."""
+        self._system().tell(target, msg)
+
+    def request(self, target: Any, payload: Any, timeout: float = 5.0) -> Any:
+        """Send ``Request(ref, payload)``; return the matching reply's value.
+
+        Raises :class:`RequestTimeout` after ``timeout`` seconds, :class:`CallFailed`
+        if the callee crashed, :class:`SupervisorRefused` for a refused operation.
+        A reply that arrives after its deadline is dropped when seen, never
+        returned to a later request; other messages are kept for :meth:`receive`.
+        """
+        asys = self._system()
+        ref = self.new_ref()
+        deadline = time.monotonic() + timeout
+        asys.tell(target, Request(ref, payload))
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise RequestTimeout(f"no reply to {type(payload).__name__} in {timeout} s")
+            msg = asys.listen(timedelta(seconds=remaining))
+            if isinstance(msg, Reply):
+                if msg.ref == ref:
+                    return _unwrap(msg)
+            elif msg is not None:
+                self._inbox.append(msg)
+
+    def receive(self, timeout: float) -> Any:
+        """The next message sent to this outside handle (other than replies), or None."""
+        if self._inbox:
+            return self._inbox.pop(0)
+        deadline = time.monotonic() + timeout
+        while (remaining := deadline - time.monotonic()) > 0:
+            msg = self._system().listen(timedelta(seconds=remaining))
+            if msg is not None and not isinstance(msg, Reply):
+                return msg
+        return None
+
+    # -- registry and monitors -------------------------------------------------------
+
+    def whereis(self, name: str, timeout: float = 5.0) -> Any:
+        """The address registered under ``name``, or None."""
+        return self.request(self.registry, WhereIs(name), timeout)
+
+    def register(self, name: str, address: Any, timeout: float = 5.0) -> None:
+        self.request(self.registry, Register(name, address), timeout)
+
+    def unregister(self, name: str, timeout: float = 5.0) -> None:
+        self.request(self.registry, Unregister(name), timeout)
+
+    def monitor(self, target: Any, timeout: float = 5.0) -> str:
+        """Monitor ``target`` (name or address); :meth:`wait_down` gets its Down."""
+        ref = self.new_ref()
+        self.request(self.registry, Monitor(ref, target, None), timeout)
+        return ref
+
+    def demonitor(self, ref: str, timeout: float = 5.0) -> None:
+        self.request(self.registry, Demonitor(ref), timeout)
+
+    def wait_down(self, ref: str, timeout: float) -> Down:
+        """Wait for the Down of monitor ``ref``; raises RequestTimeout."""
+        for i, msg in enumerate(self._inbox):
+            if isinstance(msg, Down) and msg.ref == ref:
+                del self._inbox[i]
+                return msg
+        deadline = time.monotonic() + timeout
+        while (remaining := deadline - time.monotonic()) > 0:
+            msg = self._system().listen(timedelta(seconds=remaining))
+            if isinstance(msg, Down) and msg.ref == ref:
+                return msg
+            if msg is not None and not isinstance(msg, Reply):
+                self._inbox.append(msg)
+        raise RequestTimeout(f"no Down for monitor {ref} in {timeout} s")
+
+    # -- supervisors -------------------------------------------------------------------
+
+    def start_root(self, spec: ChildSpec, timeout: float = 10.0) -> Any:
+        """Start ``spec`` as a root (not restarted); return its address once started."""
+        address = self.request(self.registry, StartRoot(spec), timeout)
+        self._roots.append(address)
+        return address
+
+    def start_supervisor(
+        self,
+        flags: SupFlags,
+        children: Sequence[ChildSpec] = (),
+        *,
+        name: str | None = None,
+        id: str = "root",
+        timeout: float = 10.0,
+    ) -> Any:
+        """Start a root supervisor with ``children``; return its address."""
+        check_children(flags, tuple(children))
+        spec = ChildSpec(id, Supervisor, (SupervisorArgs(flags, tuple(children)),), name=name)
+        return self.start_root(spec, timeout)
+
+    def start_child(
+        self, sup: Any, spec_or_args: ChildSpec | Sequence[Any], timeout: float = 10.0
+    ) -> Any:
+        """``supervisor:start_child``: a ChildSpec, or extra args for simple_one_for_one."""
+        op = (
+            StartChild(spec=spec_or_args)
+            if isinstance(spec_or_args, ChildSpec)
+            else StartChild(extra_args=tuple(spec_or_args))
+        )
+        return self.request(sup, op, timeout)
+
+    def terminate_child(self, sup: Any, child: Any, timeout: float = 10.0) -> None:
+        self.request(sup, TerminateChild(child), timeout)
+
+    def restart_child(self, sup: Any, child_id: str, timeout: float = 10.0) -> Any:
+        return self.request(sup, RestartChild(child_id), timeout)
+
+    def delete_child(self, sup: Any, child_id: str, timeout: float = 10.0) -> None:
+        self.request(sup, DeleteChild(child_id), timeout)
+
+    def which_children(self, sup: Any, timeout: float = 10.0) -> list[ChildInfo]:
+        return list(self.request(sup, WhichChildren(), timeout))
+
+    def count_children(self, sup: Any, timeout: float = 10.0) -> ChildCounts:
+        result: ChildCounts = self.request(sup, CountChildren(), timeout)
+        return result
+
+
+@contextlib.contextmanager
+def start_system(mode: str = "simple", **options: Any) -> Iterator[RuntimeSystem]:
+    """``with start_system("local") as rt: ...`` -- started, and always shut down."""
+    rt = RuntimeSystem(mode, **options)
+    rt.start()
+    try:
+        yield rt
+    finally:
+        rt.shutdown()

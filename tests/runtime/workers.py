@@ -1,0 +1,78 @@
+"""Actor classes used by the runtime tests (actors must live in importable modules)."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from actors.runtime import Worker
+
+
+class Echo(Worker):
+    """Replies to requests; ``("crash", text)`` raises, ``("stop", reason)`` exits.
+
+    Args: ``(recorder_address_or_None, label)``; with a recorder, it reports
+    ``("start", label)`` and ``("stop", label)`` there.
+    """
+
+    def on_start(self, recorder: Any = None, label: str = "", *extra: Any) -> None:
+        self.recorder = recorder
+        self.label = label
+        self.extra = extra
+        if recorder is not None:
+            self.send(recorder, ("start", label))
+
+    def handle_call(self, payload: Any, sender: Any) -> Any:
+        if payload == "pid":
+            return os.getpid()
+        if payload == "extra":
+            return self.extra
+        if isinstance(payload, tuple) and payload[0] == "crash":
+            raise RuntimeError(payload[1])
+        if isinstance(payload, tuple) and payload[0] == "stop":
+            self.stop(payload[1])
+            return "stopping"
+        if isinstance(payload, tuple) and payload[0] == "sleep":
+            time.sleep(payload[1])
+            return "slept"
+        return payload
+
+    def handle(self, msg: Any, sender: Any) -> None:
+        if isinstance(msg, tuple) and msg[0] == "crash":
+            raise RuntimeError(msg[1])
+
+    def on_stop(self, reason: str) -> None:
+        if self.recorder is not None:
+            self.send(self.recorder, ("stop", self.label))
+
+
+class Stubborn(Echo):
+    """Ignores shutdown requests (its supervisor must kill it after the timeout)."""
+
+    def accept_shutdown(self, reason: str) -> bool:
+        return False
+
+
+class FailingStart(Worker):
+    """Crashes in on_start."""
+
+    def on_start(self, *args: Any) -> None:
+        raise ValueError("cannot start")
+
+
+class Recorder(Worker):
+    """Collects every plain message; request ``"events"`` returns them in order."""
+
+    def on_start(self, *args: Any) -> None:
+        self.events: list[Any] = []
+
+    def handle(self, msg: Any, sender: Any) -> None:
+        self.events.append(msg)
+
+    def handle_call(self, payload: Any, sender: Any) -> Any:
+        if payload == "events":
+            return list(self.events)
+        if isinstance(payload, tuple) and payload[0] == "monitor":
+            return self.monitor(payload[1])
+        return None
