@@ -23,7 +23,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
+
+from thespian.actors import WakeupMessage
 
 from actors.evolution.checkpoint import RunRecord, commit, load_run
 from actors.evolution.config import config_from_mapping
@@ -41,6 +44,19 @@ log = logging.getLogger(__name__)
 TASK_TIMEOUT = 3600.0
 #: A task whose exoself crashed is repeated at most this many times.
 TASK_RETRIES = 3
+#: After a crash, look the restarted worker up this many times, this many seconds apart.
+RESOLVE_ATTEMPTS = 100
+RESOLVE_DELAY = 0.05
+
+
+@dataclass(frozen=True, slots=True)
+class _Resolve:
+    worker: str
+    old: str
+    attempt: int
+    task: Task
+    tries: int
+    validation: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +148,10 @@ class PopulationMonitor(Worker):
         super()._dispatch(msg, sender)
 
     def handle(self, msg: Any, sender: Any) -> None:
-        if isinstance(msg, tuple) and len(msg) == 2 and msg[0] == "info":
+        if isinstance(msg, WakeupMessage) and isinstance(msg.payload, _Resolve):
+            p = msg.payload
+            self._reresolve(p.worker, p.old, p.attempt, p.task, p.tries, p.validation)
+        elif isinstance(msg, tuple) and len(msg) == 2 and msg[0] == "info":
             self.infos.append(str(msg[1]))
         else:
             super().handle(msg, sender)
@@ -309,11 +328,25 @@ class PopulationMonitor(Worker):
             self._fail(f"{what}; giving up after {TASK_RETRIES} retries")
             return
         self.infos.append(f"{what}; repeating the evaluation")
+        self._reresolve(worker, str(self.workers[worker]), 0, task, tries + 1, validation)
+
+    def _reresolve(
+        self, worker: str, old: str, attempt: int, task: Task, tries: int, validation: bool
+    ) -> None:
+        """Find the restarted worker: its name must point to a new address (right after a
+        crash the registry may still hold the old one); poll a few times, then give up."""
 
         def resolved(r: Reply) -> None:
-            if r.ok and r.value is not None:
+            if r.ok and r.value is not None and str(r.value) != old:
                 self.workers[worker] = r.value
-            self._send_task(worker, task, tries + 1, validation=validation)
+                self._send_task(worker, task, tries, validation=validation)
+            elif attempt < RESOLVE_ATTEMPTS:
+                self.wakeupAfter(
+                    timedelta(seconds=RESOLVE_DELAY),
+                    payload=_Resolve(worker, old, attempt + 1, task, tries, validation),
+                )
+            else:
+                self._fail(f"exoself {worker} did not come back after a crash")
 
         self.whereis(worker, resolved)
 
