@@ -33,7 +33,7 @@ from actors.evolution.config import config_from_mapping
 from actors.evolution.exoself import EvaluateAgent, ExoselfResult
 from actors.evolution.population import EvalOutcome, EvolutionCore, StepReport, Task
 from actors.evolution.setup import morphology_spec
-from actors.genotype import GenotypeStore, decode_agent, encode_agent
+from actors.genotype import Agent, GenotypeStore, decode_agent, encode_agent
 from actors.runtime import Reply, Request, Worker
 from morphologies import get_morphology
 
@@ -263,11 +263,10 @@ class PopulationMonitor(Worker):
     def _task_message(self, task: Task, validation: bool) -> EvaluateAgent:
         core, record = self.core, self.record
         assert core is not None and record is not None
-        if validation:
-            assert core.state.champion is not None
-            data = encode_agent(core.state.champion)
-        else:
-            data = encode_agent(core.agents[task.agent_id])
+        agent = core.state.champion if validation else core.agents[task.agent_id]
+        assert agent is not None
+        # inside one process the immutable record itself travels; between processes, bytes
+        data: bytes | Agent = agent if self._in_process() else encode_agent(agent)
         return EvaluateAgent(
             agent=data,
             morphology=record.morphology,
@@ -277,6 +276,9 @@ class PopulationMonitor(Worker):
             fitness_goal=record.config.stopping.fitness_goal,
             min_improvement=record.config.tuning.min_improvement,
         )
+
+    def _in_process(self) -> bool:
+        return self.init_msg is not None and self.init_msg.mode == "simple"
 
     def _send_task(self, worker: str, task: Task, tries: int, *, validation: bool) -> None:
         self.running[worker] = (task, tries, validation)
@@ -303,7 +305,7 @@ class PopulationMonitor(Worker):
             self._pump()
             return
         outcome = EvalOutcome(
-            decode_agent(result.agent),
+            result.agent if isinstance(result.agent, Agent) else decode_agent(result.agent),
             result.fitness,
             result.evaluations,
             result.goal_reached,
