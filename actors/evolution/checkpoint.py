@@ -55,7 +55,8 @@ def _tuple(v: Any) -> Any:
 
 
 def _champ(c: Champion) -> list[Any]:
-    return [c.agent_id, list(c.fitness), c.score, c.size, c.specie_id, list(c.key),
+    key = c.key if isinstance(c.key, tuple) else (c.key,)
+    return [c.agent_id, list(c.fitness), c.score, c.size, c.specie_id, list(key),
             c.generation, c.fs]  # fmt: skip
 
 

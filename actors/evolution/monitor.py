@@ -20,6 +20,7 @@ the last exoself of the generation answered), so the monitor stays responsive.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -286,7 +287,7 @@ class PopulationMonitor(Worker):
             self.workers[worker],
             self._task_message(task, validation),
             TASK_TIMEOUT,
-            lambda reply, w=worker: self._done(w, reply),
+            functools.partial(self._done, worker),
         )
 
     def _done(self, worker: str, reply: Reply) -> None:

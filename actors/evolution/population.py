@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from actors.evolution.candidate import Candidate
@@ -182,7 +182,8 @@ class EvolutionCore:
     def _admit(self, agent: Agent) -> Agent:
         """Give a new agent its population and species ids and queue its evaluation."""
         key = species_key(agent)
-        table = assign_species([key], self.state.species)
+        known: dict[Hashable, str] = {k: v for k, v in self.state.species.items()}
+        table = {str(k): v for k, v in assign_species([key], known).items()}
         self.state.species = table
         agent = dataclasses.replace(agent, population_id=self.population_id, specie_id=table[key])
         self.agents[agent.id] = agent
