@@ -360,7 +360,7 @@ class PopulationMonitor(Worker):
             commit(self.store, core, record)
         cfg = record.config.monitor
         if (
-            cfg.op_mode == "validation"
+            cfg.op_mode in ("validation", "test")
             and core.state.champion is not None
             and core.state.evaluations >= self.next_validation
         ):

@@ -21,8 +21,10 @@ come every ``population_size`` completions.
 
 Stopping, checked after each generation (steady state: after each completion): an agent
 solved the task (its scape's goal, the fitness goal if set, and the morphology's success
-test), the best fitness reached the fitness goal, the evaluations limit, the generations
-limit.
+test; a generation ends as soon as the results of every agent up to the first solver, in
+population order, are in: the rest are not needed, and the cut does not depend on the order
+in which results arrive), the best fitness reached the fitness goal, the evaluations
+limit, the generations limit.
 
 Deviations from DXNN2 (documented in ``docs/evolve.md``): species are keyed by the
 structural fingerprint (see :mod:`actors.evolution.setup`); an offspring whose network has a
@@ -144,6 +146,7 @@ class EvolutionCore:
         self.steady = config.monitor.evolution_type == "steady_state"
         self._running: list[Task] = []
         self._results: dict[str, EvalOutcome] = {}
+        self._abandoned: set[str] = set()
         self._step: list[tuple[Candidate, tuple[float, ...]]] = []
         self._step_evals = 0
         self._solved_now = False
@@ -222,6 +225,9 @@ class EvolutionCore:
 
     def complete(self, task: Task, outcome: EvalOutcome) -> StepReport | None:
         """Feed back a finished task; returns a report when a generation/step ends."""
+        if task.agent_id in self._abandoned:
+            self._abandoned.discard(task.agent_id)
+            return None
         if task not in self._running:
             raise EvolutionError(f"task for {task.agent_id} is not running")
         if self.state.finished:
@@ -233,11 +239,23 @@ class EvolutionCore:
             self._running.remove(task)
             return self._steady_complete(outcome)
         self._results[task.agent_id] = outcome
-        if self.state.pending or len(self._results) < len(self._running):
+        order = [t.agent_id for t in self._running] + [t.agent_id for t in self.state.pending]
+        done = None
+        for k, aid in enumerate(order):
+            if aid not in self._results:
+                break
+            if self._results[aid].solved:
+                done = k + 1  # the first solver in population order ends the run
+                break
+        if done is None and len(self._results) == len(order):
+            done = len(order)
+        if done is None:
             return None
-        order = [t.agent_id for t in self._running]
+        results = [self._results.pop(aid) for aid in order[:done]]
+        self._abandoned.update(t.agent_id for t in self._running if t.agent_id in order[done:])
         self._running.clear()
-        results = [self._results.pop(aid) for aid in order]
+        self.state.pending.clear()
+        self._results.clear()
         return self._end_generation(results)
 
     # -- shared steps ---------------------------------------------------------------------
