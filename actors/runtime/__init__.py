@@ -16,9 +16,15 @@ Quick tour::
 See ``docs/runtime.md`` for the contracts.
 """
 
-from actors.runtime.child import SupervisedActor, Worker, crash_exit
+from actors.runtime.child import NOREPLY, Caller, SupervisedActor, Worker, crash_exit
 from actors.runtime.cluster import ConventionWatcher, tune_convention_timers
-from actors.runtime.core import IntensityWindow, RestartPlan, restart_plan, restart_wanted
+from actors.runtime.core import (
+    DeadlineTable,
+    IntensityWindow,
+    RestartPlan,
+    restart_plan,
+    restart_wanted,
+)
 from actors.runtime.errors import (
     ActorError,
     CallFailed,
@@ -53,17 +59,20 @@ __all__ = [
     "INFINITY",
     "KILLED",
     "MODES",
+    "NOREPLY",
     "NORMAL",
     "REGISTRY_NAME",
     "SHUTDOWN",
     "ActorError",
     "CallFailed",
+    "Caller",
     "CapabilityError",
     "ChildCounts",
     "ChildInfo",
     "ChildSpec",
     "ConfigError",
     "ConventionWatcher",
+    "DeadlineTable",
     "Down",
     "Exit",
     "IntensityWindow",

@@ -25,22 +25,27 @@ import contextlib
 import ctypes
 import itertools
 import logging
+import math
 import os
 import signal
+import time
 import traceback as tb
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, ClassVar
 
 from thespian.actors import (
     Actor,
     ActorExitRequest,
+    ActorSystemConventionUpdate,
     ChildActorExited,
     PoisonMessage,
     WakeupMessage,
 )
 
+from actors.runtime.core import DeadlineTable
 from actors.runtime.messages import (
     ABNORMAL,
     KILLED,
@@ -58,12 +63,28 @@ from actors.runtime.messages import (
     WhereIs,
 )
 
-__all__ = ["ReplyCallback", "SupervisedActor", "Worker", "crash_exit"]
+__all__ = [
+    "NOREPLY",
+    "Caller",
+    "ReplyCallback",
+    "SupervisedActor",
+    "Worker",
+    "crash_exit",
+    "system_key",
+]
 
 log = logging.getLogger(__name__)
 
 ReplyCallback = Callable[[Reply], None]
 _PR_SET_PDEATHSIG = 1
+
+
+def system_key(address: Any) -> str | None:
+    """``host:port`` of a Thespian TCP address (an Admin's), else None."""
+    sockname = getattr(getattr(address, "addressDetails", None), "sockname", None)
+    if isinstance(sockname, tuple) and len(sockname) >= 2:
+        return f"{sockname[0]}:{sockname[1]}"
+    return None
 
 
 def crash_exit(exc: BaseException) -> Exit:
@@ -73,7 +94,14 @@ def crash_exit(exc: BaseException) -> Exit:
 
 
 def _die_with_parent(parent_pid: int) -> None:
-    """Ask Linux to SIGKILL this process when its parent dies (a link, OTP-wise)."""
+    """Ask Linux to SIGKILL this process when its parent dies (a link, OTP-wise).
+
+    Only when the supervisor's process forked this one; an actor placed on another
+    actor system (cluster mode) has that system's Admin as OS parent, and its death
+    reaches the supervisor through Thespian instead.
+    """
+    if os.getppid() != parent_pid:
+        return
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
@@ -83,13 +111,29 @@ def _die_with_parent(parent_pid: int) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-class _Deadline:
-    """Wakeup payload: the deadline of an outstanding request."""
+class _NoReply:
+    """Type of :data:`NOREPLY`."""
 
-    __slots__ = ("ref",)
+    def __repr__(self) -> str:
+        return "NOREPLY"
 
-    def __init__(self, ref: str) -> None:
-        self.ref = ref
+
+#: Returned by ``handle_call`` when the reply will be sent later with ``reply``.
+NOREPLY: Any = _NoReply()
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who asked: the address to answer and the request's correlation id."""
+
+    address: Any
+    ref: str
+
+
+class _Sweep:
+    """Wakeup payload: time to expire the requests whose deadline has passed."""
+
+    __slots__ = ()
 
 
 class SupervisedActor(Actor):
@@ -102,6 +146,14 @@ class SupervisedActor(Actor):
     #: True for supervisors (sets a ChildSpec's default ``type``).
     is_supervisor: ClassVar[bool] = False
 
+    @staticmethod
+    def actorSystemCapabilityCheck(
+        capabilities: dict[str, Any], requirements: dict[str, Any] | None
+    ) -> bool:
+        """Placement (cluster mode): a system qualifies when every requirement of the
+        child spec equals the system's capability of that name."""
+        return all(capabilities.get(k) == v for k, v in (requirements or {}).items())
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.init_msg: Init | None = None
@@ -109,6 +161,8 @@ class SupervisedActor(Actor):
         self._refs = itertools.count()
         self._ref_prefix = uuid.uuid4().hex[:12]
         self._pending: dict[str, ReplyCallback] = {}
+        self._deadlines = DeadlineTable()
+        self._next_sweep = math.inf  # when the earliest sweep timer set will fire
 
     # -- identity -------------------------------------------------------------
 
@@ -134,6 +188,17 @@ class SupervisedActor(Actor):
     # -- Thespian entry point ----------------------------------------------------
 
     def receiveMessage(self, msg: Any, sender: Any) -> None:
+        kind = type(msg)
+        if (kind is Request or kind is Reply) and not self._gone:  # the hot path first
+            try:
+                if kind is Request:
+                    self._dispatch(msg, sender)
+                elif msg.ref in self._pending:
+                    self._deadlines.discard(msg.ref)
+                    self._pending.pop(msg.ref)(msg)
+            except Exception as exc:  # let it crash
+                self._crash(exc, msg, sender)
+            return
         if isinstance(msg, ActorExitRequest):
             if not self._gone:
                 self._on_exit_request()
@@ -141,6 +206,11 @@ class SupervisedActor(Actor):
             return
         if isinstance(msg, ChildActorExited):
             self._on_child_exited(msg.childAddress)
+            return
+        if isinstance(msg, ActorSystemConventionUpdate):
+            key = system_key(msg.remoteAdminAddress)
+            if not msg.remoteAdded and key is not None and not self._gone:
+                self._on_system_lost(key)
             return
         if self._gone:
             return
@@ -150,11 +220,10 @@ class SupervisedActor(Actor):
             elif isinstance(msg, Shutdown):
                 self._on_shutdown(msg)
             elif isinstance(msg, Reply) and msg.ref in self._pending:
+                self._deadlines.discard(msg.ref)
                 self._pending.pop(msg.ref)(msg)
-            elif isinstance(msg, WakeupMessage) and isinstance(msg.payload, _Deadline):
-                cb = self._pending.pop(msg.payload.ref, None)
-                if cb is not None:
-                    cb(Reply(msg.payload.ref, ok=False, error="timeout"))
+            elif isinstance(msg, WakeupMessage) and isinstance(msg.payload, _Sweep):
+                self._sweep()
             elif isinstance(msg, Reply | PoisonMessage):
                 log.debug("%s dropped %r", type(self).__name__, msg)
             else:
@@ -173,7 +242,13 @@ class SupervisedActor(Actor):
         """Tell the supervisor this child has started (once ``_on_init`` is done)."""
         if self.init_msg is not None and not self._gone:
             msg = self.init_msg
-            self.send(msg.supervisor, Started(msg.child_id, msg.incarnation, os.getpid()))
+            started = Started(msg.child_id, msg.incarnation, os.getpid(), self.system_key())
+            self.send(msg.supervisor, started)
+
+    def system_key(self) -> str | None:
+        """``host:port`` of the Admin of the actor system this actor runs on (None in
+        ``simple`` mode); compare with :func:`system_key` of a convention update."""
+        return system_key(getattr(getattr(self, "_myRef", None), "_adminAddr", None))
 
     def _crash(self, exc: BaseException, msg: Any, sender: Any) -> None:
         reason = crash_exit(exc)
@@ -212,11 +287,49 @@ class SupervisedActor(Actor):
         """Send ``Request(ref, payload)`` to ``target``; call ``on_reply`` exactly once
         with the matching :class:`Reply`, or with ``Reply(ok=False, error="timeout")``
         after ``timeout`` seconds. Late replies are dropped. Returns the ref."""
-        ref = self.new_ref()
+        ref = f"{self._ref_prefix}.{next(self._refs)}"
+        deadline = time.monotonic() + timeout
         self._pending[ref] = on_reply
+        self._deadlines.add(ref, deadline)
         self.send(target, Request(ref, payload))
-        self.wakeupAfter(timedelta(seconds=timeout), payload=_Deadline(ref))
+        if deadline < self._next_sweep:
+            self._arm(deadline)
         return ref
+
+    def call_later(self, seconds: float, fn: Callable[[], None]) -> str:
+        """Call ``fn()`` after ``seconds`` unless :meth:`cancel` is called first
+        (served by the same single timer as request deadlines). Returns a ref."""
+        ref = f"{self._ref_prefix}.{next(self._refs)}"
+        deadline = time.monotonic() + seconds
+        self._pending[ref] = lambda _reply: fn()
+        self._deadlines.add(ref, deadline)
+        if deadline < self._next_sweep:
+            self._arm(deadline)
+        return ref
+
+    def cancel(self, ref: str) -> None:
+        """Forget a pending :meth:`call_later` (or request: its reply is then dropped)."""
+        self._pending.pop(ref, None)
+        self._deadlines.discard(ref)
+
+    def _arm(self, due: float) -> None:
+        """Set a sweep timer for ``due``. One timer serves every request whose
+        deadline is later (a timer per request would pile up: Thespian cannot cancel
+        timers). Invariant: a timer is set no later than the earliest deadline."""
+        self._next_sweep = due
+        self.wakeupAfter(timedelta(seconds=max(0.0, due - time.monotonic())), _Sweep())
+
+    def _sweep(self) -> None:
+        now = time.monotonic() + 0.001
+        if now >= self._next_sweep:
+            self._next_sweep = math.inf
+        for ref in self._deadlines.expired(now):
+            cb = self._pending.pop(ref, None)
+            if cb is not None:
+                cb(Reply(ref, ok=False, error="timeout"))
+        due = self._deadlines.next_deadline()
+        if due is not None and due < self._next_sweep:
+            self._arm(due)
 
     def monitor(self, target: Any) -> str:
         """Monitor ``target`` (a registered name or an address); a :class:`Down` with
@@ -252,6 +365,9 @@ class SupervisedActor(Actor):
     def _on_child_exited(self, address: Any) -> None:
         """A Thespian child of this actor exited."""
 
+    def _on_system_lost(self, system: str) -> None:
+        """(cluster mode) The convention lost the actor system ``system``."""
+
 
 class Worker(SupervisedActor):
     """Base class of supervised worker actors (let it crash).
@@ -263,6 +379,8 @@ class Worker(SupervisedActor):
     error="crashed")``, the supervisor gets ``abnormal`` with the traceback.
     Call :meth:`stop` to exit with ``normal`` (or another reason).
     """
+
+    _call: tuple[Any, str] | None = None
 
     def on_start(self, *args: Any) -> None:
         """Called once with the child spec's args before any other message."""
@@ -300,9 +418,26 @@ class Worker(SupervisedActor):
         self.on_stop(msg.reason)
         self._report(Exit(SHUTDOWN))
 
+    def deferred(self) -> Caller:
+        """Inside :meth:`handle_call`: who to answer later. Return :data:`NOREPLY`
+        from ``handle_call`` and call :meth:`reply` with this when the answer is
+        ready (OTP's ``{noreply, State}`` + ``gen_server:reply/2``)."""
+        if self._call is None:
+            raise RuntimeError("deferred() is only valid inside handle_call")
+        return Caller(self._call[0], self._call[1])
+
+    def reply(self, caller: Caller, value: Any) -> None:
+        """Answer a deferred request."""
+        self.send(caller.address, Reply(caller.ref, ok=True, value=value))
+
     def _dispatch(self, msg: Any, sender: Any) -> None:
-        if isinstance(msg, Request):
-            value = self.handle_call(msg.payload, sender)
-            self.send(sender, Reply(msg.ref, ok=True, value=value))
+        if type(msg) is Request:
+            self._call = (sender, msg.ref)
+            try:
+                value = self.handle_call(msg.payload, sender)
+            finally:
+                self._call = None
+            if value is not NOREPLY:
+                self.send(sender, Reply(msg.ref, True, value))
         else:
             self.handle(msg, sender)

@@ -7,13 +7,14 @@
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from actors.runtime.messages import Exit
 
-__all__ = ["IntensityWindow", "RestartPlan", "restart_plan", "restart_wanted"]
+__all__ = ["DeadlineTable", "IntensityWindow", "RestartPlan", "restart_plan", "restart_wanted"]
 
 
 def restart_wanted(restart: str, reason: Exit) -> bool:
@@ -81,3 +82,47 @@ def restart_plan(
         raise ValueError(f"unknown strategy {strategy!r}")
     stop = tuple(c for c in reversed(affected) if c != failed and c in running)
     return RestartPlan(stop=stop, start=tuple(affected))
+
+
+class DeadlineTable:
+    """Deadlines of outstanding requests, so that one timer serves them all.
+
+    Pure: times are passed in. :meth:`add` records ``ref`` due at ``deadline``;
+    :meth:`discard` forgets it (the reply came); :meth:`expired` pops every ref due
+    at ``now``; :meth:`next_deadline` is the earliest pending deadline.
+    """
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, str]] = []
+        self._live: dict[str, float] = {}
+
+    def __len__(self) -> int:
+        return len(self._live)
+
+    def add(self, ref: str, deadline: float) -> None:
+        heapq.heappush(self._heap, (deadline, ref))
+        self._live[ref] = deadline
+        self._trim()
+
+    def discard(self, ref: str) -> None:
+        self._live.pop(ref, None)
+        self._trim()
+
+    def expired(self, now: float) -> list[str]:
+        due: list[str] = []
+        while self._heap and self._heap[0][0] <= now:
+            deadline, ref = heapq.heappop(self._heap)
+            if self._live.get(ref) == deadline:
+                del self._live[ref]
+                due.append(ref)
+        self._trim()
+        return due
+
+    def next_deadline(self) -> float | None:
+        self._trim()
+        return self._heap[0][0] if self._heap else None
+
+    def _trim(self) -> None:
+        heap, live = self._heap, self._live
+        while heap and live.get(heap[0][1]) != heap[0][0]:
+            heapq.heappop(heap)

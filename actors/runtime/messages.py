@@ -14,7 +14,7 @@ between a supervisor and its children; user code does not send them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, NamedTuple
 
 from actors.runtime.spec import ChildSpec, SupFlags
 
@@ -82,21 +82,23 @@ class Exit:
         return self.kind in (NORMAL, SHUTDOWN)
 
 
-@dataclass(frozen=True, slots=True)
-class Request:
-    """A request carrying correlation id ``ref``; answered by a :class:`Reply`."""
+class Request(NamedTuple):
+    """A request carrying correlation id ``ref``; answered by a :class:`Reply`.
+
+    Request and Reply are the hot path of every call, so they are immutable named
+    tuples (several times cheaper to build and to pickle than frozen dataclasses).
+    """
 
     ref: str
     payload: Any
 
 
-@dataclass(frozen=True, slots=True)
-class Reply:
+class Reply(NamedTuple):
     """The answer to :class:`Request` ``ref``: ``value`` if ``ok``, else an error.
 
     ``error`` is ``"crashed"`` (the callee crashed, ``reason``/``traceback`` say
-    why), ``"refused"`` (a supervisor refused: ``reason`` holds the code) or
-    ``"bad_request"``.
+    why), ``"refused"`` (a supervisor refused: ``reason`` holds the code),
+    ``"bad_request"``, ``"timeout"`` or ``"exiting"`` (the caller is exiting).
     """
 
     ref: str
@@ -253,11 +255,13 @@ class Init:
 
 @dataclass(frozen=True, slots=True)
 class Started:
-    """Child to supervisor: ``on_start`` returned; ``pid`` is its OS process id."""
+    """Child to supervisor: ``on_start`` returned; ``pid`` is its OS process id and
+    ``system`` the ``host:port`` of the actor system (Admin) it runs on, if any."""
 
     child_id: str
     incarnation: int
     pid: int
+    system: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,6 +290,7 @@ class ChildUp:
     address: Any
     parent: Any
     name: str | None
+    system: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

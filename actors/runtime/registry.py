@@ -24,10 +24,12 @@ from typing import Any
 from thespian.actors import (
     Actor,
     ActorExitRequest,
+    ActorSystemConventionUpdate,
     ChildActorExited,
     PoisonMessage,
 )
 
+from actors.runtime.child import system_key
 from actors.runtime.messages import (
     KILLED,
     ChildDown,
@@ -63,6 +65,7 @@ class _Entry:
     address: Any
     parent: str | None
     names: set[str] = field(default_factory=set)
+    system: str | None = None
 
 
 class RegistryCore:
@@ -74,11 +77,12 @@ class RegistryCore:
         self.names: dict[str, str] = {}
         self.monitors: dict[str, tuple[Any, Any, Any]] = {}  # ref -> (target, addr, watcher)
 
-    def up(self, address: Any, parent: Any, name: str | None) -> None:
+    def up(self, address: Any, parent: Any, name: str | None, system: str | None = None) -> None:
         key = addr_key(address)
         entry = self.live.setdefault(
             key, _Entry(address, addr_key(parent) if parent is not None else None)
         )
+        entry.system = system
         if name:
             old = self.names.get(name)
             if old is not None and old != key and old in self.live:
@@ -107,6 +111,13 @@ class RegistryCore:
                 for k, e in self.live.items()
                 if e.parent == key
             )
+        return out
+
+    def system_lost(self, system: str) -> list[tuple[Any, Down]]:
+        """Every actor that ran on actor system ``system`` (and its descendants) is down."""
+        out: list[tuple[Any, Down]] = []
+        for entry in [e for e in self.live.values() if e.system == system]:
+            out.extend(self.down(entry.address, Exit(KILLED, f"actor system {system} lost")))
         return out
 
     def register(self, name: str, address: Any) -> str:
@@ -167,7 +178,7 @@ class Registry(Actor):
     def _on_message(self, msg: Any, sender: Any) -> None:
         core = self.core
         if isinstance(msg, ChildUp):
-            core.up(msg.address, msg.parent, msg.name)
+            core.up(msg.address, msg.parent, msg.name, msg.system)
         elif isinstance(msg, ChildDown):
             self._send_downs(core.down(msg.address, msg.reason))
         elif isinstance(msg, Request):
@@ -175,7 +186,7 @@ class Registry(Actor):
         elif isinstance(msg, Started):
             if msg.child_id in self._roots:
                 self._roots[msg.child_id] = (sender, msg.incarnation)
-                core.up(sender, None, self._root_name(msg.child_id))
+                core.up(sender, None, self._root_name(msg.child_id), msg.system)
                 waiter = self._root_waiters.pop(msg.child_id, None)
                 if waiter is not None:
                     self.send(waiter[0], Reply(waiter[1], ok=True, value=sender))
@@ -194,8 +205,18 @@ class Registry(Actor):
                     self._send_downs(core.down(address, Exit(KILLED)))
         elif isinstance(msg, ActorExitRequest | PoisonMessage):
             return
+        elif isinstance(msg, ActorSystemConventionUpdate):
+            key = system_key(msg.remoteAdminAddress)
+            if not msg.remoteAdded and key is not None:
+                lost = {addr_key(e.address) for e in core.live.values() if e.system == key}
+                for cid, (address, _) in list(self._roots.items()):
+                    if addr_key(address) in lost:
+                        del self._roots[cid]
+                self._send_downs(core.system_lost(key))
         elif isinstance(msg, str) and msg in ("simple", "local", "cluster"):
             self.mode = msg
+            if msg == "cluster":
+                self.notifyOnSystemRegistrationChanges(True)
         else:
             log.warning("registry dropped unknown message %r", msg)
 

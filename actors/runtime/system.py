@@ -91,6 +91,8 @@ def _unwrap(reply: Reply) -> Any:
         return reply.value
     if reply.error == "refused":
         raise SupervisorRefused(reply.reason)
+    if reply.error == "bad_request":
+        raise CallFailed(f"bad_request: {reply.reason}")
     if reply.error == "timeout":
         raise RequestTimeout(f"request {reply.ref} timed out")
     raise CallFailed(reply.reason or reply.error, reply.traceback)
@@ -227,6 +229,19 @@ class RuntimeSystem:
             raise RuntimeFailure("the actor system is not running")
         return self.asys
 
+    def _listen(self, seconds: float) -> Any:
+        """The next message to this handle, waiting at most ``seconds``.
+
+        simpleSystemBase's ``listen`` sleeps until the next actor timer is due even
+        when a message is already waiting, so poll it first with a zero timeout.
+        """
+        asys = self._system()
+        if self.mode == "simple":
+            msg = asys.listen(timedelta(0))
+            if msg is not None:
+                return msg
+        return asys.listen(timedelta(seconds=seconds))
+
     def new_ref(self) -> str:
         return f"{self._prefix}.{next(self._refs)}"
 
@@ -250,9 +265,11 @@ class RuntimeSystem:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise RequestTimeout(f"no reply to {type(payload).__name__} in {timeout} s")
-            msg = asys.listen(timedelta(seconds=remaining))
+            msg = self._listen(remaining)
             if isinstance(msg, Reply):
                 if msg.ref == ref:
+                    if time.monotonic() > deadline:
+                        raise RequestTimeout(f"reply to {type(payload).__name__} came too late")
                     return _unwrap(msg)
             elif msg is not None:
                 self._inbox.append(msg)
@@ -263,7 +280,7 @@ class RuntimeSystem:
             return self._inbox.pop(0)
         deadline = time.monotonic() + timeout
         while (remaining := deadline - time.monotonic()) > 0:
-            msg = self._system().listen(timedelta(seconds=remaining))
+            msg = self._listen(remaining)
             if msg is not None and not isinstance(msg, Reply):
                 return msg
         return None
@@ -297,7 +314,7 @@ class RuntimeSystem:
                 return msg
         deadline = time.monotonic() + timeout
         while (remaining := deadline - time.monotonic()) > 0:
-            msg = self._system().listen(timedelta(seconds=remaining))
+            msg = self._listen(remaining)
             if isinstance(msg, Down) and msg.ref == ref:
                 return msg
             if msg is not None and not isinstance(msg, Reply):
@@ -307,9 +324,19 @@ class RuntimeSystem:
     # -- supervisors -------------------------------------------------------------------
 
     def start_root(self, spec: ChildSpec, timeout: float = 10.0) -> Any:
-        """Start ``spec`` as a root (not restarted); return its address once started."""
+        """Start ``spec`` as a root (not restarted); return its address once it and
+        (for a supervisor) its whole tree have started and every name in the tree
+        resolves in the registry."""
+        deadline = time.monotonic() + timeout
         address = self.request(self.registry, StartRoot(spec), timeout)
         self._roots.append(address)
+        # Registrations come from each subtree's supervisor, in their own processes:
+        # wait until they have all reached the registry.
+        for name in _names_in(spec):
+            while self.whereis(name, max(0.1, deadline - time.monotonic())) is None:
+                if time.monotonic() > deadline:
+                    raise RequestTimeout(f"{name!r} not registered within {timeout} s")
+                time.sleep(0.002)
         return address
 
     def start_supervisor(
@@ -352,6 +379,16 @@ class RuntimeSystem:
     def count_children(self, sup: Any, timeout: float = 10.0) -> ChildCounts:
         result: ChildCounts = self.request(sup, CountChildren(), timeout)
         return result
+
+
+def _names_in(spec: ChildSpec) -> list[str]:
+    """Registered names of ``spec`` and of every static child below it."""
+    names = [spec.name] if spec.name else []
+    for arg in spec.args:
+        if isinstance(arg, SupervisorArgs) and arg.flags.strategy != "simple_one_for_one":
+            for child in arg.children:
+                names.extend(_names_in(child))
+    return names
 
 
 @contextlib.contextmanager

@@ -6,14 +6,18 @@ import os
 import time
 from typing import Any
 
-from actors.runtime import Worker
+from thespian.actors import Actor
+
+from actors.runtime import NOREPLY, Worker
 
 
 class Echo(Worker):
     """Replies to requests; ``("crash", text)`` raises, ``("stop", reason)`` exits.
 
     Args: ``(recorder_address_or_None, label)``; with a recorder, it reports
-    ``("start", label)`` and ``("stop", label)`` there.
+    ``("start", label, t)`` and ``("stop", label, t)`` there, ``t`` from the
+    system-wide monotonic clock (so events from several processes can be ordered
+    by when they happened, not by when they arrived).
     """
 
     def on_start(self, recorder: Any = None, label: str = "", *extra: Any) -> None:
@@ -21,7 +25,7 @@ class Echo(Worker):
         self.label = label
         self.extra = extra
         if recorder is not None:
-            self.send(recorder, ("start", label))
+            self.send(recorder, ("start", label, time.monotonic()))
 
     def handle_call(self, payload: Any, sender: Any) -> Any:
         if payload == "pid":
@@ -44,7 +48,7 @@ class Echo(Worker):
 
     def on_stop(self, reason: str) -> None:
         if self.recorder is not None:
-            self.send(self.recorder, ("stop", self.label))
+            self.send(self.recorder, ("stop", self.label, time.monotonic()))
 
 
 class Stubborn(Echo):
@@ -73,6 +77,29 @@ class Recorder(Worker):
     def handle_call(self, payload: Any, sender: Any) -> Any:
         if payload == "events":
             return list(self.events)
+        if payload == "timeline":  # (kind, label) of timed events, in time order
+            timed = sorted(
+                (e for e in self.events if isinstance(e, tuple) and len(e) == 3), key=lambda e: e[2]
+            )
+            return [(kind, label) for kind, label, _ in timed]
         if isinstance(payload, tuple) and payload[0] == "monitor":
             return self.monitor(payload[1])
         return None
+
+
+class Silent(Actor):
+    """A plain Thespian actor that never answers anything."""
+
+    def receiveMessage(self, msg: Any, sender: Any) -> None:
+        return
+
+
+class Asker(Worker):
+    """Request ``("ask", target, payload, timeout)``: asks ``target`` from inside the
+    actor system and answers with the :class:`Reply` it got (deferred reply)."""
+
+    def handle_call(self, payload: Any, sender: Any) -> Any:
+        _, target, inner, timeout = payload
+        caller = self.deferred()
+        self.request(target, inner, timeout, lambda reply: self.reply(caller, tuple(reply)))
+        return NOREPLY
