@@ -147,23 +147,37 @@ def dominance(a: Fitness, b: Fitness, mip: float = 0.0) -> int:
 
 
 def roulette_weights(values: Sequence[float]) -> list[float]:
-    """Turn scores into strictly positive roulette-wheel weights.
+    """Turn scores into strictly positive roulette-wheel weights with the same proportions.
 
     DXNN's roulette wheels (``choose_Winners``, ``calculate_alotments``) assume positive
-    fitness. Scores that are all positive are returned unchanged. Otherwise they are shifted
-    so that the lowest gets 5 % of the score range (never zero, so every entry keeps a
-    chance) -- an extension for problems whose fitness can be zero or negative. Equal scores
-    get equal weights.
+    fitness. Scores are first scaled by their largest magnitude (proportions unchanged, no
+    overflow or underflow later). Scores that are all positive keep their proportions.
+    Otherwise they are shifted so that the lowest gets 5 % of the score range (never zero,
+    so every entry keeps a chance) -- an extension for problems whose fitness can be zero or
+    negative. Equal scores get equal weights. The largest weight is 1.
     """
     if not values:
         return []
-    lo, hi = min(values), max(values)
-    if lo > 0:
-        return [float(v) for v in values]
+    scale = max(abs(v) for v in values)
+    if scale == 0 or not math.isfinite(scale):
+        if not math.isfinite(scale):
+            raise SelectionError("roulette scores must be finite")
+        return [1.0] * len(values)
+    scaled = [v / scale for v in values]
+    lo, hi = min(scaled), max(scaled)
     if hi == lo:
         return [1.0] * len(values)
-    floor = 0.05 * (hi - lo)
-    return [v - lo + floor for v in values]
+    if lo > 0:
+        weights = scaled
+    else:
+        floor = 0.05 * (hi - lo)
+        weights = [v - lo + floor for v in scaled]
+    top = max(weights)
+    return [max(w / top, _TINY) for w in weights]
+
+
+#: The smallest weight a roulette entry gets (underflow guard).
+_TINY = 1e-300
 
 
 F = TypeVar("F", bound=Callable[..., object])

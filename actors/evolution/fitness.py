@@ -26,6 +26,7 @@ Postprocessors are registered on :data:`POSTPROCESSORS` with the signature
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -262,7 +263,7 @@ def novelty_proportional(
         rel = nov / mean if mean > 0 else 1.0
         factor = max((1.0 - params.weight) + params.weight * rel, 1e-6)
         f = c.main_fitness
-        pairs.append((c, f * factor if f >= 0 else f / factor))
+        pairs.append((c, f * factor if f >= 0 else max(f / factor, -sys.float_info.max)))
     new_archive = update_archive(archive, behaviours, novelties, params)
     return PostprocessOutcome(
         _sorted(pairs),

@@ -51,7 +51,10 @@ def test_dominance_as_dxnn2() -> None:
 
 
 def test_roulette_weights_positive() -> None:
-    assert roulette_weights([1.0, 2.0]) == [1.0, 2.0]
+    assert roulette_weights([1.0, 2.0]) == [0.5, 1.0]
+    assert roulette_weights([5e-324, 1e-323]) == [0.5, 1.0]  # no underflow
+    assert roulette_weights([1e308, -1e308]) == pytest.approx([1.0, 0.05 / 1.05])
+    assert min(roulette_weights([1e-320, 1.0])) > 0
     w = roulette_weights([-1.0, 0.0, 1.0])
     assert all(x > 0 for x in w) and w[0] < w[1] < w[2]
     assert roulette_weights([0.0, 0.0]) == [1.0, 1.0]
