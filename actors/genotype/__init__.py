@@ -44,6 +44,7 @@ from actors.genotype.functions import (
 )
 from actors.genotype.graph import (
     NetworkView,
+    ViewActuator,
     ViewInput,
     ViewNeuron,
     compute_fingerprint,
@@ -76,7 +77,8 @@ from actors.genotype.records import (
     Trace,
     Weight,
 )
-from actors.genotype.store import Checkpoint, GenotypeStore
+from actors.genotype.store import Checkpoint, GenotypeStore, decode_rng_state, encode_rng_state
+from actors.genotype.weights import NeuronWeights, neuron_weights, set_neuron_weights
 
 __all__ = [
     "ACTIVATION_FUNCTIONS",
@@ -109,6 +111,7 @@ __all__ = [
     "MutationNotApplicable",
     "NetworkView",
     "Neuron",
+    "NeuronWeights",
     "PlasticityRule",
     "Population",
     "Sensor",
@@ -118,6 +121,7 @@ __all__ = [
     "StoreError",
     "TopologySummary",
     "Trace",
+    "ViewActuator",
     "ViewInput",
     "ViewNeuron",
     "Weight",
@@ -130,15 +134,19 @@ __all__ = [
     "construct_agent",
     "decode_agent",
     "decode_record",
+    "decode_rng_state",
     "encode_agent",
     "encode_record",
+    "encode_rng_state",
     "fingerprint_digest",
     "from_document",
     "mutate",
     "mutation_count",
     "network_view",
+    "neuron_weights",
     "offspring",
     "register_migration",
+    "set_neuron_weights",
     "to_document",
     "validate_agent",
 ]

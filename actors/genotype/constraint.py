@@ -206,6 +206,8 @@ class Constraint:
     * ``mutation_operators`` -- ``(operator name, roulette weight > 0)`` pairs.
     * ``search_parameters_mutation_probability`` -- chance per offspring of mutating the
       search parameters first (DXNN2: 0.1).
+
+    Numbers may be given as ints; they are stored as floats.
     * ``population_evo_alg_f`` / ``population_fitness_postprocessor_f`` /
       ``population_selection_f`` -- names the evolution layer interprets.
     """
@@ -228,6 +230,7 @@ class Constraint:
     population_selection_f: str = "competition"
 
     def __post_init__(self) -> None:
+        self._coerce_numbers()
         _check_name(self.morphology, "morphology")
         if self.connection_architecture not in ARCHITECTURES:
             raise ConstraintError(f"connection_architecture must be one of {ARCHITECTURES}")
@@ -263,6 +266,32 @@ class Constraint:
             "population_selection_f",
         ):
             _check_name(getattr(self, name), name)
+
+    def _coerce_numbers(self) -> None:
+        """Accept ints where floats are meant (``perturbation_ranges=(1,)``), storing floats
+        so that equal constraints encode to equal bytes."""
+
+        def num(v: object) -> object:
+            return float(v) if type(v) is int else v
+
+        def pairs(value: object) -> object:
+            if not isinstance(value, tuple):
+                return value
+            return tuple(
+                (p[0], num(p[1])) if isinstance(p, tuple) and len(p) == 2 else p for p in value
+            )
+
+        def nums(value: object) -> object:
+            return tuple(num(v) for v in value) if isinstance(value, tuple) else value
+
+        set_ = object.__setattr__
+        set_(self, "tuning_duration_f", pairs((self.tuning_duration_f,))[0])  # type: ignore[index]
+        set_(self, "annealing_parameters", nums(self.annealing_parameters))
+        set_(self, "perturbation_ranges", nums(self.perturbation_ranges))
+        set_(self, "mutation_operators", pairs(self.mutation_operators))
+        set_(self, "tot_topological_mutations_fs", pairs(self.tot_topological_mutations_fs))
+        p = self.search_parameters_mutation_probability
+        set_(self, "search_parameters_mutation_probability", num(p))
 
     @staticmethod
     def _names(what: str, values: object, allowed: frozenset[str]) -> None:

@@ -11,7 +11,11 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 
-from actors.genotype.constraint import MUTATION_OPERATOR_NAMES, SEARCH_PARAMETER_MUTATORS
+from actors.genotype.constraint import (
+    MUTATION_OPERATOR_NAMES,
+    SEARCH_PARAMETER_MUTATORS,
+    ParamValue,
+)
 from actors.genotype.errors import InvalidGenotypeError
 from actors.genotype.functions import (
     ACTIVATION_FUNCTIONS,
@@ -37,6 +41,7 @@ from actors.genotype.records import (
 
 __all__ = [
     "NetworkView",
+    "ViewActuator",
     "ViewInput",
     "ViewNeuron",
     "compute_fingerprint",
@@ -84,20 +89,21 @@ def _check_id(x: object, prefix: str, what: str) -> None:
         raise _fail(f"{what}: {x!r} is not a {prefix}- id")
 
 
-def _check_weight(w: Weight, plen: int, what: str) -> None:
-    _finite(w.w, what)
-    _finite(w.dw, what)
-    _finite(w.lr, what)
+def _check_weight(w: Weight, plen: int, what: str, values_checked: bool) -> None:
     if len(w.params) != plen:
         raise _fail(f"{what}: {len(w.params)} plasticity parameters, rule needs {plen}")
-    for p in w.params:
-        _finite(p, what)
+    if not values_checked:
+        for x in (w.w, w.dw, w.lr, *w.params):
+            _finite(x, what)
 
 
-def validate_agent(agent: Agent) -> None:
+def validate_agent(agent: Agent, *, values_checked: bool = False) -> None:
     """Raise :class:`InvalidGenotypeError` unless ``agent`` holds every invariant listed in
     :mod:`actors.genotype.records` (plus known names, id syntax, finite floats, sorted
-    neurons and a fingerprint equal to :func:`compute_fingerprint`)."""
+    neurons and a fingerprint equal to :func:`compute_fingerprint`).
+
+    ``values_checked=True`` skips the per-weight float checks, for a caller (the codec)
+    that has already type-checked every value."""
     _check_id(agent.id, "g", "agent id")
     _check_id(agent.cortex_id, "c", "cortex id")
     if agent.encoding_type != "neural":
@@ -179,7 +185,7 @@ def validate_agent(agent: Agent) -> None:
             _finite(p, f"{where} pf_params")
         for b in (n.bias, n.mod_bias):
             if b is not None:
-                _check_weight(b, rule.weight_len, f"{where} bias")
+                _check_weight(b, rule.weight_len, f"{where} bias", values_checked)
         if not n.inputs:
             raise _fail(f"{where}: no synaptic input")
         seen: set[str] = set()
@@ -191,7 +197,7 @@ def validate_agent(agent: Agent) -> None:
             if len(link.weights) != source_vl(link.source, where):
                 raise _fail(f"{where}: weights from {link.source} do not match its vl")
             for w in link.weights:
-                _check_weight(w, rule.weight_len, f"{where} weight")
+                _check_weight(w, rule.weight_len, f"{where} weight", values_checked)
             backward.add((link.source, n.id))
         if not n.outputs or len(set(n.outputs)) != len(n.outputs):
             raise _fail(f"{where}: outputs must be non-empty and distinct")
@@ -296,13 +302,26 @@ class ViewNeuron:
 
 
 @dataclass(frozen=True, slots=True)
+class ViewActuator:
+    """An actuator: its input vector is ``[output(f) for f in fanin_ids]``, padded with 0.0
+    to ``vl`` elements."""
+
+    id: str
+    name: str
+    vl: int
+    params: tuple[ParamValue, ...]
+    fanin_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class NetworkView:
     """The network in evaluation order: evaluating ``neurons`` front to back, every
-    non-recurrent input is already computed for the current step."""
+    non-recurrent input is already computed for the current step. ``sensors`` and
+    ``actuators`` are in the agent's (morphology) order."""
 
     sensors: tuple[Sensor, ...]
     neurons: tuple[ViewNeuron, ...]
-    actuators: tuple[tuple[str, str, int, tuple[str, ...]], ...]  # (id, name, vl, fanin_ids)
+    actuators: tuple[ViewActuator, ...]
 
 
 def network_view(agent: Agent) -> NetworkView:
@@ -338,5 +357,8 @@ def network_view(agent: Agent) -> NetworkView:
         )
         for n in agent.neurons
     )
-    actuators = tuple((a.id, a.name, a.vl, a.fanin_ids) for a in agent.actuators)
+    actuators = tuple(
+        ViewActuator(id=a.id, name=a.name, vl=a.vl, params=a.params, fanin_ids=a.fanin_ids)
+        for a in agent.actuators
+    )
     return NetworkView(sensors=agent.sensors, neurons=neurons, actuators=actuators)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import random
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ from actors.genotype.codec import (
 from actors.genotype.errors import GenotypeDecodeError, StoreError
 from actors.genotype.records import Agent, Population, Specie
 
-__all__ = ["Checkpoint", "GenotypeStore"]
+__all__ = ["Checkpoint", "GenotypeStore", "decode_rng_state", "encode_rng_state"]
 
 STORE_SCHEMA_VERSION = 1
 T = TypeVar("T")
@@ -93,6 +94,25 @@ class Checkpoint:
     state: bytes
 
 
+def encode_rng_state(rng: random.Random) -> bytes:
+    """The state of ``rng`` as canonical bytes, for :attr:`Checkpoint.state` (so a resumed
+    run draws exactly the numbers the killed one would have)."""
+    version, internal, gauss = rng.getstate()
+    return cast(bytes, msgpack.packb([version, list(internal), gauss]))
+
+
+def decode_rng_state(data: bytes) -> random.Random:
+    """A :class:`random.Random` in the state :func:`encode_rng_state` saved; raises
+    :class:`StoreError` if ``data`` is not such a state."""
+    try:
+        version, internal, gauss = msgpack.unpackb(data)
+        rng = random.Random()
+        rng.setstate((version, tuple(internal), gauss))
+    except Exception as exc:  # msgpack and setstate raise several types on bad input
+        raise StoreError(f"not a saved RNG state: {exc}") from exc
+    return rng
+
+
 class GenotypeStore:
     """A SQLite genotype store at ``path`` (created if missing). Not thread-safe: use one
     store object per thread or process; several processes may share one file."""
@@ -111,18 +131,18 @@ class GenotypeStore:
         self._depth = 0
         try:
             self._db = sqlite3.connect(os.fspath(path), timeout=busy_timeout, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(f"PRAGMA synchronous={synchronous}")
-            self._db.execute("PRAGMA foreign_keys=ON")
+            self._x("PRAGMA journal_mode=WAL")
+            self._x(f"PRAGMA synchronous={synchronous}")
+            self._x("PRAGMA foreign_keys=ON")
             with self.transaction():
-                version = self._db.execute("PRAGMA user_version").fetchone()[0]
+                version = self._x("PRAGMA user_version").fetchone()[0]
                 if version not in (0, STORE_SCHEMA_VERSION):
                     raise StoreError(f"store schema version {version} is not supported")
                 if version == 0:  # executescript would COMMIT: run statements one by one
                     for statement in _SCHEMA.split(";"):
                         if statement.strip():
-                            self._db.execute(statement)
-                self._db.execute(f"PRAGMA user_version={STORE_SCHEMA_VERSION}")
+                            self._x(statement)
+                self._x(f"PRAGMA user_version={STORE_SCHEMA_VERSION}")
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open store {path}: {exc}") from exc
 
@@ -136,10 +156,19 @@ class GenotypeStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _x(self, sql: str, args: Sequence[Any] = ()) -> sqlite3.Cursor:
+        """Execute one statement; SQLite failures (locked, disk full, corrupt file) become
+        :class:`StoreError`."""
+        try:
+            return self._db.execute(sql, args)
+        except sqlite3.Error as exc:
+            raise StoreError(f"store operation failed: {exc}") from exc
+
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self, *, write: bool = True) -> Iterator[None]:
         """Group the calls made inside into one atomic transaction (nesting joins the
-        outer one)."""
+        outer one); ``write=False`` starts a deferred (read) transaction, which gives a
+        consistent snapshot without blocking writers."""
         if self._depth:
             self._depth += 1
             try:
@@ -147,20 +176,26 @@ class GenotypeStore:
             finally:
                 self._depth -= 1
             return
-        self._db.execute("BEGIN IMMEDIATE")
+        self._x("BEGIN IMMEDIATE" if write else "BEGIN")
         self._depth = 1
         try:
             yield
         except BaseException:
             self._depth = 0
-            self._db.execute("ROLLBACK")
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
             raise
         self._depth = 0
-        self._db.execute("COMMIT")
+        try:
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
+            raise StoreError(f"commit failed: {exc}") from exc
 
     def integrity_check(self) -> str:
         """SQLite's ``PRAGMA integrity_check`` result (``"ok"`` when sound)."""
-        return cast(str, self._db.execute("PRAGMA integrity_check").fetchone()[0])
+        return cast(str, self._x("PRAGMA integrity_check").fetchone()[0])
 
     # -- helpers ------------------------------------------------------------------------
     def _decode(self, data: bytes, kind: str, cls: type[T]) -> T:
@@ -171,7 +206,7 @@ class GenotypeStore:
         return cast(T, record)
 
     def _one(self, sql: str, args: Sequence[Any]) -> Any:
-        row = self._db.execute(sql, args).fetchone()
+        row = self._x(sql, args).fetchone()
         return None if row is None else row[0]
 
     # -- agents -------------------------------------------------------------------------
@@ -180,7 +215,7 @@ class GenotypeStore:
         data = encode_record(agent)
         neurons, links = agent.size()
         with self.transaction():
-            self._db.execute(
+            self._x(
                 "INSERT OR REPLACE INTO agents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     agent.id,
@@ -214,17 +249,17 @@ class GenotypeStore:
             sql, args = sql + " AND population_id = ?", [*args, population_id]
         if specie_id is not None:
             sql, args = sql + " AND specie_id = ?", [*args, specie_id]
-        return [r[0] for r in self._db.execute(sql + " ORDER BY id", args)]
+        return [r[0] for r in self._x(sql + " ORDER BY id", args)]
 
     def delete_agent(self, agent_id: str) -> bool:
         with self.transaction():
-            cur = self._db.execute("DELETE FROM agents WHERE id = ?", (agent_id,))
+            cur = self._x("DELETE FROM agents WHERE id = ?", (agent_id,))
         return cur.rowcount > 0
 
     # -- species ------------------------------------------------------------------------
     def put_specie(self, specie: Specie) -> None:
         with self.transaction():
-            self._db.execute(
+            self._x(
                 "INSERT OR REPLACE INTO species VALUES (?, ?, ?, ?)",
                 (specie.id, specie.population_id, specie.fingerprint, encode_record(specie)),
             )
@@ -235,21 +270,21 @@ class GenotypeStore:
 
     def list_species(self, *, population_id: str | None = None) -> list[str]:
         if population_id is None:
-            return [r[0] for r in self._db.execute("SELECT id FROM species ORDER BY id")]
-        rows = self._db.execute(
+            return [r[0] for r in self._x("SELECT id FROM species ORDER BY id")]
+        rows = self._x(
             "SELECT id FROM species WHERE population_id = ? ORDER BY id", (population_id,)
         )
         return [r[0] for r in rows]
 
     def delete_specie(self, specie_id: str) -> bool:
         with self.transaction():
-            cur = self._db.execute("DELETE FROM species WHERE id = ?", (specie_id,))
+            cur = self._x("DELETE FROM species WHERE id = ?", (specie_id,))
         return cur.rowcount > 0
 
     # -- populations --------------------------------------------------------------------
     def put_population(self, population: Population) -> None:
         with self.transaction():
-            self._db.execute(
+            self._x(
                 "INSERT OR REPLACE INTO populations VALUES (?, ?)",
                 (population.id, encode_record(population)),
             )
@@ -259,7 +294,7 @@ class GenotypeStore:
         return None if data is None else self._decode(data, "population", Population)
 
     def list_populations(self) -> list[str]:
-        return [r[0] for r in self._db.execute("SELECT id FROM populations ORDER BY id")]
+        return [r[0] for r in self._x("SELECT id FROM populations ORDER BY id")]
 
     def delete_population(self, population_id: str) -> bool:
         """Delete a population with its species, agents and checkpoints."""
@@ -269,8 +304,8 @@ class GenotypeStore:
                 ("species", "population_id"),
                 ("checkpoints", "population_id"),
             ):
-                self._db.execute(f"DELETE FROM {table} WHERE {key} = ?", (population_id,))
-            cur = self._db.execute("DELETE FROM populations WHERE id = ?", (population_id,))
+                self._x(f"DELETE FROM {table} WHERE {key} = ?", (population_id,))
+            cur = self._x("DELETE FROM populations WHERE id = ?", (population_id,))
         return cur.rowcount > 0
 
     # -- generations --------------------------------------------------------------------
@@ -303,7 +338,7 @@ class GenotypeStore:
                 self.put_specie(s)
             for a, data in encoded:
                 neurons, links = a.size()
-                self._db.execute(
+                self._x(
                     "INSERT OR REPLACE INTO agents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         a.id,
@@ -322,11 +357,11 @@ class GenotypeStore:
                 keep_s = {s.id for s in species_t}
                 for aid in self.list_agents(population_id=population.id):
                     if aid not in keep_a:
-                        self._db.execute("DELETE FROM agents WHERE id = ?", (aid,))
+                        self._x("DELETE FROM agents WHERE id = ?", (aid,))
                 for sid in self.list_species(population_id=population.id):
                     if sid not in keep_s:
-                        self._db.execute("DELETE FROM species WHERE id = ?", (sid,))
-            self._db.execute(
+                        self._x("DELETE FROM species WHERE id = ?", (sid,))
+            self._x(
                 "INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?, ?, ?, ?)",
                 (
                     population.id,
@@ -339,7 +374,7 @@ class GenotypeStore:
             )
 
     def list_checkpoints(self, population_id: str) -> list[int]:
-        rows = self._db.execute(
+        rows = self._x(
             "SELECT generation FROM checkpoints WHERE population_id = ? ORDER BY generation",
             (population_id,),
         )
@@ -354,8 +389,8 @@ class GenotypeStore:
         """Load a checkpoint with its records. Raises :class:`StoreError` if it does not
         exist, or if one of its agents was pruned or rewritten since (an older checkpoint
         after later generations replaced its agents)."""
-        with self.transaction():  # one consistent read
-            row = self._db.execute(
+        with self.transaction(write=False):  # one consistent snapshot
+            row = self._x(
                 "SELECT population, species, agents, state FROM checkpoints"
                 " WHERE population_id = ? AND generation = ?",
                 (population_id, generation),

@@ -9,9 +9,15 @@ import dataclasses
 import random
 import sys
 
-import msgpack
-
-from actors.genotype import Population, Specie, construct_agent, fingerprint_digest, offspring
+from actors.genotype import (
+    Population,
+    Specie,
+    construct_agent,
+    decode_rng_state,
+    encode_rng_state,
+    fingerprint_digest,
+    offspring,
+)
 from actors.genotype.store import GenotypeStore
 from tests.genotype.conftest import MULTI
 
@@ -35,8 +41,7 @@ def main(path: str) -> None:
         ]
         generation = 0
     else:
-        rng = random.Random()
-        rng.setstate(_state_from(last.state))
+        rng = decode_rng_state(last.state)
         agents = list(last.agents)
         generation = last.generation + 1
         agents = [offspring(a, rng) for a in agents]
@@ -44,7 +49,7 @@ def main(path: str) -> None:
         specie = Specie(SPECIE, POP, fingerprint_digest(agents[0]), agents[0].constraint,
                         agent_ids=tuple(a.id for a in agents))  # fmt: skip
         pop = Population(POP, specie_ids=(SPECIE,))
-        state = msgpack.packb([list(rng.getstate()[1]), rng.getstate()[0]])
+        state = encode_rng_state(rng)
         with store.transaction():  # one transaction; the parent may kill it half-way
             for i, agent in enumerate(agents):
                 store.put_agent(agent)
@@ -53,11 +58,6 @@ def main(path: str) -> None:
         print(f"committed {generation}", flush=True)
         generation += 1
         agents = [offspring(a, rng) for a in agents]
-
-
-def _state_from(data: bytes) -> tuple[object, ...]:
-    inner, version = msgpack.unpackb(data)
-    return (version, tuple(inner), None)
 
 
 if __name__ == "__main__":

@@ -237,3 +237,51 @@ def test_truncations_and_types() -> None:
         decode_agent(pack([1] * 10))
     with pytest.raises(GenotypeDecodeError):
         decode_agent(msgpack.packb(msgpack.ExtType(1, b"x")))
+
+
+def _paths(node: Any, out: list[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
+    if isinstance(node, dict):
+        for k, v in node.items():
+            out.append((node, k))
+            _paths(v, out)
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            out.append((node, i))
+            _paths(v, out)
+    return out
+
+
+N_PATHS = len(_paths(doc(), []))
+VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=20)
+    | st.binary(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.integers(0, N_PATHS - 1), VALUES), min_size=1, max_size=4))
+def test_structured_corruption_only_raises_decode_error(edits: list[tuple[int, Any]]) -> None:
+    """Replace random nodes of a valid document by arbitrary values: decoding either
+    raises GenotypeDecodeError or yields a valid agent that re-encodes to the same bytes."""
+    d = doc()
+    for index, value in edits:
+        paths = _paths(d, [])
+        container, key = paths[index % len(paths)]
+        container[key] = value
+    try:
+        data = pack(d)
+    except (OverflowError, ValueError, TypeError):
+        return  # not representable in msgpack at all
+    try:
+        agent = decode_agent(data)
+    except GenotypeDecodeError:
+        return
+    assert encode_agent(agent) == data

@@ -79,7 +79,7 @@ def test_network_view_orders_and_flags_inputs() -> None:
     view = network_view(seed_agent(2))
     assert [n.layer for n in view.neurons] == sorted(n.layer for n in view.neurons)
     assert all(not i.recurrent and i.kind == "sensor" for n in view.neurons for i in n.inputs)
-    assert [a[2] for a in view.actuators] == [2, 1]
+    assert [a.vl for a in view.actuators] == [2, 1]
 
 
 @pytest.mark.parametrize(
@@ -90,7 +90,8 @@ def test_network_view_orders_and_flags_inputs() -> None:
         {"neural_afs": ()},
         {"neural_pfns": ("hebbian", "hebbian")},
         {"annealing_parameters": (1.5,)},
-        {"perturbation_ranges": (1,)},
+        {"perturbation_ranges": (0,)},
+        {"perturbation_ranges": (True,)},
         {"mutation_operators": (("add_neuron", 1.0), ("add_neuron", 2.0))},
         {"mutation_operators": (("fly", 1.0),)},
         {"tot_topological_mutations_fs": (("ncount_exponential", -0.5),)},
@@ -112,3 +113,26 @@ def test_bad_morphologies_rejected() -> None:
     with pytest.raises(ConstraintError):
         MorphologySpec("m", (SensorSpec("x", 1),) * 2, (ActuatorSpec("y", 1),))
     assert MULTI.all_sensors[-1].name == "touch"
+
+
+def test_constraint_numbers_may_be_ints() -> None:
+    c = Constraint(
+        perturbation_ranges=(1, 2),
+        annealing_parameters=(1,),
+        mutation_operators=(("add_neuron", 2),),
+        tot_topological_mutations_fs=(("ncount_linear", 1),),
+        tuning_duration_f=("const", 20),
+        search_parameters_mutation_probability=0,
+    )
+    assert c.perturbation_ranges == (1.0, 2.0) and type(c.perturbation_ranges[0]) is float
+    assert c.mutation_operators == (("add_neuron", 2.0),)
+    assert type(c.tuning_duration_f[1]) is float
+    assert type(c.search_parameters_mutation_probability) is float
+    assert c == Constraint(
+        perturbation_ranges=(1.0, 2.0),
+        annealing_parameters=(1.0,),
+        mutation_operators=(("add_neuron", 2.0),),
+        tot_topological_mutations_fs=(("ncount_linear", 1.0),),
+        tuning_duration_f=("const", 20.0),
+        search_parameters_mutation_probability=0.0,
+    )

@@ -6,6 +6,8 @@ import random
 import re
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from actors.genotype import Agent, GenotypeDecodeError, encode_agent, mutate, network_view
 from actors.genotype.export import agent_from_json, agent_to_dot, agent_to_json
@@ -107,7 +109,7 @@ def test_json_document_is_enough_for_a_forward_pass() -> None:
                     value = [prev[i.source] if i.recurrent else cur[i.source]]
                 acc += sum(x * w for x, w in zip(value, i.weights, strict=True))
             cur[n.id] = afs[n.af](acc)
-        assert [cur[f] for a in view.actuators for f in a[3]] == from_json[step]
+        assert [cur[f] for a in view.actuators for f in a.fanin_ids] == from_json[step]
         prev = cur
 
 
@@ -122,3 +124,19 @@ def test_dot_lists_every_node_and_link() -> None:
     for element in (*AGENT.sensors, *AGENT.neurons, *AGENT.actuators):
         assert f'"{element.id}" [shape=' in dot
     assert ("style=dashed" in dot) == any(n.ro_ids for n in AGENT.neurons)
+
+
+TEXT = agent_to_json(AGENT)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.integers(0, len(TEXT) - 1), st.characters()), min_size=1, max_size=6))
+def test_mutated_json_only_raises_decode_error(edits: list[tuple[int, str]]) -> None:
+    chars = list(TEXT)
+    for pos, ch in edits:
+        chars[pos] = ch
+    try:
+        agent = agent_from_json("".join(chars))
+    except GenotypeDecodeError:
+        return
+    assert agent_from_json(agent_to_json(agent)) == agent

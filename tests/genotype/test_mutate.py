@@ -135,3 +135,57 @@ def construct_only_add_sensor() -> Agent:
 
 def test_same_seed_same_mutation_bytes() -> None:
     assert encode_agent(grown(11, 8)) == encode_agent(grown(11, 8))
+
+
+def test_working_copy_restores_a_snapshot_exactly() -> None:
+    from actors.genotype.construct import all_ids
+    from actors.genotype.edit import NetEdit
+    from actors.genotype.ids import IdFactory
+
+    agent = grown(3, 4)
+    rng = random.Random(0)
+    edit = NetEdit(agent, rng, IdFactory(rng, all_ids(agent)), agent.generation)
+    snap = edit.snapshot()
+    for name in ("add_neuron", "outsplice", "remove_link", "mutate_weights"):
+        try:
+            from actors.genotype.mutate import OPERATORS
+
+            OPERATORS[name](edit)
+        except MutationNotApplicable:
+            pass
+    assert edit.freeze() != agent
+    edit.restore(snap)
+    assert edit.freeze() == agent
+
+
+def test_operators_are_drawn_by_roulette_weight() -> None:
+    from collections import Counter
+
+    agent = seed_agent(
+        1,
+        neural_afs=("tanh", "sin", "cos"),
+        mutation_operators=(("mutate_af", 3.0), ("mutate_weights", 1.0)),
+        search_parameters_mutation_probability=0.0,
+        tot_topological_mutations_fs=(("ncount_linear", 1.0),),
+    )
+    rng = random.Random(0)
+    counts: Counter[str] = Counter()
+    for _ in range(300):
+        counts.update(e.op for e in mutate(agent, rng).evo_hist)
+    share = counts["mutate_af"] / sum(counts.values())
+    assert 0.68 < share < 0.82, counts  # 3:1 roulette -> 0.75
+
+
+def test_offspring_ids_unique_across_a_population() -> None:
+    from actors.genotype.construct import all_ids
+
+    parent = grown(4, 5)
+    rng = random.Random(9)
+    seen = all_ids(parent)
+    total = len(seen)
+    for _ in range(40):
+        child = offspring(parent, rng)
+        ids = all_ids(child)
+        total += len(ids)
+        seen |= ids
+    assert len(seen) == total

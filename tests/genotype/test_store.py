@@ -178,3 +178,34 @@ def test_sigkill_mid_write_leaves_whole_generations(tmp_path: Path) -> None:
             rolled_back += gens[-1] == killed_in - 1
             committed = gens[-1]
     assert rolled_back >= 1, "no kill landed inside a transaction"
+
+
+def test_not_a_database_raises_store_error(tmp_path: Path) -> None:
+    path = tmp_path / "junk.db"
+    path.write_bytes(b"this is not a sqlite file" * 100)
+    with pytest.raises(StoreError):
+        GenotypeStore(path)
+
+
+def test_read_transaction_is_a_consistent_snapshot(tmp_path: Path) -> None:
+    path = tmp_path / "g.db"
+    with GenotypeStore(path) as reader, GenotypeStore(path) as writer:
+        writer.put_agent(member(1))
+        with reader.transaction(write=False):
+            before = reader.list_agents()
+            writer.put_agent(member(2))  # a committed write from another connection
+            assert reader.list_agents() == before
+        assert len(reader.list_agents()) == 2
+
+
+def test_rng_state_round_trip() -> None:
+    from actors.genotype import decode_rng_state, encode_rng_state
+
+    rng = random.Random(5)
+    rng.random()
+    data = encode_rng_state(rng)
+    clone = decode_rng_state(data)
+    assert [clone.random() for _ in range(5)] == [rng.random() for _ in range(5)]
+    for bad in (b"", b"\x93\x01\x02\x03", encode_rng_state(rng)[:-3]):
+        with pytest.raises(StoreError):
+            decode_rng_state(bad)
