@@ -26,7 +26,15 @@ import numpy as np
 
 from morphologies.base import ActuatorSpec, Morphology, MorphologyError, SensorSpec, check_vector
 
-__all__ = ["GymScape", "gym_morphology"]
+__all__ = ["SOLVED_AT", "GymScape", "gym_morphology"]
+
+#: Average return over 100 episodes at which an environment counts as solved (BENCHMARKS.md).
+SOLVED_AT = {
+    "CartPole-v1": 475.0,
+    "Acrobot-v1": -100.0,
+    "MountainCar-v0": -110.0,
+    "LunarLander-v3": 200.0,
+}
 
 _BIG = 1e6
 

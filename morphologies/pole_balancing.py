@@ -53,6 +53,7 @@ __all__ = [
     "PoleBalancingScape",
     "PoleTask",
     "balance_steps",
+    "dpnv_solved",
     "generalization_starts",
     "generalization_test",
     "pole_morphology",
@@ -285,3 +286,22 @@ def generalization_test(
     tk = task or TASKS["dpnv"]
     res = run_batch(policy, tk, generalization_starts(tk), max_steps=steps)
     return int(np.count_nonzero(res.steps >= steps))
+
+
+def dpnv_solved(
+    policy: Callable[[list[float]], Sequence[float]],
+    reset: Callable[[], None],
+    batch_policy: Callable[[Array], Array],
+) -> tuple[bool, int, int]:
+    """The DPNV success test: ``(solved, steps balanced, generalization successes)``.
+
+    ``policy``/``reset`` drive one network (reset before the 100,000-step run); ``batch_policy``
+    drives 625 fresh copies of it. The generalization test only runs when the balance test passes.
+    """
+    task = TASKS["dpnv"]
+    reset()
+    steps = balance_steps(policy, task, SUCCESS_STEPS)
+    if steps < SUCCESS_STEPS:
+        return False, steps, 0
+    wins = generalization_test(batch_policy, task)
+    return wins >= GENERALIZATION_THRESHOLD, steps, wins

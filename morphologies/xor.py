@@ -12,9 +12,20 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
+import numpy as np
+import numpy.typing as npt
+
 from morphologies.base import ActuatorSpec, Morphology, SensorSpec, check_vector
 
-__all__ = ["XOR_CASES", "XorScape", "xor_fitness", "xor_morphology", "xor_solved"]
+__all__ = [
+    "XOR_CASES",
+    "XOR_INPUTS",
+    "XorScape",
+    "xor_fitness",
+    "xor_fitness_batch",
+    "xor_morphology",
+    "xor_solved",
+]
 
 XOR_CASES: tuple[tuple[tuple[float, float], float], ...] = (
     ((-1.0, -1.0), -1.0),
@@ -22,6 +33,20 @@ XOR_CASES: tuple[tuple[tuple[float, float], float], ...] = (
     ((-1.0, 1.0), 1.0),
     ((1.0, 1.0), -1.0),
 )
+
+
+#: The four cases' inputs as a (4, 2) array, for evaluating a stateless network in one batch.
+XOR_INPUTS = np.array([case for case, _ in XOR_CASES])
+_TARGETS = np.array([t for _, t in XOR_CASES])
+
+
+def xor_fitness_batch(
+    outputs: npt.ArrayLike,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+    """Fitness and NEAT-solved flag for ``(P, 4)`` outputs (P networks, cases in order)."""
+    out = np.asarray(outputs, dtype=np.float64).reshape(-1, 4)
+    sse = ((_TARGETS - out) ** 2).sum(axis=1)
+    return 1.0 / (sse + 0.000001), np.all((out > 0) == (_TARGETS > 0), axis=1)
 
 
 def xor_fitness(outputs: Sequence[float]) -> float:

@@ -20,7 +20,7 @@ it for the learned ones (lamarckian).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from actors.neural.activations import ACTIVATIONS, saturate_output
@@ -35,7 +35,19 @@ __all__ = ["CompiledNetwork"]
 class _GenericNeuron:
     """Evaluates one non-trivial neuron from the registries, updating the shared weight list."""
 
-    __slots__ = ("act", "agg", "bias_at", "npar", "prev", "rule", "segments", "spec", "w", "wp")
+    __slots__ = (
+        "act",
+        "agg",
+        "bias_at",
+        "mbias_at",
+        "npar",
+        "prev",
+        "rule",
+        "segments",
+        "spec",
+        "w",
+        "wp",
+    )
 
     def __init__(self, spec: NeuronSpec, w: list[float], offset: int) -> None:
         self.spec = spec
@@ -53,6 +65,7 @@ class _GenericNeuron:
             wp.extend(inp.weight_params or [()] * k)
         self.wp = wp
         self.bias_at = offset if spec.bias is not None else -1
+        self.mbias_at = offset + (spec.bias is not None) if spec.modulation_bias is not None else -1
         self.prev: list[list[float]] | None = None
 
     def __call__(self, signals: list[list[float]]) -> float:
@@ -69,8 +82,9 @@ class _GenericNeuron:
         if rule is not None:
             flat_x = [v for s in signals for v in s]
             a0, b0 = self.segments[0][0], self.segments[-1][1]
+            m = math.tanh(w[self.mbias_at]) if self.mbias_at >= 0 else 0.0
             new_w, new_b = rule.scalar(
-                0.0, self.npar, flat_x, w[a0:b0], self.wp, bias, self.spec.bias_params, out
+                m, self.npar, flat_x, w[a0:b0], self.wp, bias, self.spec.bias_params, out
             )
             w[a0:b0] = new_w
             if self.bias_at >= 0 and new_b is not None:
@@ -98,11 +112,19 @@ class CompiledNetwork:
         )
         self._p: list[float] = [0.0] * len(self._rec_sources)
         self.source = self._generate()
-        namespace: dict[str, Any] = {"_tanh": math.tanh, "_G": self._generic}
+        namespace: dict[str, Any] = {
+            "_tanh": math.tanh,
+            "_G": self._generic,
+            "W": self._w,
+            "P": self._p,
+        }
         for name in ACTIVATIONS:
             namespace[f"_act_{name}"] = ACTIVATIONS.get(name).scalar
         exec(compile(self.source, f"<compiled network {id(self):x}>", "exec"), namespace)
-        self._fn = namespace["step"]
+        #: The fast path: one cycle on the concatenated sensor vector, returning the concatenated
+        #: actuator vectors. The generated function itself (weights and state bound to it), so a
+        #: call costs no extra indirection; no validation beyond Python's own unpacking.
+        self.step_flat: Callable[[Sequence[float]], list[float]] = namespace["step"]
 
     # ----------------------------------------------------------------- code generation
 
@@ -116,7 +138,11 @@ class CompiledNetwork:
             sensor_vars[s.name] = names
             xs.extend(names)
         nw = spec.weight_count
-        lines = ["def step(x, W, P):"]
+        used = sorted({n.activation for n in spec.neurons})
+        binds = ", ".join(
+            ["W=W", "P=P", "_G=_G", "_tanh=_tanh", *(f"_act_{a}=_act_{a}" for a in used)]
+        )
+        lines = [f"def step(x, {binds}):"]
         lines.append(f"    {', '.join(xs)}, = x")
         if nw:
             lines.append(f"    {', '.join(f'w{j}' for j in range(nw))}, = W")
@@ -154,7 +180,7 @@ class CompiledNetwork:
                 self._generic.append(_GenericNeuron(n, self._w, offset))
                 sig = ", ".join("[" + ", ".join(vec) + "]" for vec in srcs)
                 lines.append(f"    o{k} = _G[{g}]([{sig}])")
-            offset += n.fan_in + (n.bias is not None)
+            offset += n.weight_slots
         if self._rec_sources:
             lines.append(f"    P[:] = [{', '.join(f'o{k}' for k in self._rec_sources)}]")
         outs = [f"o{spec.neuron_index(src)}" for a in spec.actuators for src in a.sources]
@@ -162,12 +188,6 @@ class CompiledNetwork:
         return "\n".join(lines) + "\n"
 
     # ----------------------------------------------------------------- running
-
-    def step_flat(self, x: Sequence[float]) -> list[float]:
-        """One cycle on the concatenated sensor vector; returns the concatenated actuator
-        vectors. The fast path: no validation beyond Python's own unpacking."""
-        result: list[float] = self._fn(x, self._w, self._p)
-        return result
 
     def step(self, inputs: Mapping[str, Sequence[float]]) -> dict[str, list[float]]:
         """One cycle with named sensor vectors in, named actuator vectors out."""

@@ -8,8 +8,10 @@ A rule is called as ``rule(m, neural_params, inputs, weights, weight_params, bia
 output) -> (new_weights, new_bias)`` where ``inputs``/``weights`` are flattened in input order,
 ``weight_params[k]`` are the learning parameters of weight ``k`` and ``bias_params`` those of the
 bias (``bias`` is ``None`` when the neuron has none). ``m`` is the modulatory signal: DXNN computes
-it as ``sat(tanh(Σ modulatory inputs · weights), π)``; DXNN2's genotypes have no modulatory
-links, so the evaluators here pass ``m = 0`` (which leaves ``neuromodulation`` inert, as in DXNN2).
+it as ``sat(tanh(Σ modulatory inputs · weights + modulatory bias), π)``. DXNN2's genotypes end up
+with a modulatory bias at most (``add_bias`` on a neuromodulation neuron; its ``link_ToNeuron``
+never leaves a modulatory link), so the evaluators pass ``m = tanh(modulation_bias)``, or 0
+without one (``neuromodulation`` is then inert, as in DXNN2).
 
 Rules and their parameters (``n_neural`` per neuron, ``n_weight`` per weight and per bias):
 

@@ -4,7 +4,8 @@ It simulates DXNN's actors literally, without using the spec's neuron order: eve
 queue; at construction and after :meth:`ReferenceNetwork.reset` each recurrent link is primed with
 one zero signal (``neuron.erl``: ``fanout(RO_PIds, {self(), forward, [0]})``); a step pushes the
 sensor vectors onto their links and then repeatedly fires *any* neuron whose every input queue
-holds a signal (scanning from the last neuron backwards, to show the order does not matter),
+holds a signal (the last such neuron in spec order, or a random one when an rng is given: the
+order does not matter),
 taking one signal per input in input order, until no neuron can fire. A fired neuron aggregates,
 applies its activation, saturates to [-1, 1], sends its output on all its outgoing links, and then
 applies its plasticity rule (the new weights are used from the next step).
@@ -14,6 +15,8 @@ It exists to check the compiled evaluators and the actor phenotype; it is slow b
 
 from __future__ import annotations
 
+import math
+import random
 from collections import deque
 from collections.abc import Mapping, Sequence
 
@@ -29,13 +32,17 @@ __all__ = ["ReferenceNetwork"]
 class ReferenceNetwork:
     """Message-passing evaluator. Not thread-safe; one instance per network."""
 
-    def __init__(self, spec: NetworkSpec) -> None:
+    def __init__(self, spec: NetworkSpec, rng: random.Random | None = None) -> None:
+        """``rng`` (optional) picks which ready neuron fires next at random, to show that the
+        result does not depend on the order in which messages happen to be processed."""
         self.spec = spec
+        self._rng = rng
         # per neuron: list of weight vectors (mutable), bias
         self._weights: list[list[list[float]]] = [
             [list(i.weights) for i in n.inputs] for n in spec.neurons
         ]
         self._bias: list[float | None] = [n.bias for n in spec.neurons]
+        self._mbias: list[float | None] = [n.modulation_bias for n in spec.neurons]
         # links: (target neuron index, input position) per source id; actuators separately
         self._out_links: dict[str, list[tuple[int, int]]] = {}
         for t, n in enumerate(spec.neurons):
@@ -64,11 +71,13 @@ class ReferenceNetwork:
     def weights(self) -> list[float]:
         """Current weights and biases in the spec's flat layout."""
         out: list[float] = []
-        for ws, b in zip(self._weights, self._bias, strict=True):
+        for ws, b, mb in zip(self._weights, self._bias, self._mbias, strict=True):
             for w in ws:
                 out.extend(w)
             if b is not None:
                 out.append(b)
+            if mb is not None:
+                out.append(mb)
         return out
 
     def step(self, inputs: Mapping[str, Sequence[float]]) -> dict[str, list[float]]:
@@ -88,7 +97,7 @@ class ReferenceNetwork:
             fired += 1
             if fired > limit:
                 raise SpecError("a neuron fired twice in one step (unsynchronised network)")
-            self._fire(ready[0])
+            self._fire(ready[0] if self._rng is None else self._rng.choice(ready))
         outs: dict[str, list[float]] = {}
         for a, queues in zip(self.spec.actuators, self._act_queues, strict=True):
             if not all(queues):
@@ -117,8 +126,10 @@ class ReferenceNetwork:
             wp: list[Sequence[float]] = []
             for inp in n.inputs:
                 wp.extend(inp.weight_params or [()] * len(inp.weights))
+            mb = self._mbias[k]
+            m = 0.0 if mb is None else math.tanh(mb)  # neuron.erl: sat(tanh(modulation), pi)
             new_w, new_b = rule.scalar(
-                0.0, n.neural_params, flat_x, flat_w, wp, bias, n.bias_params, out
+                m, n.neural_params, flat_x, flat_w, wp, bias, n.bias_params, out
             )
             pos = 0
             for w in weights:

@@ -17,7 +17,8 @@ Semantics (DXNN's, ``neuron.erl`` / ``cortex.erl``):
 * ``neurons`` are listed in evaluation order: layers non-decreasing.
 
 Flat weight layout (``weight_count``, ``flat_weights``, ``with_weights``): for each neuron in
-order, the weights of each input in input order, then the neuron's bias if it has one.
+order, the weights of each input in input order, then the neuron's bias if it has one, then its
+modulation bias if it has one (DXNN's tuning perturbs both).
 """
 
 from __future__ import annotations
@@ -85,7 +86,10 @@ class InputSpec:
 @dataclass(frozen=True, slots=True)
 class NeuronSpec:
     """One neuron. ``bias`` is ``None`` when the neuron has no bias; ``bias_params`` are the
-    bias's learning parameters (as many as each weight has)."""
+    bias's learning parameters (as many as each weight has). ``modulation_bias`` is DXNN's bias on
+    the modulatory inputs (``input_idps_modulation``, added by ``add_bias`` to neuromodulation
+    neurons): the modulatory signal passed to the plasticity rule is ``tanh(modulation_bias)``,
+    or 0 without one."""
 
     id: str
     layer: float
@@ -96,10 +100,16 @@ class NeuronSpec:
     neural_params: tuple[float, ...] = ()
     bias: float | None = None
     bias_params: tuple[float, ...] = ()
+    modulation_bias: float | None = None
 
     @property
     def fan_in(self) -> int:
         return sum(len(i.weights) for i in self.inputs)
+
+    @property
+    def weight_slots(self) -> int:
+        """Weights, bias and modulation bias: this neuron's share of the flat layout."""
+        return self.fan_in + (self.bias is not None) + (self.modulation_bias is not None)
 
 
 @dataclass(frozen=True)
@@ -202,6 +212,8 @@ class NetworkSpec:
             if len(n.bias_params) != rule.n_weight:
                 raise SpecError(f"{where}: the bias needs {rule.n_weight} learning parameters")
             _finite(n.bias_params, f"{where} bias_params")
+        if n.modulation_bias is not None:
+            _finite([n.modulation_bias], f"{where} modulation_bias")
 
     # ----------------------------------------------------------------- derived facts
 
@@ -220,7 +232,7 @@ class NetworkSpec:
 
     @property
     def weight_count(self) -> int:
-        return sum(n.fan_in + (n.bias is not None) for n in self.neurons)
+        return sum(n.weight_slots for n in self.neurons)
 
     @property
     def is_stateless(self) -> bool:
@@ -240,6 +252,31 @@ class NetworkSpec:
                 out.extend(float(w) for w in i.weights)
             if n.bias is not None:
                 out.append(float(n.bias))
+            if n.modulation_bias is not None:
+                out.append(float(n.modulation_bias))
+        return out
+
+    def weight_groups(self) -> list[tuple[tuple[tuple[int, ...], ...], tuple[int, ...]]]:
+        """Per neuron, the flat indices grouped as DXNN's neuron holds them, for tuning:
+        ``(signal_groups, modulation_group)`` where the signal groups are each input's weights
+        in order and then ``(bias,)`` if any (DXNN's ``input_idps`` entries, which
+        ``neuron.erl`` perturbs entry by entry), and the modulation group is
+        ``(modulation_bias,)`` or ``()``."""
+        out: list[tuple[tuple[tuple[int, ...], ...], tuple[int, ...]]] = []
+        pos = 0
+        for n in self.neurons:
+            groups: list[tuple[int, ...]] = []
+            for i in n.inputs:
+                groups.append(tuple(range(pos, pos + len(i.weights))))
+                pos += len(i.weights)
+            if n.bias is not None:
+                groups.append((pos,))
+                pos += 1
+            mod: tuple[int, ...] = ()
+            if n.modulation_bias is not None:
+                mod = (pos,)
+                pos += 1
+            out.append((tuple(groups), mod))
         return out
 
     def with_weights(self, flat: Sequence[float]) -> NetworkSpec:
@@ -254,9 +291,12 @@ class NetworkSpec:
                 k = len(i.weights)
                 inputs.append(replace(i, weights=tuple(float(w) for w in flat[pos : pos + k])))
                 pos += k
-            bias = n.bias
+            bias, mbias = n.bias, n.modulation_bias
             if bias is not None:
                 bias = float(flat[pos])
                 pos += 1
-            neurons.append(replace(n, inputs=tuple(inputs), bias=bias))
+            if mbias is not None:
+                mbias = float(flat[pos])
+                pos += 1
+            neurons.append(replace(n, inputs=tuple(inputs), bias=bias, modulation_bias=mbias))
         return NetworkSpec(self.sensors, tuple(neurons), self.actuators)

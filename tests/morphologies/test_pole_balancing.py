@@ -117,3 +117,13 @@ def test_generalization_test_counts_balanced_starts() -> None:
     task = PoleTask("lenient", TASKS["dpnv"].physics, velocities=False, angle_limit=100.0,
                     track_limit=1e9, fitness="damping", max_steps=1000)  # fmt: skip
     assert generalization_test(lambda x: np.zeros((x.shape[0], 1)), task, steps=30) == 625
+
+
+def test_dpnv_solved_needs_the_balance_test_first() -> None:
+    from morphologies.pole_balancing import dpnv_solved
+
+    resets = []
+    solved, steps, wins = dpnv_solved(
+        lambda o: [0.0], lambda: resets.append(1), lambda x: np.zeros((x.shape[0], 1))
+    )
+    assert (solved, wins) == (False, 0) and steps < 100 and resets == [1]

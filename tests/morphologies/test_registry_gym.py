@@ -88,3 +88,9 @@ def test_gym_lunar_lander() -> None:
 def test_gym_unknown_environment() -> None:
     with pytest.raises(MorphologyError):
         get_morphology("gym:NoSuchEnv-v0")
+
+
+def test_solved_thresholds_are_the_benchmark_ones() -> None:
+    from morphologies.gym_adapter import SOLVED_AT
+
+    assert SOLVED_AT["CartPole-v1"] == 475 and SOLVED_AT["LunarLander-v3"] == 200

@@ -74,3 +74,18 @@ def test_tmaze_wall_crash_and_determinism() -> None:
     assert fitness == pytest.approx(50 - 100 * 0.4)
     assert TMazeScape(random.Random(3)).switch_event == TMazeScape(random.Random(3)).switch_event
     assert TMazeScape(random.Random(3)).sense("dtm_GetInput") == [0.0, 1.0, 0.0, 0.0]
+
+
+def test_xor_batch_fitness_matches_scalar() -> None:
+    import numpy as np
+
+    from morphologies.xor import XOR_INPUTS, xor_fitness_batch
+
+    assert XOR_INPUTS.shape == (4, 2)
+    outs = np.random.default_rng(0).uniform(-1, 1, (6, 4))
+    outs[0] = [-0.5, 0.5, 0.5, -0.5]
+    fit, solved = xor_fitness_batch(outs)
+    for r in range(6):
+        assert fit[r] == pytest.approx(xor_fitness(outs[r].tolist()))
+        assert solved[r] == xor_solved(outs[r].tolist())
+    assert solved[0]

@@ -80,6 +80,7 @@ def network_specs(
                     if has_bias
                     else ()
                 ),
+                modulation_bias=draw(st.one_of(st.none(), weight)),
             )
         )
     n_act = draw(st.integers(1, 2))

@@ -145,3 +145,31 @@ def test_user_plugins_run_in_every_evaluator() -> None:
     assert CompiledNetwork(spec).step_flat([0.5]) == [0.25]
     assert ReferenceNetwork(spec).step({"x": [0.5]})["out"] == [0.25]
     assert BatchNetwork(spec, 2).step(np.array([[0.5], [4.0]]))[:, 0].tolist() == [0.25, 1.0]
+
+
+def test_modulation_bias_drives_neuromodulation() -> None:
+    """m = tanh(modulation bias) feeds neuromodulation (plasticity.erl scale_dzone); it sits
+    after the bias in the flat layout."""
+    from actors.neural.plasticity import scale_dzone
+
+    spec = NetworkSpec(
+        (SensorSpec("x", 1),),
+        (
+            NeuronSpec(
+                "n", 0, (InputSpec("x", (0.5,)),), plasticity="neuromodulation",
+                neural_params=(1.0, 0.5, 0.0, 0.0, 0.0), bias=0.1, modulation_bias=2.0,
+            ),
+        ),
+        (ActuatorSpec("out", 1, ("n",)),),
+    )  # fmt: skip
+    assert spec.flat_weights() == [0.5, 0.1, 2.0]
+    h = scale_dzone(math.tanh(2.0)) * 1.0
+    for ev in (CompiledNetwork(spec), BatchNetwork(spec, 1)):
+        o = math.tanh(0.5 * 0.8 + 0.1)
+        got = ev.step_flat([0.8]) if isinstance(ev, CompiledNetwork) else ev.step([[0.8]])[0]
+        assert got[0] == pytest.approx(o)
+        w = ev.get_weights() if isinstance(ev, CompiledNetwork) else ev.get_weights()[0].tolist()
+        assert w == pytest.approx([0.5 + h * 0.5 * 0.8 * o, 0.1 + h * 0.5 * 1 * o, 2.0])
+    inert = CompiledNetwork(spec.with_weights([0.5, 0.1, 0.2]))  # tanh(0.2) < 0.33: no change
+    inert.step_flat([0.8])
+    assert inert.get_weights() == [0.5, 0.1, 0.2]

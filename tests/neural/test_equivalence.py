@@ -29,10 +29,12 @@ def _flat(outs: dict[str, list[float]], spec: NetworkSpec) -> list[float]:
     return [v for a in spec.actuators for v in outs[a.name]]
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(spec=network_specs(), seed=st.integers(0, 2**32 - 1))
-def test_compiled_equals_reference(spec: NetworkSpec, seed: int) -> None:
-    ref = ReferenceNetwork(spec)
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(spec=network_specs(), seed=st.integers(0, 2**32 - 1), random_order=st.booleans())
+def test_compiled_equals_reference(spec: NetworkSpec, seed: int, random_order: bool) -> None:
+    """Over 60 steps, recurrent and plastic networks included; the reference fires ready
+    neurons in reverse spec order or in a random order."""
+    ref = ReferenceNetwork(spec, random.Random(seed) if random_order else None)
     comp = CompiledNetwork(spec)
     for t, x in enumerate(_inputs(spec, seed)):
         r = _flat(ref.step(x), spec)
@@ -85,3 +87,24 @@ def test_fast_batch_rows_equal_reference_without_feedback(spec: NetworkSpec, see
     """numpy's tanh/power/log may differ from math's in the last bit; without recurrence or
     plasticity nothing amplifies that (step activations would turn it into a jump)."""
     _batch_vs_reference(spec, seed, exact=False)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    spec=network_specs(activations=CONTINUOUS_ACTIVATIONS),
+    seed=st.integers(0, 2**32 - 1),
+    population=st.booleans(),
+)
+def test_fast_batch_close_to_exact_over_a_few_steps(
+    spec: NetworkSpec, seed: int, population: bool
+) -> None:
+    """The fast path (layer matrices, numpy ufuncs) on recurrent and plastic networks: over a
+    few steps last-bit differences cannot grow far, so it must stay close to the exact path."""
+    rows = 4
+    rng = np.random.default_rng(seed)
+    weights = rng.uniform(-2, 2, (rows, spec.weight_count)) if population else spec.flat_weights()
+    fast = BatchNetwork(spec, rows, weights)
+    exact = BatchNetwork(spec, rows, weights, exact=True)
+    for _ in range(5):
+        x = rng.uniform(-1.5, 1.5, (rows, spec.input_size))
+        assert np.allclose(fast.step(x), exact.step(x), rtol=0, atol=1e-7)

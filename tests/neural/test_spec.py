@@ -26,6 +26,7 @@ def test_valid_spec_and_layout() -> None:
     assert again.neurons[0].bias == 3.0 and again.neurons[1].inputs[1].weights == (1.0,)
     assert spec.input_size == 2 and spec.output_size == 1
     assert not spec.is_stateless
+    assert spec.weight_groups() == [(((0, 1), (2,)), ()), (((3,), (4,)), ())]
     with pytest.raises(SpecError):
         spec.with_weights([1.0])
 
