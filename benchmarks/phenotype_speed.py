@@ -17,7 +17,13 @@ Measured in the same run:
   network, numpy physics). The failure limits are lifted so that every episode really runs 1,000
   steps (a random network would otherwise fail within a few dozen).
 
-Goals: compiled at least 3x neat-python single, 20x batched. Prints JSON, then a markdown table.
+* actor backend (``benchmarks/phenotype_actor_speed.py``): ``ActorPhenotype`` steps per second in
+  the ``simple`` and ``local`` runtimes (and hosted in a private simple system inside a local
+  worker process), beside the raw Thespian message cost per signal measured in the same run
+  (``--actor-modes ''`` skips it).
+
+Goals: compiled at least 3x neat-python single, 20x batched; actor backend in ``simple`` within
+1.5x the raw Thespian message cost per signal. Prints JSON, then a markdown table.
 """
 
 from __future__ import annotations
@@ -224,6 +230,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer iterations (CI smoke run)")
     ap.add_argument("--json-only", action="store_true")
+    ap.add_argument(
+        "--actor-modes", default="simple,local", help="runtimes for the actor backend ('' skips)"
+    )
     args = ap.parse_args(argv)
     import neat
 
@@ -240,8 +249,13 @@ def main(argv: list[str] | None = None) -> int:
         "neat_python": getattr(neat, "__version__", "?"),
         "networks": nets,
         "dpnv": dpnv,
-        "goals": {"single_ratio": 3.0, "batched_ratio": 20.0},
+        "goals": {"single_ratio": 3.0, "batched_ratio": 20.0, "actor_simple_signal_ratio": 1.5},
     }
+    actor_modes = tuple(m for m in args.actor_modes.split(",") if m)
+    if actor_modes:
+        from benchmarks.phenotype_actor_speed import bench_actors, markdown
+
+        result["actors"] = bench_actors(args.quick, actor_modes)
     print(json.dumps(result, indent=2))
     if args.json_only:
         return 0
@@ -264,6 +278,9 @@ def main(argv: list[str] | None = None) -> int:
         f"| {dpnv['network']} | {dpnv['single_episodes_per_s']} | "
         f"{dpnv['batched_episodes_per_s']} | {dpnv['batched_ratio']}x |"
     )
+    if actor_modes:
+        print()
+        print("\n".join(markdown(result["actors"])))
     return 0
 
 
