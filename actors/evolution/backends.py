@@ -83,7 +83,7 @@ class CompiledPhenotype(CompiledNetwork):
 #: Backends by name: a factory, or the ``"module:attribute"`` path of one (imported on use).
 BACKENDS: dict[str, Factory | str] = {
     "compiled": CompiledPhenotype,
-    "actors": "actors.phenotype:ActorPhenotype",
+    "actors": "actors.evolution.actor_backend:HostedActorPhenotype",
 }
 
 

@@ -57,13 +57,16 @@ class DyingPhenotype(CompiledPhenotype):
         type(self).built += 1
         self._steps = 0
         self.closed = False
+        inner = self.step_flat  # the compiled step function (an instance attribute)
 
-    def step_flat(self, x: Sequence[float]) -> list[float]:
-        self._steps += 1
-        if self._steps == 2 and type(self).deaths > 0:
-            type(self).deaths -= 1
-            raise PhenotypeDied("neuron n-0000000000000000 exited (killed)")
-        return super().step_flat(x)
+        def step_flat(x: Sequence[float]) -> list[float]:
+            self._steps += 1
+            if self._steps == 2 and type(self).deaths > 0:
+                type(self).deaths -= 1
+                raise PhenotypeDied("neuron n-0000000000000000 exited (killed)")
+            return inner(x)
+
+        self.step_flat = step_flat  # type: ignore[method-assign]
 
     def close(self) -> None:
         self.closed = True
@@ -80,3 +83,28 @@ class CrashingPhenotype(CompiledPhenotype):
             type(self).crashes -= 1
             raise RuntimeError("phenotype host lost")
         super().__init__(spec)
+
+
+class NeuronKillingPhenotype:
+    """The ``actors`` backend, whose first neuron actor is killed (``ActorExitRequest``)
+    during an episode while ``kills`` remain: a real element death mid-evaluation."""
+
+    kills = 0
+
+    def __new__(cls, spec: NetworkSpec) -> Any:
+        from thespian.actors import ActorExitRequest
+
+        from actors.evolution.actor_backend import HostedActorPhenotype, private_system
+
+        class _Killing(HostedActorPhenotype):
+            steps = 0
+
+            def step_flat(self, x: Sequence[float]) -> list[float]:
+                self.steps += 1
+                if self.steps == 2 and NeuronKillingPhenotype.kills > 0:
+                    NeuronKillingPhenotype.kills -= 1
+                    neuron = next(k for k in self.net.addresses if k.startswith("neuron"))
+                    private_system().tell(self.net.addresses[neuron], ActorExitRequest())
+                return super().step_flat(x)
+
+        return _Killing(spec)

@@ -19,9 +19,10 @@ from actors.evolution.exoself_core import TuningSession
 from actors.evolution.success import SUCCESS_TESTS
 from actors.genotype import decode_agent, encode_agent, mutate
 from actors.neural.from_genotype import spec_from_agent
-from tests.evolution.helpers import DyingPhenotype, seed_agent
+from tests.evolution.helpers import DyingPhenotype, NeuronKillingPhenotype, seed_agent
 
 register_backend("test-dying", DyingPhenotype, replace=True)
+register_backend("test-killing", NeuronKillingPhenotype, replace=True)
 
 
 def task(agent_bytes: bytes, seed: int = 7, **kw: object) -> EvaluateAgent:
@@ -136,3 +137,26 @@ def test_fitness_goal_gates_the_goal() -> None:
     hard = run_exoself(task(data, fitness_goal=1e9))
     assert not hard.solved
     assert easy.solved == easy.goal_reached
+
+
+def test_the_actor_backend_agrees_with_the_compiled_one() -> None:
+    agent = seed_agent(seed=9)
+    for _ in range(2):
+        agent = mutate(agent, random.Random(9))
+    data = encode_agent(agent)
+    assert run_exoself(task(data, backend="actors")) == run_exoself(task(data))
+
+
+def test_a_neuron_actor_killed_mid_evaluation_is_rebuilt_and_repeated() -> None:
+    data = encode_agent(seed_agent(seed=6))
+    baseline = run_exoself(task(data))
+    NeuronKillingPhenotype.kills = 1
+    messages: list[str] = []
+    got = run_exoself(task(data, backend="test-killing"), info=messages.append)
+    assert NeuronKillingPhenotype.kills == 0
+    assert got.restarts == 1 and "neuron" in messages[0] and "exited" in messages[0]
+    assert (got.agent, got.fitness, got.evaluations) == (
+        baseline.agent,
+        baseline.fitness,
+        baseline.evaluations,
+    )
