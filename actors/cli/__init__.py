@@ -24,6 +24,7 @@ __all__ = ["COMMAND_MODULES", "UsageError", "build_parser", "main"]
 COMMAND_MODULES: tuple[str, ...] = (
     "actors.cli.runtime_cmd",
     "actors.cli.genotype",
+    "actors.cli.evolve_cmd",
     "actors.cli.mesh_cmd",
 )
 
