@@ -21,7 +21,11 @@ from actors import __version__
 __all__ = ["COMMAND_MODULES", "UsageError", "build_parser", "main"]
 
 #: Sub-command modules, in the order they appear in ``megabrain --help``.
-COMMAND_MODULES: tuple[str, ...] = ("actors.cli.runtime_cmd", "actors.cli.genotype")
+COMMAND_MODULES: tuple[str, ...] = (
+    "actors.cli.runtime_cmd",
+    "actors.cli.genotype",
+    "actors.cli.mesh_cmd",
+)
 
 
 class UsageError(Exception):

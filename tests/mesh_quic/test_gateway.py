@@ -1,0 +1,138 @@
+"""Actors on two mesh nodes exchange pub/sub events and RPC through their gateways."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from thespian.actors import ActorExitRequest, ActorSystem
+
+from mesh import gateway_messages as gm
+from mesh.gateway import MeshGateway
+from tests.mesh_quic.gateway_actors import Doubler, Follow, Listener, Received, Serve
+
+LOG = {"version": 1, "disable_existing_loggers": False, "loggers": {}}
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(params=["simple", pytest.param("multiproc", marks=pytest.mark.multiproc)])
+def asys(request: pytest.FixtureRequest) -> Iterator[ActorSystem]:
+    if request.param == "simple":
+        system = ActorSystem("simpleSystemBase", transientUnique=True, logDefs=LOG)
+    else:
+        os.environ["THESPIAN_BASE_IPADDR"] = "127.0.0.1"
+        system = ActorSystem(
+            "multiprocTCPBase", {"Admin Port": _free_port()}, transientUnique=True, logDefs=LOG
+        )
+    try:
+        yield system
+    finally:
+        system.shutdown()
+
+
+STATES: list[gm.GatewayState] = []
+
+
+def _ask(asys: ActorSystem, addr: Any, msg: Any, want: type, timeout: float = 15.0) -> Any:
+    """Ask and set aside other messages (GatewayState snapshots go to STATES) until ``want``."""
+    deadline = time.monotonic() + timeout
+    reply = asys.ask(addr, msg, timeout)
+    while not isinstance(reply, want):
+        assert not isinstance(reply, gm.GatewayError), reply
+        if isinstance(reply, gm.GatewayState):
+            STATES.append(reply)
+        left = deadline - time.monotonic()
+        assert left > 0, f"no {want.__name__} (last: {reply!r})"
+        reply = asys.listen(left)
+    return reply
+
+
+def _until(fn: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = fn()
+        if got:
+            return got
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _start(asys: ActorSystem, tmp: Path, name: str, bootstrap: tuple[str, ...] = (),
+           state: gm.GatewayState | None = None) -> tuple[Any, gm.GatewayReady]:  # fmt: skip
+    gw = asys.createActor(MeshGateway)
+    cfg = gm.GatewayConfig(str(tmp / f"{name}.key"), bootstrap=bootstrap, swim_period=0.5)
+    ready = _ask(asys, gw, gm.StartGateway(cfg, state or gm.GatewayState()), gm.GatewayReady)
+    return gw, ready
+
+
+def test_actors_exchange_events_and_calls_through_gateways(
+    asys: ActorSystem, tmp_path: Path
+) -> None:
+    gw_a, ready_a = _start(asys, tmp_path, "a")
+    gw_b, ready_b = _start(asys, tmp_path, "b", (ready_a.address,))
+    assert ready_a.node_id != ready_b.node_id
+    assert ready_b.joined and not ready_a.joined  # a had no seed
+    # B's actors: a listener and a procedure
+    listener = asys.createActor(Listener)
+    doubler = asys.createActor(Doubler)
+    assert _ask(asys, listener, Follow(gw_b, "tweann.genotypes.xor"), gm.Subscribed).stored >= 1
+    assert _ask(asys, doubler, Serve(gw_b, "double"), gm.Registered).stored >= 1
+    # A's side publishes and calls through its gateway
+    for i in range(3):
+        _ask(asys, gw_a, gm.Publish("tweann.genotypes.xor", b"g%d" % i, ref=i), gm.Published)
+    try:
+        got = _until(lambda: len(asys.ask(listener, Received(), 5) or ()) >= 3 and
+                     asys.ask(listener, Received(), 5), 15, "events at the listener")  # fmt: skip
+    except AssertionError as exc:
+        views = [_ask(asys, g, gm.GetStats("diag"), gm.NodeStats).counters for g in (gw_a, gw_b)]
+        raise AssertionError(f"{exc}; counters of a, b: {views}") from None
+    assert sorted(got) == [b"g0", b"g1", b"g2"]
+    res = _ask(asys, gw_a, gm.Call("double", b"ab", ref="c1"), gm.CallResult)
+    assert (res.ref, res.value) == ("c1", b"abab")
+    failed = _ask(asys, gw_a, gm.Call("double", b"fail", ref="c2"), gm.CallFailed)
+    assert failed.ref == "c2" and "asked to fail" in failed.message
+    peers = _ask(asys, gw_a, gm.GetPeers("p"), gm.PeerList)
+    assert ready_b.node_id in {p[0] for p in peers.peers}
+    for a in (gw_a, gw_b, listener, doubler):
+        asys.tell(a, ActorExitRequest())
+
+
+def test_restarted_gateway_reconnects_and_resubscribes(asys: ActorSystem, tmp_path: Path) -> None:
+    STATES.clear()
+    gw_a, ready_a = _start(asys, tmp_path, "a")
+    gw_b, ready_b = _start(asys, tmp_path, "b", (ready_a.address,))
+    listener = asys.createActor(Listener)
+    _ask(asys, listener, Follow(gw_b, "t"), gm.Subscribed)
+    state = _until(lambda: _last_state(asys), 5, "a GatewayState with the subscription")
+    # the gateway dies; its owner starts a new one with the same key and the last state
+    asys.tell(gw_b, ActorExitRequest())
+    time.sleep(0.2)  # let the old node close its socket before the new one binds
+    gw_b2, ready_b2 = _start(asys, tmp_path, "b", (ready_a.address,), state)
+    assert ready_b2.node_id == ready_b.node_id
+
+    def delivered() -> Any:
+        _ask(asys, gw_a, gm.Publish("t", b"after-restart", ref="x"), gm.Published)
+        return b"after-restart" in (asys.ask(listener, Received(), 5) or ())
+
+    _until(delivered, 20, "an event delivered after the restart")
+    for a in (gw_a, gw_b2, listener):
+        asys.tell(a, ActorExitRequest())
+
+
+def _last_state(asys: ActorSystem) -> gm.GatewayState | None:
+    msg = asys.listen(0.2)
+    while msg is not None:
+        if isinstance(msg, gm.GatewayState):
+            STATES.append(msg)
+        msg = asys.listen(0.05)
+    return STATES[-1] if STATES and STATES[-1].subscriptions else None

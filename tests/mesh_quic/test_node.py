@@ -1,0 +1,88 @@
+"""MeshNode in one process over real QUIC sockets: API round trips and failure semantics."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from mesh.errors import MeshUsageError
+from mesh.identity import NodeKey
+from mesh.node import CallError, MeshNode
+from mesh.rpc import NO_ROUTE, REMOTE
+
+
+async def _pair() -> tuple[MeshNode, MeshNode]:
+    a = MeshNode(NodeKey.generate(), realms=["lab", "other"])
+    b = MeshNode(NodeKey.generate(), realms=["lab"])
+    await b.start(bootstrap=[await a.start()])
+    await b.wait_joined(10)
+    return a, b
+
+
+def test_api_round_trips_and_errors() -> None:
+    async def go() -> None:
+        a, b = await _pair()
+        try:
+            got: list[bytes] = []
+            arrived = asyncio.Event()
+
+            def broken(ev: Any) -> None:
+                raise RuntimeError("a buggy subscriber")
+
+            def good(ev: Any) -> None:
+                got.append(ev.payload)
+                arrived.set()
+
+            await b.subscribe("t", broken)
+            await b.subscribe("t", good)
+            await a.publish("t", b"one")
+            await asyncio.wait_for(arrived.wait(), 10)
+            assert got == [b"one"] and b.stats()["node.callback_errors"] == 1
+
+            async def slow_double(caller: bytes, args: bytes) -> bytes:
+                assert caller == a.node_id
+                await asyncio.sleep(0.01)
+                return args * 2
+
+            def fails(caller: bytes, args: bytes) -> bytes:
+                raise ValueError("bad input")
+
+            await b.register("double", slow_double)
+            await b.register("fails", fails)
+            assert await a.call("double", b"ab", realm="lab") == b"abab"
+            with pytest.raises(CallError) as err:
+                await a.call("fails", b"")
+            assert err.value.code == REMOTE and "bad input" in err.value.message
+            with pytest.raises(CallError) as err:
+                await a.call("missing", b"", timeout=3)
+            assert err.value.code == NO_ROUTE
+            with pytest.raises(MeshUsageError):
+                await b.call("double", b"", realm="other")  # b never joined it
+            await a.advertise("xor", b"g", meta={"fitness": 2.0})
+            recs = await b.find("xor")
+            assert [r.value for r in recs] == [b"g"] and dict(recs[0].meta)["fitness"] == 2.0
+            assert b.node_id in {c.node_id for c in await a.lookup(b.node_id)}
+            peers = {p.node_id: p for p in a.peers()}
+            assert peers[b.node_id].connected and peers[b.node_id].status == "alive"
+        finally:
+            await a.close()
+            await b.close()
+
+    asyncio.run(asyncio.wait_for(go(), 60))
+
+
+def test_close_is_clean_and_the_peer_notices() -> None:
+    async def go() -> None:
+        a, b = await _pair()
+        await b.close()
+        await b.close()  # idempotent
+        loop = asyncio.get_running_loop()
+        end = loop.time() + 5
+        while a.transport is not None and a.transport.connected(b.node_id):
+            assert loop.time() < end, "peer did not see CONNECTION_CLOSE"
+            await asyncio.sleep(0.02)
+        await a.close()
+
+    asyncio.run(asyncio.wait_for(go(), 30))
