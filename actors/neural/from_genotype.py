@@ -1,0 +1,163 @@
+"""Genotype → :class:`NetworkSpec`: the adapter every phenotype backend compiles from.
+
+:func:`spec_from_agent` turns a DXNN-style :class:`~actors.genotype.Agent` into the neural
+package's intermediate representation, following the forward pass of ``docs/genotype.md``:
+
+* sensors keep the agent's order and are named by their **morphology names** (so a
+  phenotype's ``step`` takes ``{sensor name: vector}`` straight from the scape); neuron inputs
+  from a sensor refer to it by that name;
+* neurons keep the agent's evaluation order (ascending ``(layer, id)``) and ids; an input from
+  a neuron in the same or a later layer is recurrent;
+* actuators are named by their morphology names, fed by ``fanin_ids`` in order (the scape
+  pads a short vector with zeros, as DXNN's actuators do);
+* weights, the bias and their plasticity parameters are copied; a rule without per-weight
+  parameters gets none.
+
+Modulatory inputs (``mod_inputs``/``mod_bias``) are not part of a :class:`NetworkSpec`: the
+evaluators pass a modulatory signal of 0 (see :mod:`actors.neural.plasticity`), so they are
+left out; a genotype that has them raises :class:`SpecError` with ``strict=True``.
+
+The flat weight layout of the spec (each neuron's input weights in input order, then its
+bias) is the layout of :func:`weight_slots`, which maps it back onto the genotype:
+:func:`agent_with_weights` writes tuned (or learned) weights and their last changes into a
+copy of the agent.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+
+from actors.genotype.records import Agent, InputLink, Neuron, Weight
+from actors.neural.errors import SpecError
+from actors.neural.plasticity import PLASTICITY
+from actors.neural.spec import ActuatorSpec, InputSpec, NetworkSpec, NeuronSpec, SensorSpec
+
+__all__ = ["NeuronSlots", "agent_with_weights", "spec_from_agent", "weight_slots"]
+
+
+def _sensor_names(agent: Agent) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for s in agent.sensors:
+        if s.name in names.values():
+            raise SpecError(f"agent {agent.id}: two sensors named {s.name!r}")
+        names[s.id] = s.name
+    return names
+
+
+def spec_from_agent(agent: Agent, *, strict: bool = False) -> NetworkSpec:
+    """The :class:`NetworkSpec` of ``agent`` (see the module docstring).
+
+    Raises :class:`SpecError` when the genotype has no spec: two sensors or actuators of one
+    name, a neuron whose only inputs are recurrent (a spec needs one feedforward input per
+    neuron), or (with ``strict``) modulatory links.
+    """
+    sensor_name = _sensor_names(agent)
+    layers = {n.id: n.layer for n in agent.neurons}
+    neurons: list[NeuronSpec] = []
+    for n in agent.neurons:
+        if strict and (n.mod_inputs or n.mod_bias is not None):
+            raise SpecError(f"neuron {n.id}: modulatory links are not supported")
+        rule = PLASTICITY.get(n.pf)
+        inputs = []
+        for link in n.inputs:
+            is_neuron = link.source in layers
+            inputs.append(
+                InputSpec(
+                    source=link.source if is_neuron else sensor_name[link.source],
+                    weights=tuple(w.w for w in link.weights),
+                    weight_params=(tuple(w.params for w in link.weights) if rule.n_weight else ()),
+                    recurrent=is_neuron and layers[link.source] >= n.layer,
+                )
+            )
+        neurons.append(
+            NeuronSpec(
+                id=n.id,
+                layer=n.layer,
+                inputs=tuple(inputs),
+                activation=n.af,
+                aggregation=n.aggr,
+                plasticity=n.pf,
+                neural_params=n.pf_params,
+                bias=None if n.bias is None else n.bias.w,
+                bias_params=() if n.bias is None else n.bias.params,
+            )
+        )
+    actuators = tuple(ActuatorSpec(a.name, a.vl, a.fanin_ids) for a in agent.actuators)
+    sensors = tuple(SensorSpec(s.name, s.vl) for s in agent.sensors)
+    return NetworkSpec(sensors, tuple(neurons), actuators)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class NeuronSlots:
+    """Where one neuron's weights sit in the flat layout: ``blocks`` are ``(start, stop)``
+    per input in input order, then a one-element block for the bias if it has one."""
+
+    neuron_id: str
+    generation: int
+    blocks: tuple[tuple[int, int], ...]
+
+    @property
+    def weight_count(self) -> int:
+        return sum(b - a for a, b in self.blocks)
+
+
+def weight_slots(agent: Agent) -> tuple[NeuronSlots, ...]:
+    """The flat layout of :func:`spec_from_agent`'s spec, neuron by neuron."""
+    out = []
+    pos = 0
+    for n in agent.neurons:
+        blocks = []
+        for link in n.inputs:
+            blocks.append((pos, pos + len(link.weights)))
+            pos += len(link.weights)
+        if n.bias is not None:
+            blocks.append((pos, pos + 1))
+            pos += 1
+        out.append(NeuronSlots(n.id, n.generation, tuple(blocks)))
+    return tuple(out)
+
+
+def flat_deltas(agent: Agent) -> list[float]:
+    """The previous weight changes (``Weight.dw``) in the flat layout."""
+    out: list[float] = []
+    for n in agent.neurons:
+        for link in n.inputs:
+            out.extend(w.dw for w in link.weights)
+        if n.bias is not None:
+            out.append(n.bias.dw)
+    return out
+
+
+def agent_with_weights(
+    agent: Agent, weights: Sequence[float], deltas: Sequence[float] | None = None
+) -> Agent:
+    """A copy of ``agent`` whose synaptic weights and biases are ``weights`` (flat layout),
+    and their ``dw`` the ``deltas`` when given. Raises :class:`SpecError` on a length
+    mismatch or a non-finite value. The fingerprint does not depend on weights."""
+    total = sum(s.weight_count for s in weight_slots(agent))
+    if len(weights) != total or (deltas is not None and len(deltas) != total):
+        raise SpecError(f"expected {total} weights for agent {agent.id}")
+    vals = [float(v) for v in weights]
+    dws = [float(v) for v in deltas] if deltas is not None else None
+    if not all(math.isfinite(v) for v in vals) or (
+        dws is not None and not all(math.isfinite(v) for v in dws)
+    ):
+        raise SpecError("weights must be finite")
+    pos = 0
+
+    def take(w: Weight) -> Weight:
+        nonlocal pos
+        new = dataclasses.replace(w, w=vals[pos], dw=w.dw if dws is None else dws[pos])
+        pos += 1
+        return new
+
+    neurons: list[Neuron] = []
+    for n in agent.neurons:
+        inputs = tuple(
+            InputLink(link.source, tuple(take(w) for w in link.weights)) for link in n.inputs
+        )
+        bias = None if n.bias is None else take(n.bias)
+        neurons.append(dataclasses.replace(n, inputs=inputs, bias=bias))
+    return dataclasses.replace(agent, neurons=tuple(neurons))
