@@ -1,0 +1,236 @@
+"""Run an evolution: start the actor system, the supervision tree and the monitor; report.
+
+:func:`evolve` is what ``megabrain evolve`` calls, and the Python API::
+
+    from actors.evolution.run import EvolveOptions, evolve
+    result = evolve(EvolveOptions("xor", seed=1, config=cfg), reporters=[ConsoleReporter()])
+    result.solved, result.evaluations, result.champion      # champion: an Agent
+
+The supervision tree (``one_for_all``: if the monitor dies, its exoselves go with it)::
+
+    evolution (Supervisor, one_for_all)
+    ├── exoselves (Supervisor, one_for_one)
+    │   ├── exoself-0 (ExoselfWorker)
+    │   └── ...                        one per --workers
+    └── monitor (PopulationMonitor)
+
+In ``simple`` mode everything runs in this process, deterministically; in ``local`` mode
+every actor is an OS process on 127.0.0.1 and the exoselves evaluate agents in parallel.
+This module is the shell that reads the clock: it times each step and turns the monitor's
+replies into :class:`~actors.evolution.stats.GenerationStats` for the reporters.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from typing import Any
+
+from actors.evolution.backends import check_backend
+from actors.evolution.config import EvolutionConfig
+from actors.evolution.exoself import ExoselfWorker
+from actors.evolution.monitor import PopulationMonitor, RunStart, RunStatus, RunStep, StartRun
+from actors.evolution.reporters import Reporter, ReporterSet
+from actors.evolution.species import species_stats
+from actors.evolution.stats import GenerationStats, RunInfo, RunSummary, generation_stats
+from actors.genotype import Agent, decode_agent
+from actors.runtime import (
+    CallFailed,
+    ChildSpec,
+    Reply,
+    Request,
+    RequestTimeout,
+    RuntimeSystem,
+    SupervisorArgs,
+    SupFlags,
+    start_system,
+)
+from actors.runtime.supervisor import Supervisor
+from morphologies import get_morphology
+
+__all__ = ["EvolveOptions", "RunResult", "evolve"]
+
+_SLICE = 0.25
+#: Seconds one generation may take before the driver gives up on the monitor.
+STEP_TIMEOUT = 6 * 3600.0
+
+
+@dataclass(frozen=True)
+class EvolveOptions:
+    """One run. ``config`` holds every monitor, stopping, selection, tuning and constraint
+    knob; the rest is how the run is executed."""
+
+    morphology: str
+    seed: int = 1
+    config: EvolutionConfig = field(default_factory=EvolutionConfig)
+    backend: str = "compiled"
+    runtime: str = "simple"
+    workers: int = 1
+    store: str | None = None
+    resume: bool = False
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """How a run ended (see :class:`RunSummary` for the reporters' view)."""
+
+    morphology: str
+    seed: int
+    solved: bool
+    reason: str
+    evaluations: int
+    evaluations_to_solve: int | None
+    generations: int
+    best_fitness: float
+    champion: Agent | None
+    wall_seconds: float
+    resumed_from: int | None
+    history: tuple[GenerationStats, ...] = ()
+
+    @property
+    def champion_size(self) -> tuple[int, int] | None:
+        return None if self.champion is None else self.champion.size()
+
+
+def _tree(workers: int) -> tuple[ChildSpec, ...]:
+    exoselves = tuple(
+        ChildSpec(f"exoself-{k}", ExoselfWorker, name=f"exoself-{k}") for k in range(workers)
+    )
+    return (
+        ChildSpec(
+            "exoselves",
+            Supervisor,
+            (SupervisorArgs(SupFlags("one_for_one", intensity=10, period=60.0), exoselves),),
+        ),
+        ChildSpec("monitor", PopulationMonitor, name="monitor"),
+    )
+
+
+def _result(
+    opts: EvolveOptions,
+    status: RunStatus,
+    started: float,
+    history: Sequence[GenerationStats],
+    generations: int,
+) -> RunResult:
+    champion = None if status.champion is None else decode_agent(status.champion)
+    best = status.champion_fitness[0] if status.champion_fitness else float("nan")
+    return RunResult(
+        morphology=opts.morphology,
+        seed=opts.seed,
+        solved=status.solved_by is not None,
+        reason=status.finished,
+        evaluations=status.evaluations,
+        evaluations_to_solve=status.evaluations_to_solve,
+        generations=generations,
+        best_fitness=best,
+        champion=champion,
+        wall_seconds=time.monotonic() - started,
+        resumed_from=status.resumed_from,
+        history=tuple(history),
+    )
+
+
+def call(rt: RuntimeSystem, target: Any, payload: Any, timeout: float) -> Any:
+    """``rt.request`` listening in short slices.
+
+    In ``simple`` mode Thespian's ``listen(timeout)`` may sleep until the next pending
+    wakeup of any actor (here: the monitor's hour-long task deadlines) even though the reply
+    is already there; short slices return it at once.
+    """
+    ref = rt.new_ref()
+    rt.tell(target, Request(ref, payload))
+    deadline = time.monotonic() + timeout
+    while (remaining := deadline - time.monotonic()) > 0:
+        msg = rt.asys.listen(timedelta(seconds=min(_SLICE, remaining)))
+        if isinstance(msg, Reply) and msg.ref == ref:
+            if msg.ok:
+                return msg.value
+            raise CallFailed(msg.reason or msg.error, msg.traceback)
+    raise RequestTimeout(f"no reply to {type(payload).__name__} in {timeout} s")
+
+
+def evolve(opts: EvolveOptions, reporters: Sequence[Reporter] = ()) -> RunResult:
+    """Run (or resume) an evolution to its end; see the module docstring.
+
+    Raises :class:`~actors.evolution.errors.EvolutionError` subclasses for bad settings
+    (unknown morphology or backend, a store that already holds the run without ``resume``)
+    and :class:`~actors.runtime.CallFailed` if the monitor fails.
+    """
+    get_morphology(opts.morphology)
+    check_backend(opts.backend)
+    if opts.workers < 1:
+        raise ValueError("workers must be >= 1")
+    out = ReporterSet(reporters)
+    started = time.monotonic()
+    history: list[GenerationStats] = []
+    cfg = opts.config
+    start = RunStart(
+        morphology=opts.morphology,
+        seed=opts.seed,
+        config=cfg.to_dict(),
+        backend=opts.backend,
+        store=opts.store,
+        resume=opts.resume,
+    )
+    with start_system(opts.runtime) as rt:
+        rt.start_supervisor(
+            SupFlags("one_for_all", intensity=1, period=60.0), _tree(opts.workers), id="evolution"
+        )
+        monitor = rt.whereis("monitor")
+        start = replace(
+            start, workers=tuple(rt.whereis(f"exoself-{k}") for k in range(opts.workers))
+        )
+        status: RunStatus = call(rt, monitor, StartRun(start), 120.0)
+        out.start_run(
+            RunInfo(
+                morphology=opts.morphology,
+                seed=opts.seed,
+                population_size=cfg.monitor.population_size,
+                max_evaluations=cfg.stopping.max_evaluations,
+                max_generations=cfg.stopping.max_generations,
+                fitness_goal=cfg.stopping.fitness_goal,
+                resumed_from_generation=(
+                    None if status.resumed_from is None else status.resumed_from - 1
+                ),
+            )
+        )
+        generations = status.generation + (1 if status.finished else 0)
+        while not status.finished:
+            t0 = time.monotonic()
+            out.start_generation(status.generation)
+            step = call(rt, monitor, RunStep(), STEP_TIMEOUT)
+            now = time.monotonic()
+            report = step.report
+            stats = generation_stats(
+                report.generation,
+                report.candidates,
+                evaluations=report.evaluations,
+                total_evaluations=report.total_evaluations,
+                wall_seconds=now - t0,
+                elapsed_seconds=now - started,
+                validation_fitness=step.validation_fitness,
+            )
+            history.append(stats)
+            for text in step.infos:
+                out.info(text)
+            out.end_generation(stats, species_stats(report.candidates))
+            if report.solved_by is not None and step.status.finished == "solved":
+                out.found_solution(stats, report.solved_by)
+            status = step.status
+            generations = report.generation + 1
+    result = _result(opts, status, started, history, generations)
+    out.end_run(
+        RunSummary(
+            solved=result.solved,
+            evaluations=result.evaluations,
+            generations=result.generations,
+            best_fitness=result.best_fitness,
+            champion_id=None if result.champion is None else result.champion.id,
+            wall_seconds=result.wall_seconds,
+            reason=result.reason,
+        )
+    )
+    return result
