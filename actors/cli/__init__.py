@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "actors.cli.runtime_cmd",
     "actors.cli.genotype",
     "actors.cli.mesh_cmd",
+    "actors.cli.evolve_cmd",
 )
 
 

@@ -146,6 +146,7 @@ class EvolutionCore:
         self._results: dict[str, EvalOutcome] = {}
         self._step: list[tuple[Candidate, tuple[float, ...]]] = []
         self._step_evals = 0
+        self._solved_now = False
 
     # -- construction -------------------------------------------------------------------
 
@@ -246,9 +247,15 @@ class EvolutionCore:
         self.state.evaluations += outcome.evaluations
         self._step_evals += outcome.evaluations
         st = self.state
-        if outcome.solved and st.solved_by is None:
+        if outcome.solved and (
+            st.solved_by is None
+            or (self._solved_now and outcome.fitness[0] > (st.champion_fitness or (0.0,))[0])
+        ):
+            # the champion is the best of the agents that solved the task in this step
+            if st.solved_by is None:
+                st.evaluations_to_solve = st.evaluations
+            self._solved_now = True
             st.solved_by = agent.id
-            st.evaluations_to_solve = st.evaluations
             st.champion, st.champion_fitness = agent, outcome.fitness
         elif st.solved_by is None and (
             st.champion_fitness is None or outcome.fitness[0] > st.champion_fitness[0]
@@ -301,6 +308,7 @@ class EvolutionCore:
             champion_fitness=st.champion_fitness,
         )
         self._step_evals = 0
+        self._solved_now = False
         st.innovation = update_innovation(st.innovation, max(c.main_fitness for c in cands))
         if stop:
             st.finished = stop

@@ -1,0 +1,272 @@
+"""``megabrain evolve``, ``megabrain morphologies`` and ``megabrain show``.
+
+``evolve MORPHOLOGY`` runs (or with ``--resume`` continues) a DXNN-style evolution and
+prints its progress; ``--json`` writes a summary and exports the champion next to it.
+``morphologies`` lists what can be evolved. ``show GENOTYPE`` prints a genotype's summary
+and writes its DOT and PNG pictures. Bad arguments exit with status 2 and a message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+from actors.cli import UsageError
+
+__all__ = ["register"]
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _limit(text: str) -> int | None:
+    if text == "none":
+        return None
+    return _positive_int(text)
+
+
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "evolve",
+        help="evolve neural networks for a morphology (DXNN-style TWEANN)",
+        description="Evolve a population of DXNN-style networks until the task is solved "
+        "or a limit is reached. Every knob can also come from --config FILE.toml; options "
+        "given here override the file.",
+    )
+    p.add_argument("morphology", metavar="MORPHOLOGY", help="see `megabrain morphologies`")
+    p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    p.add_argument("--population", type=_positive_int, help="agents per generation")
+    p.add_argument("--max-evaluations", type=_limit, default=argparse.SUPPRESS,
+                   help='evaluations limit, or "none"')  # fmt: skip
+    p.add_argument("--max-generations", type=_limit, default=argparse.SUPPRESS,
+                   help='generations limit, or "none"')  # fmt: skip
+    p.add_argument("--fitness-goal", type=_number, help="stop when the best fitness reaches it")
+    p.add_argument("--phenotype", default="compiled", help="backend: compiled | actors")
+    p.add_argument(
+        "--runtime",
+        default="simple",
+        choices=("simple", "local"),
+        help="simple: one deterministic thread; local: one process per actor",
+    )
+    p.add_argument("--workers", type=_positive_int, help="exoself workers (parallel in local)")
+    p.add_argument("--store", metavar="PATH", help="SQLite genotype store (checkpoints)")
+    p.add_argument("--resume", action="store_true", help="continue the run kept in --store")
+    p.add_argument("--config", metavar="FILE.toml", help="TOML configuration")
+    p.add_argument("--json", metavar="PATH", help="write a JSON summary (and the champion)")
+    p.add_argument("--stats", metavar="PATH", help="write per-generation stats as JSONL")
+    p.add_argument("--plot", metavar="PATH", help="write a PNG of fitness and diversity")
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    p.set_defaults(func=run_evolve)
+
+    m = sub.add_parser("morphologies", help="list the morphologies evolve knows")
+    m.set_defaults(func=run_morphologies)
+
+    s = sub.add_parser("show", help="summarise a genotype and draw it (DOT, PNG)")
+    s.add_argument("genotype", metavar="GENOTYPE",
+                   help="a JSON export, or an agent id / 'champion' with --store")  # fmt: skip
+    s.add_argument("--store", metavar="PATH", help="read the genotype from this store")
+    s.add_argument("--dot", metavar="PATH", help="write the DOT text ('-' for stdout)")
+    s.add_argument("--png", metavar="PATH", help="write a PNG picture")
+    s.set_defaults(func=run_show)
+
+
+def _config(args: argparse.Namespace) -> Any:
+    from actors.evolution.config import EvolutionConfig, load_config
+    from actors.evolution.errors import ConfigError
+
+    try:
+        cfg = load_config(args.config) if args.config else EvolutionConfig()
+        monitor = cfg.monitor
+        if args.population is not None:
+            monitor = dataclasses.replace(monitor, population_size=args.population)
+        if args.workers is not None:
+            monitor = dataclasses.replace(monitor, workers=args.workers)
+        stopping = cfg.stopping
+        changes: dict[str, Any] = {}
+        for opt, key in (("max_evaluations", "max_evaluations"),
+                         ("max_generations", "max_generations")):  # fmt: skip
+            if hasattr(args, opt):
+                changes[key] = getattr(args, opt)
+        if args.fitness_goal is not None:
+            changes["fitness_goal"] = args.fitness_goal
+        stopping = dataclasses.replace(stopping, **changes)
+        return dataclasses.replace(cfg, monitor=monitor, stopping=stopping)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def run_evolve(args: argparse.Namespace) -> int:
+    from actors.evolution.backends import BackendError, check_backend
+    from actors.evolution.errors import EvolutionError
+    from actors.evolution.reporters import (
+        ConsoleReporter,
+        JsonlStatsReporter,
+        PlotReporter,
+        Reporter,
+    )
+    from actors.evolution.run import EvolveOptions, evolve
+    from actors.evolution.setup import build_constraint
+    from actors.genotype import GenotypeStore, StoreError, agent_to_json
+    from morphologies import MorphologyError, get_morphology
+
+    try:
+        get_morphology(args.morphology)
+    except MorphologyError as exc:
+        raise UsageError(str(exc)) from exc
+    try:
+        check_backend(args.phenotype)
+    except BackendError as exc:
+        raise UsageError(str(exc)) from exc
+    cfg = _config(args)
+    try:
+        build_constraint(args.morphology, cfg)
+    except EvolutionError as exc:
+        raise UsageError(str(exc)) from exc
+    if args.resume and not args.store:
+        raise UsageError("--resume needs --store PATH")
+    if args.store:
+        try:
+            with GenotypeStore(args.store) as store:
+                held = store.last_checkpoint(f"{args.morphology}-{args.seed}") is not None
+        except StoreError as exc:
+            raise UsageError(str(exc)) from exc
+        if held and not args.resume:
+            raise UsageError(
+                f"{args.store} already holds this run ({args.morphology}, seed {args.seed}): "
+                "pass --resume to continue it, or use another store"
+            )
+    reporters: list[Reporter] = [ConsoleReporter(quiet=args.quiet)]
+    try:
+        if args.stats:
+            reporters.append(JsonlStatsReporter(args.stats))
+        if args.plot:
+            reporters.append(PlotReporter(args.plot))
+    except EvolutionError as exc:
+        raise UsageError(str(exc)) from exc
+    opts = EvolveOptions(
+        morphology=args.morphology,
+        seed=args.seed,
+        config=cfg,
+        backend=args.phenotype,
+        runtime=args.runtime,
+        workers=cfg.monitor.workers,
+        store=args.store,
+        resume=args.resume,
+    )
+    result = evolve(opts, reporters)
+    if args.json:
+        out = Path(args.json)
+        champion_path = None
+        if result.champion is not None:
+            champion_path = out.with_name(out.stem + ".champion.json")
+            champion_path.write_text(agent_to_json(result.champion, indent=1), encoding="utf-8")
+        size = result.champion_size
+        summary = {
+            "morphology": result.morphology,
+            "seed": result.seed,
+            "solved": result.solved,
+            "reason": result.reason,
+            "evaluations": result.evaluations,
+            "evaluations_to_solve": result.evaluations_to_solve,
+            "generations": result.generations,
+            "best_fitness": result.best_fitness,
+            "wall_seconds": result.wall_seconds,
+            "champion_id": None if result.champion is None else result.champion.id,
+            "champion_neurons": None if size is None else size[0],
+            "champion_links": None if size is None else size[1],
+            "champion_json": None if champion_path is None else os.fspath(champion_path),
+            "resumed_from_generation": result.resumed_from,
+            "runtime": args.runtime,
+            "phenotype": args.phenotype,
+            "workers": opts.workers,
+        }
+        out.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+def run_morphologies(args: argparse.Namespace) -> int:
+    from actors.evolution.success import SUCCESS_TESTS
+    from morphologies import get_morphology, morphology_names
+
+    for name in morphology_names():
+        m = get_morphology(name)
+        sensors = ", ".join(f"{s.name}[{s.vl}]" for s in m.sensors)
+        actuators = ", ".join(f"{a.name}[{a.vl}]" for a in m.actuators)
+        test = " (success test)" if name in SUCCESS_TESTS else ""
+        print(f"{name:16} {m.description}{test}\n{'':16} in: {sensors}; out: {actuators}")
+    print("gym:<EnvId>      any Gymnasium environment with Box/Discrete spaces (extra 'gym')")
+    return 0
+
+
+def _load_genotype(args: argparse.Namespace) -> Any:
+    from actors.evolution.checkpoint import state_from_json
+    from actors.genotype import GenotypeDecodeError, GenotypeStore, StoreError, agent_from_json
+
+    if args.store:
+        try:
+            with GenotypeStore(args.store) as store:
+                if args.genotype != "champion":
+                    agent = store.get_agent(args.genotype)
+                    if agent is None:
+                        raise UsageError(f"no agent {args.genotype!r} in {args.store}")
+                    return agent
+                for pop in store.list_populations():
+                    cp = store.last_checkpoint(pop)
+                    if cp is not None:
+                        _, _, state = state_from_json(cp.state)
+                        if state.champion is not None:
+                            return state.champion
+                raise UsageError(f"{args.store} holds no champion")
+        except StoreError as exc:
+            raise UsageError(str(exc)) from exc
+    try:
+        return agent_from_json(Path(args.genotype).read_bytes())
+    except OSError as exc:
+        raise UsageError(f"cannot read {args.genotype}: {exc.strerror}") from exc
+    except GenotypeDecodeError as exc:
+        raise UsageError(f"{args.genotype} is not a genotype: {exc}") from exc
+
+
+def run_show(args: argparse.Namespace) -> int:
+    from actors.evolution.draw import genotype_summary, write_png
+    from actors.evolution.errors import EvolutionError
+    from actors.genotype import agent_to_dot
+
+    agent = _load_genotype(args)
+    print(genotype_summary(agent))
+    if args.dot:
+        text = agent_to_dot(agent)
+        if args.dot == "-":
+            print(text)
+        else:
+            Path(args.dot).write_text(text, encoding="utf-8")
+            print(f"dot          {args.dot}")
+    if args.png:
+        try:
+            renderer = write_png(agent, args.png)
+        except EvolutionError as exc:
+            raise UsageError(str(exc)) from exc
+        print(f"png          {args.png} (drawn with {renderer})")
+    return 0
