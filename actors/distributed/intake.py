@@ -150,7 +150,11 @@ class Intake:
     def receive(
         self, payload: Any, publisher: bytes, realm: str, now: float
     ) -> Admission | Rejection:
-        """Run every check but the fitness on one received event (see the module doc)."""
+        """Run every check but the fitness on one received event (see the module doc).
+        Our own events coming back (we subscribe to the topic we publish on) are returned
+        as ``own`` and counted nowhere."""
+        if publisher == self.own_id:
+            return Rejection("own", "our own event", publisher)
         self.counters["received"] += 1
         if self.score(publisher) < self.settings.distrust_below:
             return self._reject("distrusted", "publisher distrusted", publisher)
@@ -163,7 +167,7 @@ class Intake:
         if env.realm != realm or realm not in self.settings.subscribed:
             return self._reject("realm", f"envelope of realm {env.realm!r}", publisher)
         if env.origin == self.own_id:
-            return self._reject("own", "our own champion", publisher)
+            return self._reject("forged", "our own champion published by another", publisher)
         if env.origin != publisher:
             return self._reject("forged", "published by a node other than its origin", publisher)
         if env.morphology != self.morphology:
@@ -200,6 +204,6 @@ class Intake:
         return {
             "received": self.counters["received"],
             "accepted": self.counters["accepted"],
-            "rejected": sum(v for k, v in self.rejected.items() if k != "own"),
+            "rejected": sum(self.rejected.values()),
             "rejected_by_reason": {k: v for k, v in sorted(self.rejected.items()) if v},
         }

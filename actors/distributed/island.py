@@ -9,17 +9,18 @@ calls it after every generation. It
 * after each step, publishes the run's champion when the :class:`~.policy.PublishPolicy`
   says so (a sealed :class:`~.envelope.ChampionEnvelope`), and stores it as a DHT genotype
   advertisement under ``tweann.best.<morphology>`` (what ``megabrain mesh best`` reads);
-* drains the events received since the last step through the :class:`~.intake.Intake`
-  pipeline, **re-evaluates** each admitted genotype once on this node (no tuning, the
-  compiled backend) and settles the claim; accepted genotypes are returned to the driver,
-  which hands them to the population monitor (``Immigrate``: cloned under local ids);
+* on an intake thread, passes every received event through the :class:`~.intake.Intake`
+  pipeline as it arrives, **re-evaluates** each admitted genotype once on this node (no
+  tuning, the compiled backend) and settles the claim; accepted genotypes wait for the next
+  step, when they are returned to the driver, which hands them to the population monitor
+  (``Immigrate``: cloned under local ids);
 * keeps a status record (``status_path``, JSON, replaced atomically after every step and
   stored in the DHT under ``tweann.islands`` for ``megabrain mesh nodes``) and an event
   log (``events_path``, JSON lines: steps, publications, adoptions, rejections) that the
   demo and the benchmark read.
 
-The thread only moves bytes; all decisions are the pure cores'. Re-evaluation happens on
-the driver's thread, between steps, bounded by the adoption rate limit.
+The node thread only moves bytes and the intake thread only runs the pure cores and the
+re-evaluation (bounded by the adoption rate limit); all decisions are the cores'.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from actors.genotype import decode_agent, encode_agent
 from mesh.control import ControlServer
 from mesh.errors import MeshError
 from mesh.events import EventReceived
-from mesh.identity import NodeKey, realm_id
+from mesh.identity import NodeKey, node_id_of, realm_id
 from mesh.node import MeshNode, NodeConfig
 from mesh.transport import parse_address
 
@@ -107,7 +108,12 @@ class Island:
         self._seq = time.time_ns() // 1000
         self._realms = {realm_id(r): r for r in (s.realm, *s.subscribed)}
         self._inbox: deque[tuple[bytes, bytes, str, float, float]] = deque(maxlen=INBOX)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # inbox and event log
+        self._arrived = threading.Condition(self._lock)
+        self._state = threading.RLock()  # intake, policy, ready list, status file
+        self._ready: list[bytes] = []
+        self._stopping = False
+        self._validator: threading.Thread | None = None
         self._dropped = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -150,6 +156,10 @@ class Island:
             raise TimeoutError("the mesh node did not start")
         if failure:
             raise failure[0]
+        self._validator = threading.Thread(
+            target=self._validate_loop, name=f"island-{self.label}-intake", daemon=True
+        )
+        self._validator.start()
         self._log("node", address=self.address, node_id=self.node_id.hex(), pid=os.getpid())
         self._write_status(force=True)
         return self.address
@@ -176,14 +186,30 @@ class Island:
                 await node.wait_joined(timeout=20.0)
             except TimeoutError:
                 log.warning("island %s: no peer yet; subscribing anyway", self.label)
+        caught_up: set[str] = set()
         while True:
             for realm in self.settings.subscribed:
                 try:
                     await node.unsubscribe(self.topic, realm=realm)
                     await node.subscribe(self.topic, self._on_event, realm=realm)
+                    if realm not in caught_up and node.peers(realm):
+                        await self._catch_up(node, realm)
+                        caught_up.add(realm)
                 except MeshError as exc:  # a realm we could not join: keep trying
                     log.warning("island %s: subscribe in %s failed: %s", self.label, realm, exc)
             await asyncio.sleep(RESUBSCRIBE)
+
+    async def _catch_up(self, node: MeshNode, realm: str) -> None:
+        """A node that (re)joins reads the champions advertised in the realm and passes them
+        through the same intake as published ones (the publisher is the record's author)."""
+        records = await node.find(BEST_PREFIX + self.opts.morphology, realm=realm)
+        for r in records:
+            with self._lock:
+                self._inbox.append(
+                    (r.value, node_id_of(r.author), realm, time.monotonic(), time.time())
+                )
+                self._arrived.notify()
+        self._log("catch_up", realm=realm, records=len(records))
 
     def _on_event(self, ev: EventReceived) -> None:
         """Mesh thread: queue the event for the next step (never blocks, never raises)."""
@@ -194,6 +220,7 @@ class Island:
             if len(self._inbox) == self._inbox.maxlen:
                 self._dropped += 1
             self._inbox.append((ev.payload, ev.author, realm, time.monotonic(), time.time()))
+            self._arrived.notify()
 
     def _submit(self, coro: Any) -> Future[Any] | None:
         if self._loop is None or self._node is None or self._loop.is_closed():
@@ -206,6 +233,11 @@ class Island:
 
     def close(self, linger: float = 0.0) -> None:
         """Wait up to ``linger`` s for publications in flight, then stop the node."""
+        with self._lock:
+            self._stopping = True
+            self._arrived.notify_all()
+        if self._validator is not None:
+            self._validator.join(timeout=30.0)
         deadline = time.monotonic() + linger
         for fut in self._pending:
             remaining = deadline - time.monotonic()
@@ -235,9 +267,10 @@ class Island:
             self._thread.join(timeout=10.0)
         if self.opts.control_file:
             Path(self.opts.control_file).unlink(missing_ok=True)
-        if self._events is not None:
-            self._events.close()
-            self._events = None
+        with self._lock:
+            if self._events is not None:
+                self._events.close()
+                self._events = None
 
     # ------------------------------------------------------------------ the step hook
     def after_step(self, step: StepDone) -> Sequence[bytes]:
@@ -255,13 +288,15 @@ class Island:
             "step", generation=self.generation, evaluations=self.evaluations,
             best=self.best, solved=self.solved,
         )  # fmt: skip
-        self._maybe_publish(step)
-        out = [] if st.finished else self._drain()
-        self._write_status()
+        with self._state:
+            self._maybe_publish(step)
+            out, self._ready = ([] if st.finished else self._ready), []
+            self._write_status()
         return out
 
     def adopted(self, data: bytes, result: Immigrated) -> None:
-        adm = self._adopting.pop(data, None)
+        with self._state:
+            adm = self._adopting.pop(data, None)
         if adm is None:
             return
         env = adm.envelope
@@ -307,32 +342,50 @@ class Island:
         )  # fmt: skip
 
     # ------------------------------------------------------------------ receiving
-    def _drain(self) -> list[bytes]:
-        with self._lock:
-            items = list(self._inbox)
-            self._inbox.clear()
-        out = []
-        for payload, author, realm, at, _wall in items:
+    def _validate_loop(self) -> None:
+        """Intake thread: validate events as they arrive; accepted genotypes wait in the
+        ready list for the next step (the monitor adopts them between steps)."""
+        while True:
+            with self._lock:
+                while not self._inbox and not self._stopping:
+                    self._arrived.wait(timeout=1.0)
+                if self._stopping:
+                    return
+                item = self._inbox.popleft()
+            try:
+                self._validate(*item)
+            except Exception:  # a bug here must not silence the island: log, go on
+                log.exception("island %s: validating an event failed", self.label)
+
+    def _validate(self, payload: bytes, author: bytes, realm: str, at: float, _w: float) -> None:
+        with self._state:
             res = self.intake.receive(payload, author, realm, at)
-            if not isinstance(res, Admission):
-                if res.reason != "own":
-                    self._log("reject", reason=res.reason, publisher=author.hex(),
-                              detail=res.detail[:120])  # fmt: skip
-                continue
-            measured = self._measure(res)
+        if not isinstance(res, Admission):
+            if res.reason != "own":
+                self._log("reject", reason=res.reason, publisher=author.hex(),
+                          detail=res.detail[:120])  # fmt: skip
+                self._write_status()
+            return
+        measured = self._measure(res)  # outside the lock: the driver may publish meanwhile
+        with self._state:
             rejection = self.intake.settle(res, measured)
-            if rejection is not None:
-                self._log("reject", reason=rejection.reason, publisher=author.hex(),
-                          detail=rejection.detail[:120])  # fmt: skip
-                continue
-            # the bar for our own publications: what the mesh already has
-            self.policy.last_fitness = max(
-                self.policy.last_fitness or float("-inf"), res.envelope.main_fitness
-            )
-            data = encode_agent(res.agent)
-            self._adopting[data] = res
-            out.append(data)
-        return out
+            if rejection is None:
+                # the bar for our own publications: what the mesh already has
+                self.policy.last_fitness = max(
+                    self.policy.last_fitness or float("-inf"), res.envelope.main_fitness
+                )
+                data = encode_agent(res.agent)
+                self._adopting[data] = res
+                self._ready.append(data)
+            self._write_status()
+        env = res.envelope
+        if rejection is not None:
+            self._log("reject", reason=rejection.reason, publisher=author.hex(),
+                      detail=rejection.detail[:120])  # fmt: skip
+        else:
+            self._log("accept", origin=env.origin.hex(), fitness=env.main_fitness,
+                      measured=measured, hash=env.genotype_hash.hex(),
+                      latency=max(0.0, time.time() - env.sent_at))  # fmt: skip
 
     def _measure(self, adm: Admission) -> float:
         """Evaluate the genotype as it came (no tuning) on this node: its main fitness."""
@@ -352,7 +405,9 @@ class Island:
     # ------------------------------------------------------------------ status
     def status(self) -> dict[str, Any]:
         """This island as plain data (see ``docs/distributed.md``)."""
-        intake = self.intake.snapshot()
+        with self._state:
+            intake = self.intake.snapshot()
+            trust = {k.hex(): v for k, v in self.intake.trust.items()}
         peers = self._peers()
         return {
             "label": self.label,
@@ -370,6 +425,7 @@ class Island:
             "published": self.published,
             **intake,
             "inbox_dropped": self._dropped,
+            "trust": trust,
             "udp_bytes_sent": self.meter.sent if self.meter else None,
             "peers": peers,
             "time": time.time(),
@@ -394,6 +450,10 @@ class Island:
             return []
 
     def _write_status(self, force: bool = False) -> None:
+        with self._state:
+            self._write_status_locked(force)
+
+    def _write_status_locked(self, force: bool) -> None:
         status = self.status()
         path = self.opts.status_path
         if path:
@@ -415,7 +475,9 @@ class Island:
             self._submit(node.advertise(ISLANDS_KEY, b"", meta=meta))
 
     def _log(self, kind: str, **fields: Any) -> None:
-        if self._events is None:
-            return
-        self._events.write(json.dumps({"t": time.time(), "kind": kind, **fields}) + "\n")
-        self._events.flush()
+        """Append one event (both threads log: one lock, one line per write)."""
+        line = json.dumps({"t": time.time(), "kind": kind, **fields}) + "\n"
+        with self._lock:
+            if self._events is not None:
+                self._events.write(line)
+                self._events.flush()

@@ -79,13 +79,14 @@ def test_each_reason() -> None:
     assert _reason(intake, good, publisher=B.node_id) == "forged"  # replayed by another node
     assert _reason(intake, envelope(A, realm="elsewhere").to_bytes(), realm="elsewhere") == "realm"
     assert _reason(intake, envelope(A, realm="elsewhere").to_bytes()) == "realm"
-    assert _reason(intake, envelope(ME).to_bytes(), ME.node_id) == "own"
+    assert _reason(intake, envelope(ME).to_bytes(), ME.node_id) == "own"  # not counted
+    assert _reason(intake, envelope(ME).to_bytes(), B.node_id) == "forged"
     assert _reason(intake, envelope(A, morph="dpnv").to_bytes()) == "morphology"
     assert isinstance(intake.receive(good, A.node_id, "lab", 0.0), Admission)
     assert _reason(intake, good) == "duplicate"
     snap = intake.snapshot()
     assert set(snap["rejected_by_reason"]) <= set(REASONS)
-    assert snap["rejected"] == 9 and snap["received"] == 11  # 'own' is not a rejection
+    assert snap["rejected"] == 10 and snap["received"] == 11  # 'own' is counted nowhere
 
 
 def test_forged_envelope_signed_by_another_key() -> None:
