@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "actors.cli.genotype",
     "actors.cli.mesh_cmd",
     "actors.cli.evolve_cmd",
+    "actors.cli.demo_cmd",
 )
 
 

@@ -38,6 +38,8 @@ from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
+import msgpack
+
 from actors.distributed.config import MeshSettings
 from actors.distributed.envelope import (
     ChampionEnvelope,
@@ -82,6 +84,16 @@ class Admission:
     agent: Agent
     publisher: bytes
     received_at: float
+
+
+def peek_hash(payload: Any) -> bytes | None:
+    """The genotype hash field of an envelope, unverified (only to skip known ones)."""
+    try:
+        doc = msgpack.unpackb(payload, raw=False)
+        h = doc[14]
+    except Exception:  # anything unreadable is left to the real decoder
+        return None
+    return h if type(h) is bytes else None
 
 
 def limits_from(settings: MeshSettings) -> EnvelopeLimits:
@@ -148,13 +160,19 @@ class Intake:
 
     # ------------------------------------------------------------------ the pipeline
     def receive(
-        self, payload: Any, publisher: bytes, realm: str, now: float
+        self, payload: Any, publisher: bytes, realm: str, now: float, *, fetched: bool = False
     ) -> Admission | Rejection:
         """Run every check but the fitness on one received event (see the module doc).
+
         Our own events coming back (we subscribe to the topic we publish on) are returned
-        as ``own`` and counted nowhere."""
+        as ``own`` and counted nowhere. ``fetched`` marks an envelope read from the DHT (a
+        catch-up after joining, with ``publisher`` the record's author): one whose genotype
+        hash is already known is skipped uncounted (``duplicate``), it was no publication.
+        """
         if publisher == self.own_id:
             return Rejection("own", "our own event", publisher)
+        if fetched and peek_hash(payload) in self._seen:
+            return Rejection("duplicate", "already known", publisher)
         self.counters["received"] += 1
         if self.score(publisher) < self.settings.distrust_below:
             return self._reject("distrusted", "publisher distrusted", publisher)

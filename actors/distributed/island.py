@@ -107,7 +107,7 @@ class Island:
         self.started_at = time.time()
         self._seq = time.time_ns() // 1000
         self._realms = {realm_id(r): r for r in (s.realm, *s.subscribed)}
-        self._inbox: deque[tuple[bytes, bytes, str, float, float]] = deque(maxlen=INBOX)
+        self._inbox: deque[tuple[bytes, bytes, str, float, bool]] = deque(maxlen=INBOX)
         self._lock = threading.Lock()  # inbox and event log
         self._arrived = threading.Condition(self._lock)
         self._state = threading.RLock()  # intake, policy, ready list, status file
@@ -205,9 +205,7 @@ class Island:
         records = await node.find(BEST_PREFIX + self.opts.morphology, realm=realm)
         for r in records:
             with self._lock:
-                self._inbox.append(
-                    (r.value, node_id_of(r.author), realm, time.monotonic(), time.time())
-                )
+                self._inbox.append((r.value, node_id_of(r.author), realm, time.monotonic(), True))
                 self._arrived.notify()
         self._log("catch_up", realm=realm, records=len(records))
 
@@ -219,7 +217,7 @@ class Island:
         with self._lock:
             if len(self._inbox) == self._inbox.maxlen:
                 self._dropped += 1
-            self._inbox.append((ev.payload, ev.author, realm, time.monotonic(), time.time()))
+            self._inbox.append((ev.payload, ev.author, realm, time.monotonic(), False))
             self._arrived.notify()
 
     def _submit(self, coro: Any) -> Future[Any] | None:
@@ -357,11 +355,11 @@ class Island:
             except Exception:  # a bug here must not silence the island: log, go on
                 log.exception("island %s: validating an event failed", self.label)
 
-    def _validate(self, payload: bytes, author: bytes, realm: str, at: float, _w: float) -> None:
+    def _validate(self, payload: bytes, author: bytes, realm: str, at: float, dht: bool) -> None:
         with self._state:
-            res = self.intake.receive(payload, author, realm, at)
+            res = self.intake.receive(payload, author, realm, at, fetched=dht)
         if not isinstance(res, Admission):
-            if res.reason != "own":
+            if res.reason != "own" and not (dht and res.detail == "already known"):
                 self._log("reject", reason=res.reason, publisher=author.hex(),
                           detail=res.detail[:120])  # fmt: skip
                 self._write_status()

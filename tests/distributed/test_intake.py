@@ -128,3 +128,18 @@ def test_rate_limits_per_publisher_and_for_adoption() -> None:
 def test_non_bytes_payloads(junk: object) -> None:
     res = _intake().receive(junk, A.node_id, "lab", 0.0)
     assert isinstance(res, Rejection) and res.reason == "malformed"
+
+
+def test_fetched_envelopes_already_known_are_skipped_uncounted() -> None:
+    intake = _intake()
+    env = envelope(A)
+    assert isinstance(_admit(intake, env.to_bytes()), Admission)
+    res = intake.receive(env.to_bytes(), A.node_id, "lab", 1.0, fetched=True)
+    assert isinstance(res, Rejection) and res.reason == "duplicate"
+    assert intake.snapshot()["received"] == 1 and intake.snapshot()["rejected"] == 0
+    # a fetched envelope not seen before goes through the whole pipeline
+    fresh = envelope(B, seed=5)
+    assert isinstance(
+        intake.receive(fresh.to_bytes(), B.node_id, "lab", 1.0, fetched=True), Admission
+    )
+    assert _reason(intake, fresh.to_bytes(), B.node_id) == "duplicate"  # a publication counts
