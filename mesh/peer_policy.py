@@ -15,13 +15,31 @@ from mesh.core import MeshCore
 from mesh.handshake import PeerInfo
 from mesh.membership import DEAD
 
-__all__ = ["RejectBudget", "RejectPolicy", "dead_everywhere", "revive_if_dead"]
+__all__ = [
+    "BENIGN_REASONS",
+    "RejectBudget",
+    "RejectPolicy",
+    "dead_everywhere",
+    "revive_if_dead",
+]
+
+
+#: Rejections that an honest peer causes in normal operation, or that our own slowness causes:
+#: a reply arriving after our request timed out, a retried event whose ack was lost, a frame
+#: racing the session set-up, a record older than the one we hold. They cost nothing.
+BENIGN_REASONS = (
+    "unexpected response",
+    "replayed or duplicate event",
+    "no authenticated session",
+    "record refused",
+)
 
 
 @dataclass(frozen=True)
 class RejectPolicy:
     """A token bucket per peer: ``burst`` tokens, refilled at ``rate`` per second; a rejected
-    malformed frame costs ``malformed_cost``, any other rejection one token."""
+    malformed frame costs ``malformed_cost``, any other rejection one token, except the
+    :data:`BENIGN_REASONS`, which are free (matched on the core's reason text)."""
 
     rate: float = 5.0
     burst: float = 100.0
@@ -40,6 +58,8 @@ class RejectBudget:
     def charge(self, peer: bytes, reason: str, now: float) -> bool:
         """Spend for one rejected frame; True when the budget is exhausted (drop the peer)."""
         p = self.policy
+        if reason.startswith(BENIGN_REASONS):
+            return False
         b = self._buckets.get(peer)
         if b is None:
             if len(self._buckets) >= p.max_peers:

@@ -132,8 +132,21 @@ class PeerConnection(QuicConnectionProtocol):
                     return
                 self._peer_uni += 1
             buf = self._rx[sid] = bytearray()
+        cfg = self.owner.config
+        cap = cfg.max_frame_bytes
+        if self.state != AUTH:
+            if sid == _CONTROL_STREAM:
+                cap = cfg.max_handshake_frame
+            elif not self.initiator:
+                # the dialler sends data only after our binding, i.e. after we authenticated
+                self.fail("protocol_violation", "data before authentication", CLOSE_PROTOCOL)
+                return
+            else:  # the acceptor's data may overtake its binding (loss): hold a bounded amount
+                self._preauth_bytes += len(data)
+                if self._preauth_bytes > cfg.max_preauth_bytes:
+                    self.fail("protocol_violation", "too much data before authentication")
+                    return
         buf += data
-        cap = self.owner.config.max_frame_bytes
         pos = 0
         n_buf = len(buf)
         while n_buf - pos >= 4:
@@ -165,11 +178,7 @@ class PeerConnection(QuicConnectionProtocol):
             self.owner.events.frame_received(self.peer.node_id, frame)
             return
         if sid != _CONTROL_STREAM:
-            self._preauth_bytes += len(frame)
-            if self._preauth_bytes > self.owner.config.max_preauth_bytes:
-                self.fail("protocol_violation", "too much data before authentication")
-                return
-            self._preauth.append((sid, frame))
+            self._preauth.append((sid, frame))  # bounded in _data; delivered once authenticated
             return
         now = self.owner.wall_clock()
         if self.state == HELLO:

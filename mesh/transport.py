@@ -11,7 +11,8 @@ One :class:`QuicTransport` per node listens on a UDP address and dials peers. Co
   boot id``. The signature thus covers both node ids (through the transcript's public keys),
   both fresh nonces and this very TLS connection: a relay that terminates TLS with its own
   certificate cannot forward a valid binding. Nothing a peer sends is processed before this
-  succeeds; bytes on other streams before then are held (bounded) and any failure drops the
+  succeeds; before then a dialling peer may send only small handshake frames (anything else
+  drops it), and bytes an accepting peer sends early are held (bounded); any failure drops the
   connection and counts it (``stats``).
 * **Framing**: every frame is a 4-byte big-endian length then that many bytes; a length above
   ``max_frame_bytes`` (or zero) drops the peer, since the stream cannot resynchronise.
@@ -99,7 +100,7 @@ class TransportConfig:
     keepalive: float = 5.0
     #: Own send queue bound per connection, in frames and in bytes.
     send_queue_frames: int = 8192
-    send_queue_bytes: int = 32 * 1024 * 1024
+    send_queue_bytes: int = 8 * 1024 * 1024
     #: Bytes aioquic may hold unacknowledged per stream before we hold frames back.
     stream_high_water: int = 1024 * 1024
     #: Largest UDP payload sent (bytes). 1200 is safe on any path (no PMTU discovery in
@@ -109,15 +110,19 @@ class TransportConfig:
     #: wmem_max). The 208 KiB default overflows on a burst of a few 50 KB frames.
     socket_buffer: int = 4 * 1024 * 1024
     #: QUIC flow-control windows.
-    max_data: int = 8 * 1024 * 1024
-    max_stream_data: int = 4 * 1024 * 1024
+    max_data: int = 4 * 1024 * 1024
+    max_stream_data: int = 2 * 1024 * 1024
     #: Received frames per second per peer (token bucket rate and burst).
     rate: float = 50_000.0
     burst: float = 100_000.0
     #: Frames over the rate limit after which the peer is dropped and banned.
     flood_drop: int = 10_000
-    #: Bytes a peer may send on other streams before its authentication completes.
-    max_preauth_bytes: int = 256 * 1024
+    #: Largest frame on stream 0 before authentication (handshake frames are small).
+    max_handshake_frame: int = 64 * 1024
+    #: Bytes an accepting peer's bulk stream may carry before our side has verified its
+    #: binding (its data can overtake a lost binding packet); an accepted, dialling peer may
+    #: send nothing but handshake frames before authentication.
+    max_preauth_bytes: int = 1024 * 1024
     #: Unidirectional streams a peer may open (its bulk lane).
     max_peer_uni_streams: int = 2
     #: How long a dropped bad peer's node id is refused.

@@ -25,10 +25,51 @@ _TAG = f"mbq{os.getpid() % 100_000}"
 _NET = f"10.213.{os.getpid() % 250}"
 NS_A, NS_B = f"{_TAG}a", f"{_TAG}b"
 IP_A, IP_B = f"{_NET}.1", f"{_NET}.2"
-_QUERY = (
-    "import json, sys; from mesh.control import ControlClient; "
-    "print(json.dumps(ControlClient(sys.argv[1]).request(sys.argv[2])))"
+# one long-lived helper per namespace relays control requests (JSON lines on stdin/stdout):
+# starting a Python process per query would dominate the test's time on a busy machine
+_AGENT = (
+    "import json, sys\n"
+    "from mesh.control import ControlClient, ControlError\n"
+    "for line in sys.stdin:\n"
+    "    f, op = json.loads(line)\n"
+    "    try:\n"
+    "        out = {'ok': ControlClient(f).request(op)}\n"
+    "    except ControlError as exc:\n"
+    "        out = {'error': str(exc)}\n"
+    "    print(json.dumps(out), flush=True)\n"
 )
+
+
+class NsAgent:
+    """A Python process inside a namespace that forwards control requests to its nodes."""
+
+    def __init__(self, ns: str) -> None:
+        self.proc = subprocess.Popen(
+            ["ip", "netns", "exec", ns, sys.executable, "-c", _AGENT],
+            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        )  # fmt: skip
+
+    def request(self, control_file: str, op: str) -> Any:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(json.dumps([control_file, op]).encode() + b"\n")
+        self.proc.stdin.flush()
+        r, _, _ = select.select([self.proc.stdout], [], [], 30)
+        line = self.proc.stdout.readline() if r else b""
+        if not line:
+            raise AssertionError(f"no answer from the namespace agent to {op}")
+        out = json.loads(line)
+        if "error" in out:
+            raise AssertionError(out["error"])
+        return out["ok"]
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+        for f in (self.proc.stdin, self.proc.stdout):
+            if f is not None:
+                f.close()
 
 
 def _sh(*cmd: str) -> None:
@@ -66,8 +107,11 @@ def _delete_namespaces() -> None:
 class NsNode:
     """A ``megabrain node`` process inside a namespace, queried through ``ip netns exec``."""
 
-    def __init__(self, ns: str, ip: str, tmp: Path, name: str, seed: str | None) -> None:
+    def __init__(
+        self, ns: str, ip: str, tmp: Path, name: str, seed: str | None, agent: NsAgent
+    ) -> None:
         self.ns = ns
+        self.agent = agent
         cmd = ["ip", "netns", "exec", ns, sys.executable, "-m", "actors", "node",
                "--key", str(tmp / f"{name}.key"), "--listen", f"{ip}:0",
                "--swim-period", "0.5", "--idle-timeout", "10"]  # fmt: skip
@@ -86,13 +130,7 @@ class NsNode:
         self.node_id: str = self.info["node_id"]
 
     def request(self, op: str) -> Any:
-        out = subprocess.run(
-            ["ip", "netns", "exec", self.ns, sys.executable, "-c", _QUERY,
-             self.info["control_file"], op],
-            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-            capture_output=True, timeout=20, check=True,
-        )  # fmt: skip
-        return json.loads(out.stdout)
+        return self.agent.request(self.info["control_file"], op)
 
     def statuses(self) -> dict[str, str]:
         return {p["node_id"]: p["status"] for p in self.request("peers")}
@@ -111,17 +149,21 @@ def two_sides(tmp_path: Path) -> Iterator[tuple[list[NsNode], list[NsNode]]]:
     if why is not None:
         pytest.skip(why)
     nodes: list[NsNode] = []
+    agents: list[NsAgent] = []
     try:
-        a0 = NsNode(NS_A, IP_A, tmp_path, "a0", None)
+        agents += [NsAgent(NS_A), NsAgent(NS_B)]
+        a0 = NsNode(NS_A, IP_A, tmp_path, "a0", None, agents[0])
         nodes.append(a0)
         seed = a0.info["listen"]
-        nodes.append(NsNode(NS_A, IP_A, tmp_path, "a1", seed))
-        nodes.append(NsNode(NS_B, IP_B, tmp_path, "b0", seed))
-        nodes.append(NsNode(NS_B, IP_B, tmp_path, "b1", seed))
+        nodes.append(NsNode(NS_A, IP_A, tmp_path, "a1", seed, agents[0]))
+        nodes.append(NsNode(NS_B, IP_B, tmp_path, "b0", seed, agents[1]))
+        nodes.append(NsNode(NS_B, IP_B, tmp_path, "b1", seed, agents[1]))
         yield nodes[:2], nodes[2:]
     finally:
         for n in nodes:
             n.kill()
+        for a in agents:
+            a.kill()
         _delete_namespaces()
 
 
@@ -138,15 +180,23 @@ def test_partition_is_detected_and_heals(two_sides: tuple[list[NsNode], list[NsN
     everyone = side_a + side_b
     for n in everyone:
         wait_for(lambda n=n: _all([n], [o for o in everyone if o is not n], "alive"), 30,
-                 "the four nodes to see each other alive", interval=0.3)  # fmt: skip
+                 "the four nodes to see each other alive", interval=0.2)  # fmt: skip
     _sh("ip", "-n", NS_A, "link", "set", f"{_TAG}x", "down")  # cut the only link
     t0 = time.monotonic()
     wait_for(lambda: _all(side_a, side_b, "dead") and _all(side_b, side_a, "dead"), 20,
-             "each side to declare the other dead", interval=0.3)  # fmt: skip
+             "each side to declare the other dead", interval=0.2)  # fmt: skip
     assert time.monotonic() - t0 < 20
     # each side still works within itself
     assert side_a[0].statuses().get(side_a[1].node_id) == "alive"
     assert side_b[0].statuses().get(side_b[1].node_id) == "alive"
     _sh("ip", "-n", NS_A, "link", "set", f"{_TAG}x", "up")  # heal
-    wait_for(lambda: _all(side_a, side_b, "alive") and _all(side_b, side_a, "alive"), 60,
-             "the partition to heal", interval=0.5)  # fmt: skip
+    try:
+        wait_for(lambda: _all(side_a, side_b, "alive") and _all(side_b, side_a, "alive"), 60,
+                 "the partition to heal", interval=0.2)  # fmt: skip
+    except AssertionError as exc:
+        names = {n.node_id: f"n{i}" for i, n in enumerate(everyone)}
+        views = {names[n.node_id]: {names.get(k, k[:6]): v for k, v in n.statuses().items()}
+                 for n in everyone}  # fmt: skip
+        stats = [{k: v for k, v in n.request("stats").items() if "node." in k or "dial" in k
+                  or "auth" in k or "disconn" in k} for n in everyone]  # fmt: skip
+        raise AssertionError(f"{exc}\nviews: {views}\nstats: {stats}") from None

@@ -19,8 +19,13 @@ def test_budget_drops_after_burst_and_refills_over_time() -> None:
     assert not any(b.charge(peer, "malformed: x", 10.0) for _ in range(10))  # 100 tokens spent
     assert b.charge(peer, "malformed: x", 10.0)  # the 11th malformed frame exhausts it
     assert len(b) == 0
-    # benign rejections (duplicates) at 4/s never exhaust a 5/s refill
-    assert not any(b.charge(peer, "replayed or duplicate event", 20.0 + i / 4) for i in range(400))
+    # forged or unexpected frames cost one token each; refilled at 5/s
+    assert not any(b.charge(peer, "unexpected Store", 100.0) for _ in range(100))
+    assert b.charge(peer, "record signature invalid for this realm", 100.0)
+    assert not any(b.charge(peer, "unexpected Ping", 200.0 + i / 4) for i in range(400))
+    # benign rejections (late replies after our own timeout, retried events) are free
+    assert not any(b.charge(peer, "unexpected response", 300.0) for _ in range(10_000))
+    assert not any(b.charge(peer, "replayed or duplicate event", 300.0) for _ in range(10_000))
 
 
 def test_budget_tracks_a_bounded_number_of_peers() -> None:

@@ -225,3 +225,30 @@ def test_silent_client_is_dropped_at_handshake_timeout() -> None:
             await srv.close()
 
     run(go)
+
+
+@pytest.mark.parametrize(
+    ("what", "counter"),
+    [("big handshake frame", "oversized_frame"), ("data stream", "protocol_violation")],
+)
+def test_unauthenticated_client_cannot_make_the_server_buffer(what: str, counter: str) -> None:
+    async def go() -> None:
+        srv, rec = await make()
+        host, port = transport_mod.parse_address(srv.address)
+        cfg = QuicConfiguration(is_client=True, alpn_protocols=[ALPN], verify_mode=0)
+        try:
+            async with connect(host, port, configuration=cfg) as client:
+                quic = client._quic
+                if what == "big handshake frame":  # announce 1 MiB on stream 0 instead of a Hello
+                    quic.send_stream_data(0, (1 << 20).to_bytes(4, "big") + b"h" * 1000)
+                else:  # a unidirectional stream before any handshake
+                    sid = quic.get_next_available_stream_id(is_unidirectional=True)
+                    quic.send_stream_data(sid, (100).to_bytes(4, "big") + b"d" * 100)
+                client.transmit()
+                await until(lambda: srv.stats[counter] == 1)
+                await asyncio.wait_for(client.wait_closed(), 5)
+            assert rec.authenticated == [] and rec.frames == []
+        finally:
+            await srv.close()
+
+    run(go)
