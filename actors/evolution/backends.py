@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
 from actors.evolution.errors import EvolutionError
 from actors.neural.compiled import CompiledNetwork
@@ -83,7 +83,7 @@ class CompiledPhenotype(CompiledNetwork):
 #: Backends by name: a factory, or the ``"module:attribute"`` path of one (imported on use).
 BACKENDS: dict[str, Factory | str] = {
     "compiled": CompiledPhenotype,
-    "actors": "actors.phenotype:ActorPhenotype",
+    "actors": "actors.evolution.actor_backend:HostedActorPhenotype",
 }
 
 
@@ -110,7 +110,7 @@ def _resolve(name: str) -> Factory:
         factory: Any = getattr(importlib.import_module(module), attr)
     except (ImportError, AttributeError) as exc:
         raise BackendError(f"phenotype backend {name!r} is not available: {exc}") from exc
-    return factory  # type: ignore[no-any-return]
+    return cast(Factory, factory)
 
 
 def backend_names(*, available_only: bool = False) -> tuple[str, ...]:

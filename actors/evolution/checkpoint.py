@@ -55,7 +55,8 @@ def _tuple(v: Any) -> Any:
 
 
 def _champ(c: Champion) -> list[Any]:
-    return [c.agent_id, list(c.fitness), c.score, c.size, c.specie_id, list(c.key),
+    key = c.key if isinstance(c.key, tuple) else (c.key,)
+    return [c.agent_id, list(c.fitness), c.score, c.size, c.specie_id, list(key),
             c.generation, c.fs]  # fmt: skip
 
 
@@ -74,8 +75,8 @@ def state_to_json(core: EvolutionCore, record: RunRecord) -> bytes:
         "generation": st.generation,
         "evaluations": st.evaluations,
         "pending": [[t.agent_id, t.seed, t.tune] for t in (*core.running, *st.pending)],
-        "halls": {sid: [_champ(c) for c in h.champions] for sid, h in st.halls.items()},
-        "species": sorted(st.species.items()),
+        "halls": [[sid, [_champ(c) for c in h.champions]] for sid, h in st.halls.items()],
+        "species": list(st.species.items()),
         "archive": None
         if st.archive is None
         else {"behaviours": [list(b) for b in st.archive.behaviours], "t": st.archive.threshold},
@@ -110,7 +111,7 @@ def state_from_json(data: bytes) -> tuple[RunRecord, object, CoreState]:
                     for a, f, s, n, sp, k, g, fs in entries
                 ),
             )
-            for sid, entries in doc["halls"].items()
+            for sid, entries in doc["halls"]
         }
         arch = doc["archive"]
         state = CoreState(

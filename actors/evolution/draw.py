@@ -115,11 +115,11 @@ def _draw_matplotlib(agent: Agent, path: Path) -> None:
     labels = {s.id: f"{s.name}\n[{s.vl}]" for s in agent.sensors}
     labels.update({a.id: f"{a.name}\n[{a.vl}]" for a in agent.actuators})
     labels.update({n.id: n.af + ("\n+b" if n.bias is not None else "") for n in agent.neurons})
-    for node, (x, y) in pos.items():
+    for node, (px, py) in pos.items():
         kind = node[0]
         color = {"s": "#cde7c8", "a": "#f6d7a7"}.get(kind, "#dde6f6")
         ax.text(
-            x, y, labels[node], ha="center", va="center", fontsize=8,
+            px, py, labels[node], ha="center", va="center", fontsize=8,
             bbox={"boxstyle": "round", "fc": color, "ec": "gray"},
         )  # fmt: skip
     ax.set_xlim(-0.6, len(order) - 0.4)

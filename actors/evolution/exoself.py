@@ -38,7 +38,7 @@ from actors.evolution.backends import Phenotype, PhenotypeDied, build_phenotype
 from actors.evolution.errors import EvolutionError
 from actors.evolution.exoself_core import Episode, TuningSession, run_episode_flat
 from actors.evolution.success import success_test
-from actors.genotype import decode_agent, encode_agent
+from actors.genotype import Agent, decode_agent, encode_agent
 from actors.neural.errors import SpecError
 from actors.neural.from_genotype import agent_with_weights, spec_from_agent
 from actors.runtime import Worker
@@ -63,13 +63,15 @@ class ExoselfError(EvolutionError):
 class EvaluateAgent:
     """Evaluate (and, with ``tune``, tune) one agent.
 
-    ``agent`` is the canonical encoding of the genotype; ``seed`` seeds everything random
+    ``agent`` is the genotype's canonical encoding -- or, inside one process (``simple``
+    mode), the :class:`~actors.genotype.Agent` itself, which saves encoding and decoding
+    (the result then carries an ``Agent`` too); ``seed`` seeds everything random
     in the task (perturbations, scapes), so a repeated task gives the same result.
     ``fitness_goal`` ends tuning when reached together with the scape's goal; ``check``
     runs the morphology's success test when the goal was reached.
     """
 
-    agent: bytes
+    agent: bytes | Agent
     morphology: str
     seed: int
     backend: str = "compiled"
@@ -85,14 +87,15 @@ class ExoselfResult:
     """What the exoself reports to the monitor.
 
     ``agent`` is the updated genotype's encoding (best weights written back, ``fitness``
-    set); ``evaluations`` counts episodes (tuning included, repeats after a restart not
-    counted twice); ``goal_reached`` is the best evaluation's flag; ``solved`` is
-    ``goal_reached`` and the success test's verdict (``None`` when no test ran);
-    ``success`` carries the test's figures; ``restarts`` counts phenotype rebuilds.
+    set; an ``Agent`` when the task carried one); ``evaluations`` counts episodes (tuning
+    included, repeats after a restart not counted twice); ``goal_reached`` is the best
+    evaluation's flag; ``solved`` is ``goal_reached`` and the success test's verdict;
+    ``tested`` tells whether a test ran and ``success`` carries the test's figures;
+    ``restarts`` counts phenotype rebuilds.
     """
 
     agent_id: str
-    agent: bytes
+    agent: bytes | Agent
     fitness: tuple[float, ...]
     evaluations: int
     goal_reached: bool
@@ -113,7 +116,8 @@ def _meets_goal(episode: Episode, goal: float | None) -> bool:
 
 def run_exoself(task: EvaluateAgent, info: Logger | None = None) -> ExoselfResult:
     """Run one exoself task (see the module docstring). Raises :class:`ExoselfError`."""
-    agent = decode_agent(task.agent)
+    as_bytes = not isinstance(task.agent, Agent)
+    agent = decode_agent(task.agent) if not isinstance(task.agent, Agent) else task.agent
     morphology = get_morphology(task.morphology)
     try:
         spec = spec_from_agent(agent)
@@ -178,7 +182,7 @@ def run_exoself(task: EvaluateAgent, info: Logger | None = None) -> ExoselfResul
         tested = True
     return ExoselfResult(
         agent_id=agent.id,
-        agent=encode_agent(best),
+        agent=encode_agent(best) if as_bytes else best,
         fitness=session.best_fitness,
         evaluations=session.evaluations,
         goal_reached=session.best_goal,

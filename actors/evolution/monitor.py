@@ -20,10 +20,14 @@ the last exoself of the generation answered), so the monitor stays responsive.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
+
+from thespian.actors import WakeupMessage
 
 from actors.evolution.checkpoint import RunRecord, commit, load_run
 from actors.evolution.config import config_from_mapping
@@ -31,7 +35,7 @@ from actors.evolution.errors import EvolutionError
 from actors.evolution.exoself import EvaluateAgent, ExoselfResult
 from actors.evolution.population import EvalOutcome, EvolutionCore, StepReport, Task
 from actors.evolution.setup import morphology_spec
-from actors.genotype import GenotypeDecodeError, GenotypeStore, decode_agent, encode_agent
+from actors.genotype import Agent, GenotypeDecodeError, GenotypeStore, decode_agent, encode_agent
 from actors.runtime import Reply, Request, Worker
 from morphologies import get_morphology
 
@@ -51,6 +55,19 @@ log = logging.getLogger(__name__)
 TASK_TIMEOUT = 3600.0
 #: A task whose exoself crashed is repeated at most this many times.
 TASK_RETRIES = 3
+#: After a crash, look the restarted worker up this many times, this many seconds apart.
+RESOLVE_ATTEMPTS = 100
+RESOLVE_DELAY = 0.05
+
+
+@dataclass(frozen=True, slots=True)
+class _Resolve:
+    worker: str
+    old: str
+    attempt: int
+    task: Task
+    tries: int
+    validation: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +193,10 @@ class PopulationMonitor(Worker):
         return Immigrated(local.id)
 
     def handle(self, msg: Any, sender: Any) -> None:
-        if isinstance(msg, tuple) and len(msg) == 2 and msg[0] == "info":
+        if isinstance(msg, WakeupMessage) and isinstance(msg.payload, _Resolve):
+            p = msg.payload
+            self._reresolve(p.worker, p.old, p.attempt, p.task, p.tries, p.validation)
+        elif isinstance(msg, tuple) and len(msg) == 2 and msg[0] == "info":
             self.infos.append(str(msg[1]))
         else:
             super().handle(msg, sender)
@@ -288,11 +308,10 @@ class PopulationMonitor(Worker):
     def _task_message(self, task: Task, validation: bool) -> EvaluateAgent:
         core, record = self.core, self.record
         assert core is not None and record is not None
-        if validation:
-            assert core.state.champion is not None
-            data = encode_agent(core.state.champion)
-        else:
-            data = encode_agent(core.agents[task.agent_id])
+        agent = core.state.champion if validation else core.agents[task.agent_id]
+        assert agent is not None
+        # inside one process the immutable record itself travels; between processes, bytes
+        data: bytes | Agent = agent if self._in_process() else encode_agent(agent)
         return EvaluateAgent(
             agent=data,
             morphology=record.morphology,
@@ -303,13 +322,16 @@ class PopulationMonitor(Worker):
             min_improvement=record.config.tuning.min_improvement,
         )
 
+    def _in_process(self) -> bool:
+        return self.init_msg is not None and self.init_msg.mode == "simple"
+
     def _send_task(self, worker: str, task: Task, tries: int, *, validation: bool) -> None:
         self.running[worker] = (task, tries, validation)
         self.request(
             self.workers[worker],
             self._task_message(task, validation),
             TASK_TIMEOUT,
-            lambda reply, w=worker: self._done(w, reply),
+            functools.partial(self._done, worker),
         )
 
     def _done(self, worker: str, reply: Reply) -> None:
@@ -328,7 +350,7 @@ class PopulationMonitor(Worker):
             self._pump()
             return
         outcome = EvalOutcome(
-            decode_agent(result.agent),
+            result.agent if isinstance(result.agent, Agent) else decode_agent(result.agent),
             result.fitness,
             result.evaluations,
             result.goal_reached,
@@ -353,11 +375,25 @@ class PopulationMonitor(Worker):
             self._fail(f"{what}; giving up after {TASK_RETRIES} retries")
             return
         self.infos.append(f"{what}; repeating the evaluation")
+        self._reresolve(worker, str(self.workers[worker]), 0, task, tries + 1, validation)
+
+    def _reresolve(
+        self, worker: str, old: str, attempt: int, task: Task, tries: int, validation: bool
+    ) -> None:
+        """Find the restarted worker: its name must point to a new address (right after a
+        crash the registry may still hold the old one); poll a few times, then give up."""
 
         def resolved(r: Reply) -> None:
-            if r.ok and r.value is not None:
+            if r.ok and r.value is not None and str(r.value) != old:
                 self.workers[worker] = r.value
-            self._send_task(worker, task, tries + 1, validation=validation)
+                self._send_task(worker, task, tries, validation=validation)
+            elif attempt < RESOLVE_ATTEMPTS:
+                self.wakeupAfter(
+                    timedelta(seconds=RESOLVE_DELAY),
+                    payload=_Resolve(worker, old, attempt + 1, task, tries, validation),
+                )
+            else:
+                self._fail(f"exoself {worker} did not come back after a crash")
 
         self.whereis(worker, resolved)
 
@@ -368,7 +404,7 @@ class PopulationMonitor(Worker):
             commit(self.store, core, record)
         cfg = record.config.monitor
         if (
-            cfg.op_mode == "validation"
+            cfg.op_mode in ("validation", "test")
             and core.state.champion is not None
             and core.state.evaluations >= self.next_validation
         ):

@@ -21,8 +21,10 @@ come every ``population_size`` completions.
 
 Stopping, checked after each generation (steady state: after each completion): an agent
 solved the task (its scape's goal, the fitness goal if set, and the morphology's success
-test), the best fitness reached the fitness goal, the evaluations limit, the generations
-limit.
+test; a generation ends as soon as the results of every agent up to the first solver, in
+population order, are in: the rest are not needed, and the cut does not depend on the order
+in which results arrive), the best fitness reached the fitness goal, the evaluations
+limit, the generations limit.
 
 Deviations from DXNN2 (documented in ``docs/evolve.md``): species are keyed by the
 structural fingerprint (see :mod:`actors.evolution.setup`); an offspring whose network has a
@@ -35,7 +37,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from actors.evolution.candidate import Candidate
@@ -145,6 +147,7 @@ class EvolutionCore:
         self.steady = config.monitor.evolution_type == "steady_state"
         self._running: list[Task] = []
         self._results: dict[str, EvalOutcome] = {}
+        self._abandoned: set[str] = set()
         self._step: list[tuple[Candidate, tuple[float, ...]]] = []
         self._step_evals = 0
         self._solved_now = False
@@ -183,7 +186,8 @@ class EvolutionCore:
     def _admit(self, agent: Agent) -> Agent:
         """Give a new agent its population and species ids and queue its evaluation."""
         key = species_key(agent)
-        table = assign_species([key], self.state.species)
+        known: dict[Hashable, str] = {k: v for k, v in self.state.species.items()}
+        table = {str(k): v for k, v in assign_species([key], known).items()}
         self.state.species = table
         agent = dataclasses.replace(agent, population_id=self.population_id, specie_id=table[key])
         self.agents[agent.id] = agent
@@ -248,6 +252,9 @@ class EvolutionCore:
 
     def complete(self, task: Task, outcome: EvalOutcome) -> StepReport | None:
         """Feed back a finished task; returns a report when a generation/step ends."""
+        if task.agent_id in self._abandoned:
+            self._abandoned.discard(task.agent_id)
+            return None
         if task not in self._running:
             raise EvolutionError(f"task for {task.agent_id} is not running")
         if self.state.finished:
@@ -259,11 +266,23 @@ class EvolutionCore:
             self._running.remove(task)
             return self._steady_complete(outcome)
         self._results[task.agent_id] = outcome
-        if self.state.pending or len(self._results) < len(self._running):
+        order = [t.agent_id for t in self._running] + [t.agent_id for t in self.state.pending]
+        done = None
+        for k, aid in enumerate(order):
+            if aid not in self._results:
+                break
+            if self._results[aid].solved:
+                done = k + 1  # the first solver in population order ends the run
+                break
+        if done is None and len(self._results) == len(order):
+            done = len(order)
+        if done is None:
             return None
-        order = [t.agent_id for t in self._running]
+        results = [self._results.pop(aid) for aid in order[:done]]
+        self._abandoned.update(t.agent_id for t in self._running if t.agent_id in order[done:])
         self._running.clear()
-        results = [self._results.pop(aid) for aid in order]
+        self.state.pending.clear()
+        self._results.clear()
         return self._end_generation(results)
 
     # -- shared steps ---------------------------------------------------------------------

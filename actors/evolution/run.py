@@ -48,6 +48,7 @@ from actors.genotype import Agent, decode_agent
 from actors.runtime import (
     CallFailed,
     ChildSpec,
+    Down,
     Reply,
     Request,
     RequestTimeout,
@@ -153,12 +154,15 @@ def _result(
     )
 
 
-def call(rt: RuntimeSystem, target: Any, payload: Any, timeout: float) -> Any:
+def call(
+    rt: RuntimeSystem, target: Any, payload: Any, timeout: float, down_ref: str | None = None
+) -> Any:
     """``rt.request`` listening in short slices.
 
     In ``simple`` mode Thespian's ``listen(timeout)`` may sleep until the next pending
     wakeup of any actor (here: the monitor's hour-long task deadlines) even though the reply
-    is already there; short slices return it at once.
+    is already there; short slices return it at once. With ``down_ref`` (a monitor on
+    ``target``) the call fails as soon as the target exits.
     """
     ref = rt.new_ref()
     rt.tell(target, Request(ref, payload))
@@ -169,6 +173,8 @@ def call(rt: RuntimeSystem, target: Any, payload: Any, timeout: float) -> Any:
             if msg.ok:
                 return msg.value
             raise CallFailed(msg.reason or msg.error, msg.traceback)
+        if isinstance(msg, Down) and msg.ref == down_ref:
+            raise CallFailed(f"the monitor exited: {msg.reason.kind} {msg.reason.reason}")
     raise RequestTimeout(f"no reply to {type(payload).__name__} in {timeout} s")
 
 
@@ -206,7 +212,8 @@ def evolve(
         start = replace(
             start, workers=tuple(rt.whereis(f"exoself-{k}") for k in range(opts.workers))
         )
-        status: RunStatus = call(rt, monitor, StartRun(start), 120.0)
+        watch = rt.monitor(monitor)
+        status: RunStatus = call(rt, monitor, StartRun(start), 120.0, watch)
         out.start_run(
             RunInfo(
                 morphology=opts.morphology,
@@ -224,7 +231,7 @@ def evolve(
         while not status.finished:
             t0 = time.monotonic()
             out.start_generation(status.generation)
-            step = call(rt, monitor, RunStep(), STEP_TIMEOUT)
+            step = call(rt, monitor, RunStep(), STEP_TIMEOUT, watch)
             now = time.monotonic()
             report = step.report
             stats = generation_stats(

@@ -13,14 +13,15 @@ package's intermediate representation, following the forward pass of ``docs/geno
 * weights, the bias and their plasticity parameters are copied; a rule without per-weight
   parameters gets none.
 
-Modulatory inputs (``mod_inputs``/``mod_bias``) are not part of a :class:`NetworkSpec`: the
-evaluators pass a modulatory signal of 0 (see :mod:`actors.neural.plasticity`), so they are
-left out; a genotype that has them raises :class:`SpecError` with ``strict=True``.
+The modulation bias (``mod_bias``, DXNN's bias on the modulatory inputs) becomes the spec's
+``modulation_bias``. Modulatory *links* (``mod_inputs``, which only ``neuromodulation``
+neurons get) are not part of a :class:`NetworkSpec`, so they are left out; a genotype that has
+them raises :class:`SpecError` with ``strict=True``.
 
 The flat weight layout of the spec (each neuron's input weights in input order, then its
-bias) is the layout of :func:`weight_slots`, which maps it back onto the genotype:
-:func:`agent_with_weights` writes tuned (or learned) weights and their last changes into a
-copy of the agent.
+bias, then its modulation bias) is the layout of :func:`weight_slots`, which maps it back
+onto the genotype: :func:`agent_with_weights` writes tuned (or learned) weights and their
+last changes into a copy of the agent.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def spec_from_agent(agent: Agent, *, strict: bool = False) -> NetworkSpec:
     layers = {n.id: n.layer for n in agent.neurons}
     neurons: list[NeuronSpec] = []
     for n in agent.neurons:
-        if strict and (n.mod_inputs or n.mod_bias is not None):
+        if strict and n.mod_inputs:
             raise SpecError(f"neuron {n.id}: modulatory links are not supported")
         rule = PLASTICITY.get(n.pf)
         inputs = []
@@ -82,6 +83,7 @@ def spec_from_agent(agent: Agent, *, strict: bool = False) -> NetworkSpec:
                 neural_params=n.pf_params,
                 bias=None if n.bias is None else n.bias.w,
                 bias_params=() if n.bias is None else n.bias.params,
+                modulation_bias=None if n.mod_bias is None else n.mod_bias.w,
             )
         )
     actuators = tuple(ActuatorSpec(a.name, a.vl, a.fanin_ids) for a in agent.actuators)
@@ -92,7 +94,8 @@ def spec_from_agent(agent: Agent, *, strict: bool = False) -> NetworkSpec:
 @dataclasses.dataclass(frozen=True, slots=True)
 class NeuronSlots:
     """Where one neuron's weights sit in the flat layout: ``blocks`` are ``(start, stop)``
-    per input in input order, then a one-element block for the bias if it has one."""
+    per input in input order, then one-element blocks for the bias and the modulation bias,
+    if it has them."""
 
     neuron_id: str
     generation: int
@@ -112,9 +115,10 @@ def weight_slots(agent: Agent) -> tuple[NeuronSlots, ...]:
         for link in n.inputs:
             blocks.append((pos, pos + len(link.weights)))
             pos += len(link.weights)
-        if n.bias is not None:
-            blocks.append((pos, pos + 1))
-            pos += 1
+        for b in (n.bias, n.mod_bias):
+            if b is not None:
+                blocks.append((pos, pos + 1))
+                pos += 1
         out.append(NeuronSlots(n.id, n.generation, tuple(blocks)))
     return tuple(out)
 
@@ -125,8 +129,7 @@ def flat_deltas(agent: Agent) -> list[float]:
     for n in agent.neurons:
         for link in n.inputs:
             out.extend(w.dw for w in link.weights)
-        if n.bias is not None:
-            out.append(n.bias.dw)
+        out.extend(b.dw for b in (n.bias, n.mod_bias) if b is not None)
     return out
 
 
@@ -159,5 +162,6 @@ def agent_with_weights(
             InputLink(link.source, tuple(take(w) for w in link.weights)) for link in n.inputs
         )
         bias = None if n.bias is None else take(n.bias)
-        neurons.append(dataclasses.replace(n, inputs=inputs, bias=bias))
+        mod_bias = None if n.mod_bias is None else take(n.mod_bias)
+        neurons.append(dataclasses.replace(n, inputs=inputs, bias=bias, mod_bias=mod_bias))
     return dataclasses.replace(agent, neurons=tuple(neurons))

@@ -296,6 +296,22 @@ class SupervisedActor(Actor):
             self._arm(deadline)
         return ref
 
+    def call_later(self, seconds: float, fn: Callable[[], None]) -> str:
+        """Call ``fn()`` after ``seconds`` unless :meth:`cancel` is called first
+        (served by the same single timer as request deadlines). Returns a ref."""
+        ref = f"{self._ref_prefix}.{next(self._refs)}"
+        deadline = time.monotonic() + seconds
+        self._pending[ref] = lambda _reply: fn()
+        self._deadlines.add(ref, deadline)
+        if deadline < self._next_sweep:
+            self._arm(deadline)
+        return ref
+
+    def cancel(self, ref: str) -> None:
+        """Forget a pending :meth:`call_later` (or request: its reply is then dropped)."""
+        self._pending.pop(ref, None)
+        self._deadlines.discard(ref)
+
     def _arm(self, due: float) -> None:
         """Set a sweep timer for ``due``. One timer serves every request whose
         deadline is later (a timer per request would pile up: Thespian cannot cancel

@@ -78,11 +78,14 @@ class Pinger(Worker):
 
 
 class RawPonger(Actor):
-    """Plain Thespian: answers ``"ping"`` with ``"pong"``; counts hops like Probe."""
+    """Plain Thespian: answers ``"ping"`` with ``"pong"``; counts hops like Probe;
+    ``("poke", address)`` makes it send ``"hello"`` there (see the benchmark)."""
 
     def receiveMessage(self, msg: Any, sender: Any) -> None:
         if msg == "ping":
             self.send(sender, "pong")
+        elif isinstance(msg, tuple) and msg[0] == "poke":
+            self.send(msg[1], "hello")
         elif isinstance(msg, tuple) and msg[0] == "hop" and msg[1] == msg[2] - 1:
             self.send(sender, "counted")
 
@@ -110,3 +113,5 @@ class RawPinger(Actor):
                 self.send(self.asker, self.times)
         elif msg == "counted":
             self.send(self.asker, time.perf_counter() - self.t)
+        elif isinstance(msg, tuple) and msg[0] == "poke":
+            self.send(msg[1], "hello")

@@ -32,6 +32,7 @@ __all__ = [
     "Shutdown",
     "Strategy",
     "SupFlags",
+    "check_children",
     "validate_capabilities",
 ]
 
@@ -170,6 +171,11 @@ class ChildSpec:
 class SupFlags:
     """Supervisor flags: strategy and restart intensity (OTP defaults: 1 in 5 s).
 
+    ``start_timeout`` (a megabrain addition; multi-process modes) is how long a
+    child may take from creation to ``Started`` before it counts as a failed start
+    (``abnormal``, "start timed out"): a placement that never happens must not
+    wedge the supervisor.
+
     More than ``intensity`` restarts within ``period`` seconds make the supervisor
     stop all its children and exit with reason ``shutdown``
     (``reached_max_restart_intensity``), escalating to its own supervisor.
@@ -178,6 +184,7 @@ class SupFlags:
     strategy: Strategy = "one_for_one"
     intensity: int = 1
     period: float = 5.0
+    start_timeout: float = 30.0
 
     def __post_init__(self) -> None:
         if self.strategy not in _STRATEGIES:
@@ -188,3 +195,21 @@ class SupFlags:
             raise SpecError(f"intensity must be an int >= 0, got {self.intensity!r}")
         if not isinstance(self.period, int | float) or not self.period > 0:
             raise SpecError(f"period must be a number of seconds > 0, got {self.period!r}")
+        if not isinstance(self.start_timeout, int | float) or not self.start_timeout > 0:
+            raise SpecError(f"start_timeout must be seconds > 0, got {self.start_timeout!r}")
+
+
+def check_children(flags: SupFlags, children: tuple[ChildSpec, ...]) -> None:
+    """Validate a supervisor's child list against its flags (raises SpecError)."""
+    if not isinstance(flags, SupFlags):
+        raise SpecError(f"supervisor flags must be SupFlags, got {type(flags).__name__}")
+    ids = [c.id for c in children]
+    if any(not isinstance(c, ChildSpec) for c in children):
+        raise SpecError("supervisor children must be ChildSpec instances")
+    if len(set(ids)) != len(ids):
+        raise SpecError(f"duplicate child ids in {ids}")
+    names = [c.name for c in children if c.name]
+    if len(set(names)) != len(names):
+        raise SpecError(f"duplicate child names in {names}")
+    if flags.strategy == "simple_one_for_one" and len(children) != 1:
+        raise SpecError("simple_one_for_one needs exactly one child spec (the template)")

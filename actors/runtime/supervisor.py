@@ -63,28 +63,12 @@ from actors.runtime.messages import (
     TerminateChild,
     WhichChildren,
 )
-from actors.runtime.spec import ChildSpec, SupFlags
+from actors.runtime.spec import ChildSpec, SupFlags, check_children
 
 __all__ = ["Supervisor", "check_children"]
 
 log = logging.getLogger(__name__)
 MAX_INTENSITY_REASON = "reached_max_restart_intensity"
-
-
-def check_children(flags: SupFlags, children: tuple[ChildSpec, ...]) -> None:
-    """Validate a supervisor's child list against its flags (raises SpecError)."""
-    if not isinstance(flags, SupFlags):
-        raise SpecError(f"supervisor flags must be SupFlags, got {type(flags).__name__}")
-    ids = [c.id for c in children]
-    if any(not isinstance(c, ChildSpec) for c in children):
-        raise SpecError("supervisor children must be ChildSpec instances")
-    if len(set(ids)) != len(ids):
-        raise SpecError(f"duplicate child ids in {ids}")
-    names = [c.name for c in children if c.name]
-    if len(set(names)) != len(names):
-        raise SpecError(f"duplicate child names in {names}")
-    if flags.strategy == "simple_one_for_one" and len(children) != 1:
-        raise SpecError("simple_one_for_one needs exactly one child spec (the template)")
 
 
 @dataclass
@@ -96,6 +80,7 @@ class _Child:
     killing: bool = False
     dynamic: bool = False
     system: str | None = None
+    start_timer: str | None = None
     waiters: list[tuple[Any, str]] | None = None  # (caller, ref) told once started
 
 
@@ -227,6 +212,11 @@ class Supervisor(SupervisedActor):
             return None
         child.address = address
         assert self.init_msg is not None
+        if self.init_msg.mode != "simple":
+            inc = child.incarnation
+            child.start_timer = self.call_later(
+                self.flags.start_timeout, lambda: self._start_timed_out(child_id, inc)
+            )
         self.send(
             address,
             Init(
@@ -248,6 +238,9 @@ class Supervisor(SupervisedActor):
             return
         child.address = sender
         child.pid = msg.pid
+        if child.start_timer is not None:
+            self.cancel(child.start_timer)
+            child.start_timer = None
         child.system = msg.system
         self.send(self.registry, ChildUp(sender, self.myAddress, child.spec.name, msg.system))
         for caller, ref in child.waiters or ():
@@ -263,6 +256,16 @@ class Supervisor(SupervisedActor):
             return
         self.send(sender, ActorExitRequest())
         self._exited(msg.child_id, Exit(KILLED) if child.killing else msg.reason)
+
+    def _start_timed_out(self, child_id: str, incarnation: int) -> None:
+        child = self._children.get(child_id)
+        if child is None or child.incarnation != incarnation:
+            return
+        child.start_timer = None
+        if child.pid is None and child.address is not None:
+            log.error("supervisor %s: %s did not start in time", self.name, child_id)
+            self.send(child.address, ActorExitRequest())
+            self._exited(child_id, Exit("abnormal", "start timed out"))
 
     def _on_system_lost(self, system: str) -> None:
         """Children placed on a vanished convention member are dead (``killed``):
@@ -284,6 +287,9 @@ class Supervisor(SupervisedActor):
         if child.address is not None:
             self.send(self.registry, ChildDown(child.address, reason))
         self._fail_waiters(child, reason)
+        if child.start_timer is not None:
+            self.cancel(child.start_timer)
+            child.start_timer = None
         child.address = None
         child.pid = None
         if self._stopping == child_id:

@@ -183,3 +183,29 @@ def test_seed_agent_spec() -> None:
     net = CompiledNetwork(spec)
     out = net.step({"eyes": [0.1, 0.2, 0.3], "ears": [0.4]})
     assert set(out) == {"motor", "voice"}
+
+
+def test_modulation_biases_are_part_of_the_layout() -> None:
+    rng = random.Random(7)
+    c = Constraint(
+        neural_pfns=("neuromodulation",),
+        neural_afs=("tanh",),
+        connection_architecture="feedforward",
+    )
+    agent = construct_agent(MORPH, c, rng)
+    for _ in range(40):
+        try:
+            agent = mutate(agent, rng)
+        except MutationNotApplicable:
+            continue
+    with_mod = [n for n in agent.neurons if n.mod_bias is not None]
+    assert with_mod, "40 mutations should have added a modulation bias somewhere"
+    if any(n.mod_inputs for n in agent.neurons):
+        with pytest.raises(SpecError):
+            spec_from_agent(agent, strict=True)
+    spec = spec_from_agent(agent)
+    assert spec.weight_count == sum(s.weight_count for s in weight_slots(agent))
+    flat = [0.25] * spec.weight_count
+    back = agent_with_weights(agent, flat)
+    assert all(n.mod_bias.w == 0.25 for n in back.neurons if n.mod_bias is not None)
+    assert spec_from_agent(back).flat_weights() == flat

@@ -15,7 +15,7 @@ import time
 import psutil
 import pytest
 
-from actors.runtime import ChildSpec, ConventionWatcher, RuntimeSystem
+from actors.runtime import ChildSpec, ConventionWatcher, RuntimeSystem, SupFlags
 from actors.runtime.probe import Probe
 from tests.runtime.conftest import eventually
 
@@ -41,6 +41,15 @@ def test_placement_by_capability_and_member_death_noticed() -> None:
         placed = leader.start_root(
             ChildSpec("placed", Probe, requirements={"zone": "b"}, name="placed"), timeout=30
         )
+        # a supervisor on the leader whose child can only live on the member
+        sup = leader.start_supervisor(
+            SupFlags("one_for_one", intensity=1, period=60, start_timeout=2.0),
+            [ChildSpec("remote", Probe, requirements={"zone": "b"}, name="remote")],
+            name="remote.sup",
+        )
+        remote_pid = leader.request(leader.whereis("remote"), "pid", timeout=10)
+        assert remote_pid in member.pids()
+        sup_ref = leader.monitor(sup)
         pid = leader.request(placed, "pid", timeout=10)
         assert pid in member.pids() and pid not in leader.pids()
         assert leader.whereis("placed") == placed
@@ -57,6 +66,10 @@ def test_placement_by_capability_and_member_death_noticed() -> None:
         assert [added for _, added in history] == [True, False]
         # the placed actor's death reaches its monitor on the leader
         assert leader.wait_down(ref, 30).reason.kind == "killed"
+        # the supervisor saw its child lost, could not place it again (start
+        # timeout), and gave up after its intensity
+        down = leader.wait_down(sup_ref, 30)
+        assert down.reason.reason == "reached_max_restart_intensity"
     finally:
         if member is not None:
             member.shutdown(timeout=4)
