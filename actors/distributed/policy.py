@@ -43,10 +43,11 @@ class PublishPolicy:
     """Publish a champion when it beats what this node last published by a margin.
 
     The margin is ``max(threshold, relative * |last published|)``; the first champion is
-    always worth publishing. Publications are at least ``interval`` seconds apart, except a
-    champion that solves the task and beats the last one published (it goes at once): an
-    improvement that arrives too early is simply offered again later (the caller consults
-    the policy with its current champion after every generation).
+    always worth publishing, and so is the first champion that solves the task (at once,
+    whatever its fitness: solving is not the same as the highest fitness). Publications are
+    otherwise at least ``interval`` seconds apart: an improvement that arrives too early is
+    simply offered again later (the caller consults the policy with its current champion
+    after every generation).
     """
 
     threshold: float = 0.0
@@ -69,7 +70,7 @@ class PublishPolicy:
         if self.last_fitness is None:
             return True
         if solved and not self.last_solved:
-            return fitness >= self.last_fitness
+            return True  # the first solution is news whatever its fitness
         return fitness > self.last_fitness + self.margin()
 
     def consider(self, fitness: float, now: float, solved: bool = False) -> bool:
@@ -81,8 +82,10 @@ class PublishPolicy:
         return self.last_time is None or now - self.last_time >= self.interval
 
     def published(self, fitness: float, now: float, solved: bool = False) -> None:
-        """Record a publication."""
-        self.last_fitness = fitness
+        """Record a publication (the bar never goes down)."""
+        self.last_fitness = (
+            fitness if self.last_fitness is None else max(self.last_fitness, fitness)
+        )
         self.last_time = now
         self.last_solved = self.last_solved or solved
         self.count += 1

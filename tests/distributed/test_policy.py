@@ -34,10 +34,10 @@ def test_interval_delays_an_improvement_until_it_passes() -> None:
 def test_a_solution_skips_the_interval_once() -> None:
     p = PublishPolicy(threshold=1.0, relative=0.0, interval=60.0)
     p.published(1.0, now=0.0)
-    assert p.consider(1.0, now=1.0, solved=True)
-    p.published(1.0, now=1.0, solved=True)
-    assert not p.consider(1.5, now=2.0, solved=True)
-    assert p.count == 2
+    assert p.consider(0.5, now=1.0, solved=True)  # lower fitness, but the first solution
+    p.published(0.5, now=1.0, solved=True)
+    assert not p.consider(1.5, now=2.0, solved=True)  # not a first solution, not 1 + 1.0 better
+    assert p.last_fitness == 1.0 and p.count == 2
 
 
 def test_nan_is_never_published() -> None:
