@@ -26,7 +26,9 @@ Every process runs on 127.0.0.1 with OS-assigned ports and is killed by PID. The
 cores are shared: N = 4 nodes on 2 cores run at half speed each, which slows the wall clock
 but not the evaluation counts this benchmark compares.
 
-Usage: ``python benchmarks/island.py [--quick] [--seeds K] [--nodes 1,2,4] [--json PATH]``.
+Usage: ``python benchmarks/island.py [--quick] [--seeds K] [--nodes 1,2,4] [--config F.toml]
+[--json PATH]`` (``--config``: a run file given to every node, e.g. a ``[mesh]`` table to try
+other sharing settings; the JSON records it).
 """
 
 from __future__ import annotations
@@ -99,7 +101,9 @@ def _wait_address(p: Proc, timeout: float = 60.0) -> str:
     raise RuntimeError(f"{p.name} did not start")
 
 
-def run_once(n: int, seed: int, sharing: bool, population: int, timeout: float) -> dict[str, Any]:
+def run_once(
+    n: int, seed: int, sharing: bool, population: int, timeout: float, config: str | None = None
+) -> dict[str, Any]:
     """One run of ``n`` islands until the first solution (see the module docstring)."""
     with tempfile.TemporaryDirectory(prefix="island-bench-") as d:
         tmp = Path(d)
@@ -109,6 +113,8 @@ def run_once(n: int, seed: int, sharing: bool, population: int, timeout: float) 
             seed_addr = ""
             for k in range(n):
                 args = ["--seed", str(1000 * seed + k), "--population", str(population)]
+                if config:
+                    args += ["--config", config]
                 args += ["--realm", realm if sharing else f"{realm}-{k}"]
                 if sharing and k > 0:
                     args += ["--bootstrap", seed_addr]
@@ -244,6 +250,7 @@ def main() -> int:
     ap.add_argument("--nodes", default="1,2,4")
     ap.add_argument("--population", type=int, default=20)
     ap.add_argument("--timeout", type=float, default=300.0, help="seconds per run")
+    ap.add_argument("--config", help="TOML given to every node (e.g. a [mesh] table)")
     ap.add_argument("--json", help="also write the JSON here")
     args = ap.parse_args()
     seeds = 2 if args.quick else args.seeds
@@ -252,7 +259,7 @@ def main() -> int:
     for seed in range(1, seeds + 1):
         for n in nodes:
             for sharing in (True, False) if n > 1 else (True,):
-                r = run_once(n, seed, sharing, args.population, args.timeout)
+                r = run_once(n, seed, sharing, args.population, args.timeout, args.config)
                 runs.append(r)
                 print(f"# N={n} seed={seed} {'sharing' if sharing else 'isolated'}: "
                       f"solved={r['solved']} evals/node={r['evals_per_node']:.0f} "
@@ -264,6 +271,7 @@ def main() -> int:
         "population_per_node": args.population,
         "seeds": seeds,
         "timeout_seconds": args.timeout,
+        "config": Path(args.config).read_text() if args.config else None,
         "summary": rows,
         "runs": runs,
     }
