@@ -16,8 +16,11 @@ Definitions (what this script measures):
   sharing helps). A run without a solution within ``--timeout`` counts its evaluations at
   the timeout and is reported as unsolved.
 * **Bytes per node**: UDP payload bytes each node process sent (counted at the socket, see
-  ``actors/distributed/meter.py``), divided by the node's wall time; per second and minute.
-  This is the whole mesh's cost (SWIM probes, DHT, pub/sub, QUIC), not just the champions.
+  ``actors/distributed/meter.py``), divided by the node's wall time. This is the whole mesh's
+  cost (SWIM probes, DHT, pub/sub, QUIC), not just the champions; over these short runs it
+  includes the start (TLS and mesh handshakes, joins, first DHT stores). The **steady state**
+  is measured apart: the largest N of sharing islands (4 agents, 2 tuning attempts each, so
+  they keep evolving and publishing) after a 15 s warm-up, over ``--bandwidth-seconds``.
 * **Latency**: publication (the publisher's wall clock in the envelope) -> validated on the
   receiver (``accept``), and -> injected into the receiver's population (``adopt``, which
   waits for the end of the receiver's current generation); p50 / p99 over all sharing runs.
@@ -47,6 +50,13 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+#: Islands of the steady-state bandwidth phase: 4 agents, 2 tuning attempts, so that they
+#: keep running (and publishing as they improve) through the window instead of solving.
+STEADY_CONFIG = """
+[tuning]
+duration = "const"
+duration_parameter = 2.0
+"""
 
 
 class Proc:
@@ -170,6 +180,59 @@ def run_once(
         }
 
 
+def steady_bandwidth(
+    n: int, seconds: float, warmup: float, population: int, config: str | None
+) -> dict[str, Any]:
+    """Bytes/s per node of ``n`` sharing islands after ``warmup`` s (joins, handshakes and
+    the first DHT stores excluded), over ``seconds`` s or until the node stops (solved)."""
+    with tempfile.TemporaryDirectory(prefix="island-bw-") as d:
+        tmp = Path(d)
+        procs: list[Proc] = []
+        try:
+            seed_addr = ""
+            for k in range(n):
+                args = ["--seed", str(7000 + k), "--population", str(population),
+                        "--realm", "bandwidth"]  # fmt: skip
+                if config:
+                    args += ["--config", config]
+                if k > 0:
+                    args += ["--bootstrap", seed_addr]
+                p = Proc(tmp, f"n{k}", args)
+                procs.append(p)
+                addr = _wait_address(p)
+                seed_addr = seed_addr or addr
+            t0 = time.monotonic()
+            first: dict[str, tuple[float, int]] = {}
+            last: dict[str, tuple[float, int]] = {}
+            while time.monotonic() - t0 < warmup + seconds:
+                now = time.monotonic()
+                for p in procs:
+                    st = p.refresh()
+                    b = st.get("udp_bytes_sent")
+                    if b is None or p.proc.poll() is not None or st.get("solved"):
+                        continue
+                    if now - t0 >= warmup:
+                        first.setdefault(p.name, (now, b))
+                        last[p.name] = (now, b)
+                time.sleep(0.5)
+        finally:
+            for p in procs:
+                p.stop()
+        rates = []
+        for name, (t1, b1) in first.items():
+            t2, b2 = last[name]
+            if t2 - t1 >= 5.0:
+                rates.append((b2 - b1) / (t2 - t1))
+        return {
+            "nodes": n,
+            "warmup_seconds": warmup,
+            "window_seconds": seconds,
+            "nodes_measured": len(rates),
+            "bytes_per_second_per_node": statistics.fmean(rates) if rates else None,
+            "max_bytes_per_second": max(rates) if rates else None,
+        }
+
+
 def _pct(xs: list[float], q: float) -> float | None:
     if not xs:
         return None
@@ -251,6 +314,8 @@ def main() -> int:
     ap.add_argument("--population", type=int, default=20)
     ap.add_argument("--timeout", type=float, default=300.0, help="seconds per run")
     ap.add_argument("--config", help="TOML given to every node (e.g. a [mesh] table)")
+    ap.add_argument("--bandwidth-seconds", type=float, default=60.0,
+                    help="steady-state bandwidth window (0: skip)")  # fmt: skip
     ap.add_argument("--json", help="also write the JSON here")
     args = ap.parse_args()
     seeds = 2 if args.quick else args.seeds
@@ -265,6 +330,15 @@ def main() -> int:
                       f"solved={r['solved']} evals/node={r['evals_per_node']:.0f} "
                       f"wall={r['wall_seconds']}s", file=sys.stderr, flush=True)  # fmt: skip
     rows = summarise(runs, nodes)
+    steady = None
+    window = 30.0 if args.quick else args.bandwidth_seconds
+    if window > 0:
+        with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as f:
+            f.write(STEADY_CONFIG)
+        try:
+            steady = steady_bandwidth(max(nodes), window, 15.0, 4, f.name)
+        finally:
+            os.unlink(f.name)
     doc = {
         "benchmark": "island model, DPNV, first solution on any node",
         "definition": "see the module docstring of benchmarks/island.py",
@@ -273,6 +347,7 @@ def main() -> int:
         "timeout_seconds": args.timeout,
         "config": Path(args.config).read_text() if args.config else None,
         "summary": rows,
+        "steady_state_bandwidth": steady,
         "runs": runs,
     }
     text = json.dumps(doc, indent=1)
@@ -281,6 +356,11 @@ def main() -> int:
         Path(args.json).write_text(text + "\n")
     print()
     print(markdown(rows))
+    if steady is not None:
+        bps = steady["bytes_per_second_per_node"]
+        print(f"\nsteady state, {steady['nodes']} sharing islands, {window:.0f} s after a 15 s "
+              f"warm-up: {_fmt(bps)} B/s per node ({_fmt(bps and bps * 60 / 1024, '.1f')} "
+              f"KiB/min), max {_fmt(steady['max_bytes_per_second'])} B/s")  # fmt: skip
     return 0
 
 

@@ -86,6 +86,9 @@ class MeshSettings:
         0.5, "float", "genotypes adopted per second at most (token bucket)", _pos, "> 0"
     )
     adopt_burst: int = _opt(4, "int", "adoption burst (token bucket size)", _pos, "> 0")
+    adopt_only_better: bool = _opt(
+        False, "bool", "adopt only champions better than the local one (claimed fitness)"
+    )
     peer_rate: float = _opt(
         1.0, "float", "envelopes accepted per second from one publisher at most", _pos, "> 0"
     )
@@ -109,7 +112,14 @@ class MeshSettings:
         -2.0, "float", "publishers scoring below this are ignored", lambda v: v <= 0, "<= 0"
     )
     status_interval: float = _opt(
-        5.0, "float", "seconds between refreshes of this node's DHT status record", _pos, "> 0"
+        30.0, "float", "seconds between refreshes of this node's DHT status record", _pos, "> 0"
+    )
+    resubscribe_interval: float = _opt(
+        60.0, "float", "seconds between re-stores of the subscriptions (restarted peers)",
+        _pos, "> 0",
+    )  # fmt: skip
+    swim_period: float = _opt(
+        2.0, "float", "SWIM failure-detector period, seconds (probe traffic)", _pos, "> 0"
     )
 
     TABLE = "mesh"

@@ -16,7 +16,9 @@
    ``own``;
 4. **problem** -- the morphology is ours (``morphology``);
 5. **replay / dedup** -- a genotype hash seen before (received, or published by us) is not
-   processed twice (``duplicate``); the memory is bounded (oldest forgotten first);
+   processed twice (``duplicate``); the memory is bounded (oldest forgotten first); with
+   ``adopt_only_better`` a claim no better than the local champion is not taken
+   (``not_better``: fewer immigrants, more diversity kept);
 6. **adoption rate** -- at most ``adopt_rate`` per second (``rate_limited``);
 7. **genotype** (:func:`~actors.distributed.envelope.open_genotype`): capped decompression
    (``oversized``), hash, canonical decode with limits (``genotype``);
@@ -57,7 +59,7 @@ __all__ = ["MAX_TRUST", "REASONS", "Admission", "Intake", "Rejection", "limits_f
 #: Every reason a received envelope can be rejected for.
 REASONS = (
     "distrusted", "rate_limited", "oversized", "malformed", "schema", "forged", "signature",
-    "realm", "own", "morphology", "duplicate", "genotype", "fitness",
+    "realm", "own", "morphology", "duplicate", "not_better", "genotype", "fitness",
 )  # fmt: skip
 MAX_TRUST = 1.0
 TRUST_GAIN = 0.1
@@ -123,6 +125,8 @@ class Intake:
         self.counters: Counter[str] = Counter()
         self.rejected: Counter[str] = Counter()
         self.trust: dict[bytes, float] = {}
+        #: The local champion's main fitness (the shell keeps it current).
+        self.local_best: float | None = None
         self._seen: OrderedDict[bytes, None] = OrderedDict()
         self._peer_buckets: OrderedDict[bytes, TokenBucket] = OrderedDict()
         self._adopt = TokenBucket(settings.adopt_rate, settings.adopt_burst)
@@ -192,6 +196,12 @@ class Intake:
             return self._reject("morphology", f"a {env.morphology} genotype", publisher)
         if env.genotype_hash in self._seen:
             return self._reject("duplicate", "genotype already seen", publisher)
+        if (
+            self.settings.adopt_only_better
+            and self.local_best is not None
+            and env.main_fitness <= self.local_best
+        ):
+            return self._reject("not_better", "no better than our champion", publisher)
         if not self._adopt.take(now):
             return self._reject("rate_limited", "adoption rate reached", publisher)
         self.remember(env.genotype_hash)

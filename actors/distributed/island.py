@@ -26,6 +26,7 @@ re-evaluation (bounded by the adoption rate limit); all decisions are the cores'
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import os
@@ -63,8 +64,6 @@ BEST_PREFIX = "tweann.best."
 ISLANDS_KEY = "tweann.islands"
 #: Events kept between two steps at most (older ones are dropped and counted).
 INBOX = 256
-#: Re-store our subscriptions this often, so that restarted peers learn them again.
-RESUBSCRIBE = 20.0
 
 
 @dataclass(frozen=True)
@@ -167,7 +166,10 @@ class Island:
     async def _start_node(self) -> None:
         s = self.settings
         realms = list(dict.fromkeys((s.realm, *s.subscribed)))
-        node = MeshNode(self.opts.key, realms, config=self.opts.node_config)
+        cfg = self.opts.node_config
+        swim = dataclasses.replace(cfg.mesh.swim, period=s.swim_period)
+        cfg = dataclasses.replace(cfg, mesh=dataclasses.replace(cfg.mesh, swim=swim))
+        node = MeshNode(self.opts.key, realms, config=cfg)
         host, port = parse_address(s.listen)
         self.address = await node.start(host, port, bootstrap=list(s.bootstrap))
         self._node = node
@@ -197,7 +199,7 @@ class Island:
                         caught_up.add(realm)
                 except MeshError as exc:  # a realm we could not join: keep trying
                     log.warning("island %s: subscribe in %s failed: %s", self.label, realm, exc)
-            await asyncio.sleep(RESUBSCRIBE)
+            await asyncio.sleep(self.settings.resubscribe_interval)
 
     async def _catch_up(self, node: MeshNode, realm: str) -> None:
         """A node that (re)joins reads the champions advertised in the realm and passes them
@@ -282,6 +284,8 @@ class Island:
         self.solved = st.solved_by is not None
         if st.champion_fitness:
             self.best = st.champion_fitness[0]
+            with self._state:
+                self.intake.local_best = self.best
         self._log(
             "step", generation=self.generation, evaluations=self.evaluations,
             best=self.best, solved=self.solved,

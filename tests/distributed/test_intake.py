@@ -143,3 +143,13 @@ def test_fetched_envelopes_already_known_are_skipped_uncounted() -> None:
         intake.receive(fresh.to_bytes(), B.node_id, "lab", 1.0, fetched=True), Admission
     )
     assert _reason(intake, fresh.to_bytes(), B.node_id) == "duplicate"  # a publication counts
+
+
+def test_adopt_only_better_than_the_local_champion() -> None:
+    intake = _intake(adopt_only_better=True)
+    intake.local_best = 0.5
+    assert _reason(intake, envelope(A, seed=1, fitness=0.5).to_bytes()) == "not_better"
+    assert isinstance(_admit(intake, envelope(A, seed=2, fitness=0.6).to_bytes()), Admission)
+    # not marked as seen: it may be taken later, e.g. by a node whose champion is worse
+    intake.local_best = 0.1
+    assert isinstance(_admit(intake, envelope(A, seed=1, fitness=0.5).to_bytes()), Admission)
