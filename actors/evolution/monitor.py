@@ -299,7 +299,10 @@ class PopulationMonitor(Worker):
             if not self.running:
                 self._finish_step()
             return
-        while self.idle:
+        # steady state: never more agents in flight than one reporting step holds, so no
+        # step can end while the previous one's reply is still pending
+        limit = core.config.monitor.population_size if core.steady else len(self.workers)
+        while self.idle and len(self.running) < limit:
             task = core.take_task()
             if task is None:
                 break

@@ -198,3 +198,14 @@ def test_random_is_not_global() -> None:
     state = random.getstate()
     run(seed=3)
     assert random.getstate() == state
+
+
+def test_steady_state_through_the_monitor_with_two_workers() -> None:
+    cfg = small_config(5, max_evaluations=3000, evolution_type="steady_state",
+                       selection_algorithm="hof_competition")  # fmt: skip
+    a = evolve(EvolveOptions("xor", seed=6, config=cfg, workers=2))
+    b = evolve(EvolveOptions("xor", seed=6, config=cfg, workers=2))
+    assert a.reason in ("solved", "evaluation limit")
+    assert all(s.population == 5 for s in a.history[:-1])
+    assert a.champion is not None and b.champion is not None
+    assert encode_agent(a.champion) == encode_agent(b.champion)  # simple mode: deterministic
