@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from actors.cli import UsageError
+from actors.cli.island_cmd import add_mesh_arguments, island_session, mesh_settings
 
 __all__ = ["register"]
 
@@ -78,6 +79,7 @@ def register(sub: Any) -> None:
     p.add_argument("--stats", metavar="PATH", help="write per-generation stats as JSONL")
     p.add_argument("--plot", metavar="PATH", help="write a PNG of fitness and diversity")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    add_mesh_arguments(p)
     p.set_defaults(func=run_evolve)
 
     m = sub.add_parser("morphologies", help="list the morphologies evolve knows")
@@ -93,11 +95,16 @@ def register(sub: Any) -> None:
 
 
 def _config(args: argparse.Namespace) -> Any:
-    from actors.evolution.config import EvolutionConfig, load_config
+    from actors.distributed.config import MeshSettings, load_run_config
+    from actors.distributed.errors import MeshConfigError
+    from actors.evolution.config import EvolutionConfig
     from actors.evolution.errors import ConfigError
 
     try:
-        cfg = load_config(args.config) if args.config else EvolutionConfig()
+        if args.config:
+            cfg, args.mesh_config = load_run_config(args.config)
+        else:
+            cfg, args.mesh_config = EvolutionConfig(), MeshSettings()
         monitor = cfg.monitor
         if args.population is not None:
             monitor = dataclasses.replace(monitor, population_size=args.population)
@@ -113,7 +120,7 @@ def _config(args: argparse.Namespace) -> Any:
             changes["fitness_goal"] = args.fitness_goal
         stopping = dataclasses.replace(stopping, **changes)
         return dataclasses.replace(cfg, monitor=monitor, stopping=stopping)
-    except ConfigError as exc:
+    except (ConfigError, MeshConfigError) as exc:
         raise UsageError(str(exc)) from exc
 
 
@@ -175,7 +182,9 @@ def run_evolve(args: argparse.Namespace) -> int:
         store=args.store,
         resume=args.resume,
     )
-    result = evolve(opts, reporters)
+    mesh = mesh_settings(args, args.mesh_config)
+    with island_session(args, mesh, args.morphology, args.runtime) as island:
+        result = evolve(opts, reporters, hook=island)
     if args.json:
         out = Path(args.json)
         champion_path = None

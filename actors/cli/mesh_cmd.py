@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from actors.cli import UsageError
+from actors.cli.island_cmd import register_mesh_actions
 from mesh.control import ControlClient, ControlError, ControlServer
 from mesh.errors import MeshError
 from mesh.identity import NodeKey
@@ -58,6 +59,7 @@ def register(sub: Any) -> None:
     call.add_argument("--hex", action="store_true", help="ARGS and reply as hex")
     call.add_argument("--timeout", type=float, default=10.0)
     call.set_defaults(func=_call)
+    register_mesh_actions(ms)  # best, nodes: distribution model 1 (actors/distributed)
 
 
 def _node_config(args: argparse.Namespace) -> NodeConfig:

@@ -31,14 +31,24 @@ from thespian.actors import WakeupMessage
 
 from actors.evolution.checkpoint import RunRecord, commit, load_run
 from actors.evolution.config import config_from_mapping
+from actors.evolution.errors import EvolutionError
 from actors.evolution.exoself import EvaluateAgent, ExoselfResult
 from actors.evolution.population import EvalOutcome, EvolutionCore, StepReport, Task
 from actors.evolution.setup import morphology_spec
-from actors.genotype import Agent, GenotypeStore, decode_agent, encode_agent
+from actors.genotype import Agent, GenotypeDecodeError, GenotypeStore, decode_agent, encode_agent
 from actors.runtime import Reply, Request, Worker
 from morphologies import get_morphology
 
-__all__ = ["PopulationMonitor", "RunStart", "RunStatus", "RunStep", "StartRun", "StepDone"]
+__all__ = [
+    "Immigrate",
+    "Immigrated",
+    "PopulationMonitor",
+    "RunStart",
+    "RunStatus",
+    "RunStep",
+    "StartRun",
+    "StepDone",
+]
 
 log = logging.getLogger(__name__)
 #: Seconds an exoself may take for one agent before the monitor gives up on it.
@@ -83,6 +93,23 @@ class StartRun:
 @dataclass(frozen=True, slots=True)
 class RunStep:
     """Evaluate the next generation (or steady-state step)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Immigrate:
+    """Adopt a genotype from outside (``agent``: its canonical encoding) into the running
+    population: see :meth:`EvolutionCore.immigrate`. Answered at once, even during a step,
+    with :class:`Immigrated`."""
+
+    agent: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Immigrated:
+    """The local id the immigrant got, or ``None`` and why it was refused."""
+
+    agent_id: str | None
+    error: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +174,23 @@ class PopulationMonitor(Worker):
                 self._step()
             return
         super()._dispatch(msg, sender)
+
+    def handle_call(self, payload: Any, sender: Any) -> Any:
+        if isinstance(payload, Immigrate):
+            return self._immigrate(payload)
+        return super().handle_call(payload, sender)
+
+    def _immigrate(self, msg: Immigrate) -> Immigrated:
+        if self.core is None:
+            return Immigrated(None, "no run started")
+        try:
+            local = self.core.immigrate(decode_agent(msg.agent))
+        except (EvolutionError, GenotypeDecodeError) as exc:
+            return Immigrated(None, str(exc))
+        self.infos.append(f"adopted {local.id} from outside the run")
+        if isinstance(self.waiting, Request) and isinstance(self.waiting.payload, RunStep):
+            self._pump()  # a step is running: an idle worker may take it at once
+        return Immigrated(local.id)
 
     def handle(self, msg: Any, sender: Any) -> None:
         if isinstance(msg, WakeupMessage) and isinstance(msg.payload, _Resolve):

@@ -50,6 +50,7 @@ from actors.evolution.setup import build_constraint, species_key
 from actors.evolution.species import Innovation, assign_species, update_innovation
 from actors.genotype import (
     Agent,
+    IdFactory,
     MorphologySpec,
     MutationNotApplicable,
     clone_agent,
@@ -192,6 +193,32 @@ class EvolutionCore:
         self.agents[agent.id] = agent
         self.state.pending.append(Task(agent.id, self.rng.getrandbits(63)))
         return agent
+
+    def immigrate(self, agent: Agent) -> Agent:
+        """Adopt a genotype from outside the run (another node's champion, DXNN's
+        ``inject_genotype``): it is cloned under fresh local ids (none taken by this
+        population), keeps its lineage, generation and search parameters, loses its
+        fitness, and is queued for evaluation like any new agent -- in generational mode it
+        joins the generation being evaluated (or the next one, between steps), so the
+        selection weighs it against the local agents. Returns the local agent.
+
+        Raises :class:`EvolutionError` when the run is over, the genotype is of another
+        morphology, or it has no phenotype.
+        """
+        if self.state.finished:
+            raise EvolutionError(f"the run is over ({self.state.finished})")
+        if agent.morphology != self.morphology:
+            raise EvolutionError(
+                f"a {agent.morphology.name} genotype in a {self.morphology.name} run"
+            )
+        try:
+            spec_from_agent(agent)
+        except SpecError as exc:
+            raise EvolutionError(f"genotype has no phenotype: {exc}") from exc
+        ids = IdFactory(self.rng)
+        ids.reserve(self.agents)
+        local = dataclasses.replace(clone_agent(agent, self.rng, ids), fitness=None)
+        return self._admit(local)
 
     def _child(self, parent: Agent) -> Agent:
         for _ in range(OFFSPRING_ATTEMPTS):

@@ -26,12 +26,21 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from actors.evolution.backends import check_backend
 from actors.evolution.config import EvolutionConfig
 from actors.evolution.exoself import ExoselfWorker
-from actors.evolution.monitor import PopulationMonitor, RunStart, RunStatus, RunStep, StartRun
+from actors.evolution.monitor import (
+    Immigrate,
+    Immigrated,
+    PopulationMonitor,
+    RunStart,
+    RunStatus,
+    RunStep,
+    StartRun,
+    StepDone,
+)
 from actors.evolution.reporters import Reporter, ReporterSet
 from actors.evolution.species import species_stats
 from actors.evolution.stats import GenerationStats, RunInfo, RunSummary, generation_stats
@@ -51,7 +60,7 @@ from actors.runtime import (
 from actors.runtime.supervisor import Supervisor
 from morphologies import get_morphology
 
-__all__ = ["EvolveOptions", "RunResult", "evolve"]
+__all__ = ["EvolveOptions", "RunResult", "StepHook", "evolve"]
 
 _SLICE = 0.25
 #: Seconds one generation may take before the driver gives up on the monitor.
@@ -71,6 +80,17 @@ class EvolveOptions:
     workers: int = 1
     store: str | None = None
     resume: bool = False
+
+
+class StepHook(Protocol):
+    """Called by :func:`evolve` between steps, e.g. to share champions with other nodes
+    (:mod:`actors.distributed`). ``after_step`` sees every step's reply and returns genotypes
+    (canonical encodings) to adopt into the population; each is sent to the monitor as an
+    :class:`Immigrate` and ``adopted`` gets the monitor's answer."""
+
+    def after_step(self, step: StepDone) -> Sequence[bytes]: ...
+
+    def adopted(self, data: bytes, result: Immigrated) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -158,8 +178,11 @@ def call(
     raise RequestTimeout(f"no reply to {type(payload).__name__} in {timeout} s")
 
 
-def evolve(opts: EvolveOptions, reporters: Sequence[Reporter] = ()) -> RunResult:
-    """Run (or resume) an evolution to its end; see the module docstring.
+def evolve(
+    opts: EvolveOptions, reporters: Sequence[Reporter] = (), hook: StepHook | None = None
+) -> RunResult:
+    """Run (or resume) an evolution to its end; see the module docstring. ``hook`` (see
+    :class:`StepHook`) is called after every step and may hand genotypes to adopt.
 
     Raises :class:`~actors.evolution.errors.EvolutionError` subclasses for bad settings
     (unknown morphology or backend, a store that already holds the run without ``resume``)
@@ -228,6 +251,11 @@ def evolve(opts: EvolveOptions, reporters: Sequence[Reporter] = ()) -> RunResult
                 out.found_solution(stats, report.solved_by)
             status = step.status
             generations = report.generation + 1
+            if hook is not None and not status.finished:
+                for data in hook.after_step(step):
+                    hook.adopted(data, call(rt, monitor, Immigrate(data), 120.0))
+            elif hook is not None:
+                hook.after_step(step)
     result = _result(opts, status, started, history, generations)
     out.end_run(
         RunSummary(

@@ -1,0 +1,91 @@
+"""Pure sharing policies: when to publish a champion, and token buckets for rate limits.
+
+Nothing here reads a clock: callers pass ``now`` (seconds, any monotonic origin).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+__all__ = ["PublishPolicy", "TokenBucket"]
+
+
+@dataclass
+class TokenBucket:
+    """``rate`` tokens per second, at most ``burst`` stored; starts full."""
+
+    rate: float
+    burst: float
+    tokens: float = field(default=-1.0)
+    stamp: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.rate <= 0 or self.burst < 1:
+            raise ValueError("a token bucket needs rate > 0 and burst >= 1")
+        if self.tokens < 0:
+            self.tokens = float(self.burst)
+
+    def take(self, now: float, cost: float = 1.0) -> bool:
+        """Spend ``cost`` tokens if there are enough (refilled up to ``now``)."""
+        if self.stamp is not None and now > self.stamp:
+            self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        if self.stamp is None or now > self.stamp:
+            self.stamp = now
+        if self.tokens >= cost:
+            self.tokens -= cost
+            return True
+        return False
+
+
+@dataclass
+class PublishPolicy:
+    """Publish a champion when it beats what this node last published by a margin.
+
+    The margin is ``max(threshold, relative * |last published|)``; the first champion is
+    always worth publishing, and so is the first champion that solves the task (at once,
+    whatever its fitness: solving is not the same as the highest fitness). Publications are
+    otherwise at least ``interval`` seconds apart: an improvement that arrives too early is
+    simply offered again later (the caller consults the policy with its current champion
+    after every generation).
+    """
+
+    threshold: float = 0.0
+    relative: float = 0.01
+    interval: float = 0.0
+    last_fitness: float | None = None
+    last_time: float | None = None
+    last_solved: bool = False
+    count: int = 0
+
+    def margin(self) -> float:
+        if self.last_fitness is None:
+            return 0.0
+        return max(self.threshold, self.relative * abs(self.last_fitness))
+
+    def worth(self, fitness: float, solved: bool = False) -> bool:
+        """Does ``fitness`` improve enough on the last publication (ignoring time)?"""
+        if not math.isfinite(fitness):
+            return False
+        if self.last_fitness is None:
+            return True
+        if solved and not self.last_solved:
+            return True  # the first solution is news whatever its fitness
+        return fitness > self.last_fitness + self.margin()
+
+    def consider(self, fitness: float, now: float, solved: bool = False) -> bool:
+        """True if the champion should be published now (then call :meth:`published`)."""
+        if not self.worth(fitness, solved):
+            return False
+        if solved and not self.last_solved:
+            return True
+        return self.last_time is None or now - self.last_time >= self.interval
+
+    def published(self, fitness: float, now: float, solved: bool = False) -> None:
+        """Record a publication (the bar never goes down)."""
+        self.last_fitness = (
+            fitness if self.last_fitness is None else max(self.last_fitness, fitness)
+        )
+        self.last_time = now
+        self.last_solved = self.last_solved or solved
+        self.count += 1

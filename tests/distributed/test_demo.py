@@ -1,0 +1,75 @@
+"""``megabrain demo`` end to end (three island processes) and ``megabrain mesh best|nodes``."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.distributed.procs import ROOT, IslandProc, wait_for
+
+pytestmark = pytest.mark.multiproc
+
+
+def _cli(*args: str, timeout: float = 150.0) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "actors", *args],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+
+
+def test_demo_runs_three_islands_until_one_solves(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    res = _cli("demo", "--morphology", "xor", "--population", "6", "--timeout", "120",
+               "--out", str(out), "--no-live")  # fmt: skip
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert " solved xor after " in res.stdout
+    assert (out / "demo.png").stat().st_size > 10_000
+    statuses = [json.loads((out / f"n{k}.status.json").read_text()) for k in range(3)]
+    assert any(s["solved"] for s in statuses)
+    assert all(s["address"] and s["realm"] == "demo" for s in statuses)
+    assert all(f"n{k} " in res.stdout for k in range(3))  # the summary table
+    # every node process is gone (stopped by PID)
+    for s in statuses:
+        with pytest.raises(ProcessLookupError):
+            os.kill(s["pid"], 0)
+
+
+def test_mesh_best_and_nodes(tmp_path: Path) -> None:
+    a = IslandProc(tmp_path, "a", seed=1)
+    try:
+        b = IslandProc(tmp_path, "b", seed=2, bootstrap=(a.address,))
+        try:
+            wait_for(lambda: b.status().get("accepted", 0) >= 1, 90.0, "b adopts from a")
+            ctl = str(b.control_file)
+
+            def best() -> dict | None:
+                r = _cli("mesh", "--control-file", ctl, "best", "dpnv", "--realm", "test",
+                         "--json", timeout=60)  # fmt: skip
+                return json.loads(r.stdout) if r.returncode == 0 else None
+
+            top = wait_for(best, 60.0, "a champion advertised", interval=1.0)
+            assert top["origin"] in (a.node_id, b.node_id) and top["unverified"] == 0
+            assert top["fitness"][0] > 0 and "generation" in top and "lineage" in top
+
+            def nodes() -> list | None:
+                r = _cli("mesh", "--control-file", ctl, "nodes", "--realm", "test", "--json",
+                         timeout=60)  # fmt: skip
+                rows = json.loads(r.stdout) if r.returncode == 0 else []
+                return rows if {x["node_id"] for x in rows} >= {a.node_id, b.node_id} else None
+
+            rows = wait_for(nodes, 60.0, "both islands listed", interval=1.0)
+            by = {r["node_id"]: r for r in rows}
+            assert by[b.node_id]["state"] == "self" and by[a.node_id]["state"] == "alive"
+            assert by[a.node_id]["morphology"] == "dpnv" and by[a.node_id]["label"] == "a"
+            text = _cli("mesh", "--control-file", ctl, "nodes", "--realm", "test", timeout=60)
+            assert "label" in text.stdout and a.node_id[:16] in text.stdout
+        finally:
+            b.kill()
+    finally:
+        a.kill()

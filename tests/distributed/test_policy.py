@@ -1,0 +1,58 @@
+"""Publish policy and token buckets (pure, literal times)."""
+
+from __future__ import annotations
+
+import pytest
+
+from actors.distributed.policy import PublishPolicy, TokenBucket
+
+
+def test_first_champion_is_always_worth_publishing() -> None:
+    p = PublishPolicy(threshold=0.5, relative=0.5, interval=10.0)
+    assert p.consider(-3.0, now=0.0)
+
+
+def test_margin_is_the_larger_of_absolute_and_relative() -> None:
+    p = PublishPolicy(threshold=0.1, relative=0.05, interval=0.0)
+    p.published(1.0, now=0.0)
+    assert p.margin() == pytest.approx(0.1)
+    assert not p.consider(1.1, now=1.0)  # not strictly above 1.1
+    assert p.consider(1.1001, now=1.0)
+    p.published(10.0, now=2.0)
+    assert p.margin() == pytest.approx(0.5)
+    assert not p.consider(10.4, now=3.0)
+    assert p.consider(10.6, now=3.0)
+
+
+def test_interval_delays_an_improvement_until_it_passes() -> None:
+    p = PublishPolicy(threshold=0.0, relative=0.0, interval=5.0)
+    p.published(1.0, now=100.0)
+    assert not p.consider(2.0, now=104.9)
+    assert p.consider(2.0, now=105.0)
+
+
+def test_a_solution_skips_the_interval_once() -> None:
+    p = PublishPolicy(threshold=1.0, relative=0.0, interval=60.0)
+    p.published(1.0, now=0.0)
+    assert p.consider(0.5, now=1.0, solved=True)  # lower fitness, but the first solution
+    p.published(0.5, now=1.0, solved=True)
+    assert not p.consider(1.5, now=2.0, solved=True)  # not a first solution, not 1 + 1.0 better
+    assert p.last_fitness == 1.0 and p.count == 2
+
+
+def test_nan_is_never_published() -> None:
+    assert not PublishPolicy().consider(float("nan"), now=0.0)
+
+
+def test_token_bucket_refills_at_its_rate() -> None:
+    b = TokenBucket(rate=2.0, burst=3)
+    assert [b.take(0.0) for _ in range(4)] == [True, True, True, False]
+    assert not b.take(0.4)  # 0.8 token
+    assert b.take(0.5)  # 1.0 token
+    assert b.take(10.0) and b.take(10.0) and b.take(10.0) and not b.take(10.0)  # capped at 3
+    assert not b.take(9.0)  # time going backwards gives nothing
+
+
+def test_token_bucket_rejects_nonsense() -> None:
+    with pytest.raises(ValueError):
+        TokenBucket(rate=0.0, burst=1)
