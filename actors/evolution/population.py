@@ -27,10 +27,8 @@ in which results arrive), the best fitness reached the fitness goal, the evaluat
 limit, the generations limit.
 
 Deviations from DXNN2 (documented in ``docs/evolve.md``): species are keyed by the
-structural fingerprint (see :mod:`actors.evolution.setup`); an offspring whose network has a
-neuron fed only by recurrent links (which :class:`~actors.neural.spec.NetworkSpec` cannot
-express) is re-drawn (at most :data:`OFFSPRING_ATTEMPTS` times, then the parent is cloned);
-at most ``population_size`` species halls of fame are kept, those with the best champions.
+structural fingerprint (see :mod:`actors.evolution.setup`); at most ``population_size``
+species halls of fame are kept, those with the best champions.
 """
 
 from __future__ import annotations
@@ -61,10 +59,7 @@ from actors.genotype import (
 from actors.neural.errors import SpecError
 from actors.neural.from_genotype import spec_from_agent
 
-__all__ = ["OFFSPRING_ATTEMPTS", "EvalOutcome", "EvolutionCore", "StepReport", "Task"]
-
-#: Draws of a mutant before an offspring falls back to a plain clone of its parent.
-OFFSPRING_ATTEMPTS = 20
+__all__ = ["EvalOutcome", "EvolutionCore", "StepReport", "Task"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,15 +216,12 @@ class EvolutionCore:
         return self._admit(local)
 
     def _child(self, parent: Agent) -> Agent:
-        for _ in range(OFFSPRING_ATTEMPTS):
-            try:
-                child = offspring(parent, self.rng)
-                spec_from_agent(child)
-            except (MutationNotApplicable, SpecError):
-                continue
-            return child
-        child = clone_agent(parent, self.rng)
-        return dataclasses.replace(child, parent_ids=(parent.id,), fitness=None)
+        """A mutant of ``parent``; a plain clone if no mutation operator applies to it."""
+        try:
+            return offspring(parent, self.rng)
+        except MutationNotApplicable:
+            child = clone_agent(parent, self.rng)
+            return dataclasses.replace(child, parent_ids=(parent.id,), fitness=None)
 
     # -- the driver's interface -----------------------------------------------------------
 

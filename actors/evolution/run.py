@@ -25,8 +25,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 from actors.evolution.backends import check_backend
 from actors.evolution.config import EvolutionConfig
@@ -46,13 +45,7 @@ from actors.evolution.species import species_stats
 from actors.evolution.stats import GenerationStats, RunInfo, RunSummary, generation_stats
 from actors.genotype import Agent, decode_agent
 from actors.runtime import (
-    CallFailed,
     ChildSpec,
-    Down,
-    Reply,
-    Request,
-    RequestTimeout,
-    RuntimeSystem,
     SupervisorArgs,
     SupFlags,
     start_system,
@@ -62,7 +55,6 @@ from morphologies import get_morphology
 
 __all__ = ["EvolveOptions", "RunResult", "StepHook", "evolve"]
 
-_SLICE = 0.25
 #: Seconds one generation may take before the driver gives up on the monitor.
 STEP_TIMEOUT = 6 * 3600.0
 
@@ -154,30 +146,6 @@ def _result(
     )
 
 
-def call(
-    rt: RuntimeSystem, target: Any, payload: Any, timeout: float, down_ref: str | None = None
-) -> Any:
-    """``rt.request`` listening in short slices.
-
-    In ``simple`` mode Thespian's ``listen(timeout)`` may sleep until the next pending
-    wakeup of any actor (here: the monitor's hour-long task deadlines) even though the reply
-    is already there; short slices return it at once. With ``down_ref`` (a monitor on
-    ``target``) the call fails as soon as the target exits.
-    """
-    ref = rt.new_ref()
-    rt.tell(target, Request(ref, payload))
-    deadline = time.monotonic() + timeout
-    while (remaining := deadline - time.monotonic()) > 0:
-        msg = rt.asys.listen(timedelta(seconds=min(_SLICE, remaining)))
-        if isinstance(msg, Reply) and msg.ref == ref:
-            if msg.ok:
-                return msg.value
-            raise CallFailed(msg.reason or msg.error, msg.traceback)
-        if isinstance(msg, Down) and msg.ref == down_ref:
-            raise CallFailed(f"the monitor exited: {msg.reason.kind} {msg.reason.reason}")
-    raise RequestTimeout(f"no reply to {type(payload).__name__} in {timeout} s")
-
-
 def evolve(
     opts: EvolveOptions, reporters: Sequence[Reporter] = (), hook: StepHook | None = None
 ) -> RunResult:
@@ -213,7 +181,7 @@ def evolve(
             start, workers=tuple(rt.whereis(f"exoself-{k}") for k in range(opts.workers))
         )
         watch = rt.monitor(monitor)
-        status: RunStatus = call(rt, monitor, StartRun(start), 120.0, watch)
+        status: RunStatus = rt.request(monitor, StartRun(start), 120.0, watch=watch)
         out.start_run(
             RunInfo(
                 morphology=opts.morphology,
@@ -231,7 +199,7 @@ def evolve(
         while not status.finished:
             t0 = time.monotonic()
             out.start_generation(status.generation)
-            step = call(rt, monitor, RunStep(), STEP_TIMEOUT, watch)
+            step = rt.request(monitor, RunStep(), STEP_TIMEOUT, watch=watch)
             now = time.monotonic()
             report = step.report
             stats = generation_stats(
@@ -253,7 +221,7 @@ def evolve(
             generations = report.generation + 1
             if hook is not None and not status.finished:
                 for data in hook.after_step(step):
-                    hook.adopted(data, call(rt, monitor, Immigrate(data), 120.0))
+                    hook.adopted(data, rt.request(monitor, Immigrate(data), 120.0, watch=watch))
             elif hook is not None:
                 hook.after_step(step)
     result = _result(opts, status, started, history, generations)

@@ -51,8 +51,7 @@ def spec_from_agent(agent: Agent, *, strict: bool = False) -> NetworkSpec:
     """The :class:`NetworkSpec` of ``agent`` (see the module docstring).
 
     Raises :class:`SpecError` when the genotype has no spec: two sensors or actuators of one
-    name, a neuron whose only inputs are recurrent (a spec needs one feedforward input per
-    neuron), or (with ``strict``) modulatory links.
+    name, or (with ``strict``) modulatory links.
     """
     sensor_name = _sensor_names(agent)
     layers = {n.id: n.layer for n in agent.neurons}

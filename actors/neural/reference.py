@@ -4,9 +4,12 @@ It simulates DXNN's actors literally, without using the spec's neuron order: eve
 queue; at construction and after :meth:`ReferenceNetwork.reset` each recurrent link is primed with
 one zero signal (``neuron.erl``: ``fanout(RO_PIds, {self(), forward, [0]})``); a step pushes the
 sensor vectors onto their links and then repeatedly fires *any* neuron whose every input queue
-holds a signal (the last such neuron in spec order, or a random one when an rng is given: the
-order does not matter),
-taking one signal per input in input order, until no neuron can fire. A fired neuron aggregates,
+holds a signal and that has not fired yet in this step (the last such neuron in spec order, or a
+random one when an rng is given: the order does not matter), taking one signal per input in
+input order, until no neuron can fire. Every neuron fires exactly once per step: a neuron fed
+only by recurrent links is ready from the start of a step (its queues hold the previous step's
+signals, or the primed zeros) and fires once, like the others (``neuron.erl`` under the
+cortex's sense-think-act cycle). A fired neuron aggregates,
 applies its activation, saturates to [-1, 1], sends its output on all its outgoing links, and then
 applies its plasticity rule (the new weights are used from the next step).
 
@@ -88,16 +91,18 @@ class ReferenceNetwork:
                 raise SpecError(f"sensor {s.name!r} expects {s.vl} values, got {len(vec)}")
             for t, pos in self._out_links.get(s.name, []):
                 self._queues[t][pos].append(vec)
-        fired = 0
-        limit = len(self.spec.neurons)
+        waiting = set(range(len(self.spec.neurons)))
         while True:
-            ready = [k for k in range(len(self.spec.neurons) - 1, -1, -1) if all(self._queues[k])]
+            ready = [
+                k
+                for k in range(len(self.spec.neurons) - 1, -1, -1)
+                if k in waiting and all(self._queues[k])
+            ]
             if not ready:
                 break
-            fired += 1
-            if fired > limit:
-                raise SpecError("a neuron fired twice in one step (unsynchronised network)")
-            self._fire(ready[0] if self._rng is None else self._rng.choice(ready))
+            k = ready[0] if self._rng is None else self._rng.choice(ready)
+            waiting.discard(k)
+            self._fire(k)
         outs: dict[str, list[float]] = {}
         for a, queues in zip(self.spec.actuators, self._act_queues, strict=True):
             if not all(queues):

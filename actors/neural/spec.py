@@ -12,8 +12,9 @@ Semantics (DXNN's, ``neuron.erl`` / ``cortex.erl``):
   of the previous step (zero after construction or reset, as DXNN primes recurrent links with a
   zero signal). Inputs from sensors and earlier layers are feedforward (this step's value).
   ``InputSpec.recurrent`` must agree with the layers; :class:`SpecError` otherwise.
-* Every neuron needs at least one feedforward input (otherwise it would not be synchronised to
-  the sense-think-act cycle).
+* A neuron may have only recurrent inputs (common in recurrent DXNN genotypes): it still fires
+  once per step, in its place in ``neurons``, on its sources' outputs of the previous step --
+  at the first step (and after a reset) on the primed zeros.
 * ``neurons`` are listed in evaluation order: layers non-decreasing.
 
 Flat weight layout (``weight_count``, ``flat_weights``, ``with_weights``): for each neuron in
@@ -173,7 +174,6 @@ class NetworkSpec:
         _finite(n.neural_params, f"{where} neural_params")
         if not n.inputs:
             raise SpecError(f"{where} has no inputs")
-        feedforward = False
         for inp in n.inputs:
             if inp.source not in vls:
                 raise SpecError(f"{where}: unknown input source {inp.source!r}")
@@ -188,7 +188,6 @@ class NetworkSpec:
                 raise SpecError(
                     f"{where}: input {inp.source!r} must {'' if should else 'not '}be recurrent"
                 )
-            feedforward = feedforward or not inp.recurrent
             wp = inp.weight_params
             if rule.n_weight == 0:
                 if wp and any(len(p) for p in wp):
@@ -200,8 +199,6 @@ class NetworkSpec:
                     )
                 for p in wp:
                     _finite(p, f"{where} weight_params")
-        if not feedforward:
-            raise SpecError(f"{where} has no feedforward input")
         if len(set(i.source for i in n.inputs)) != len(n.inputs):
             raise SpecError(f"{where}: an input source appears twice")
         if n.bias is None:

@@ -3,7 +3,9 @@ accounting. No actors, no clock, no global RNG; the Thespian shells in
 :mod:`actors.phenotype.elements` only move messages in and out of these.
 
 :class:`NeuronCore` follows DXNN2's ``neuron.erl``: it gathers one signal per input link in
-input order (a FIFO per link stands in for Erlang's selective receive), then aggregates,
+input order (a FIFO per link stands in for Erlang's selective receive; a neuron fed only by
+recurrent links also waits for a clock signal from a sensor, so it fires once per cycle, on its
+sources' outputs of the previous cycle), then aggregates,
 activates, saturates to [-1, 1] and applies its plasticity rule -- all with the functions
 registered in :mod:`actors.neural` (the same calls, in the same order, as
 :class:`~actors.neural.reference.ReferenceNetwork`). Its weight sets mirror ``neuron.erl``'s
@@ -22,13 +24,19 @@ from dataclasses import dataclass
 from actors.neural.activations import ACTIVATIONS, saturate_output
 from actors.neural.aggregators import AGGREGATORS
 from actors.neural.plasticity import PLASTICITY
-from actors.neural.spec import NeuronSpec
+from actors.neural.spec import NetworkSpec, NeuronSpec
 from actors.phenotype.errors import PhenotypeProtocolError, PhenotypeUsageError
 from actors.phenotype.perturb import perturb_blocks
 
-__all__ = ["HEREDITY_TYPES", "CortexCore", "CycleEnd", "NeuronCore"]
+__all__ = ["HEREDITY_TYPES", "CortexCore", "CycleEnd", "NeuronCore", "clock_source"]
 
 HEREDITY_TYPES = ("darwinian", "lamarckian")
+
+
+def clock_source(spec: NetworkSpec) -> str:
+    """The sensor whose signal clocks the neurons fed only by recurrent links (their
+    :attr:`NeuronCore.clock_slot`): the spec's first sensor, which fires once per cycle."""
+    return spec.sensors[0].name
 
 
 class NeuronCore:
@@ -68,8 +76,16 @@ class NeuronCore:
         self.backup: list[float] = list(flat)
         self.deltas: list[float] = [0.0] * len(flat)
         self.backup_deltas: list[float] = [0.0] * len(flat)
-        self._queues: list[deque[Sequence[float]]] = [deque() for _ in spec.inputs]
-        self._missing = len(spec.inputs)
+        # A neuron fed only by recurrent links has its primed signals from the start: left
+        # alone it would fire ahead of the cycle. It gets one more input, a clock slot fed by
+        # a sensor (see clock_source), whose signal is waited for and then dropped, so that
+        # it fires once per cycle like every other neuron.
+        self.clock_slot: int | None = (
+            len(spec.inputs) if all(i.recurrent for i in spec.inputs) else None
+        )
+        n_slots = len(spec.inputs) + (self.clock_slot is not None)
+        self._queues: list[deque[Sequence[float]]] = [deque() for _ in range(n_slots)]
+        self._missing = len(self._queues)
         self._prev: list[Sequence[float]] | None = None
         self.fired = 0
 
@@ -102,6 +118,8 @@ class NeuronCore:
             signals.append(q.popleft())
             if not q:
                 self._missing += 1
+        if self.clock_slot is not None:
+            signals.pop()  # the clock's signal only says that a cycle has begun
         return self.fire(signals)
 
     def fire(self, signals: list[Sequence[float]]) -> float:

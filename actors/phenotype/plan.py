@@ -4,7 +4,9 @@ every link between them (pure; computed from a :class:`NetworkSpec` and a morpho
 Element ids: ``cortex``, ``scape``, ``sensor:<name>``, ``neuron:<id>``, ``actuator:<name>``.
 A link ``(target element, slot, recurrent)`` from a source element goes to a neuron's input
 ``slot`` (its input index) or to an actuator's source position ``slot``; ``recurrent`` links
-are primed with a zero signal at start and after every reset (DXNN's ``ro_pids``).
+are primed with a zero signal at start and after every reset (DXNN's ``ro_pids``). A neuron
+fed only by recurrent links also gets a link from the clock sensor to its clock slot (one past
+its last input; see :class:`~actors.phenotype.core.NeuronCore`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from actors.neural.spec import NetworkSpec
-from actors.phenotype.core import HEREDITY_TYPES
+from actors.phenotype.core import HEREDITY_TYPES, clock_source
 from actors.phenotype.errors import PhenotypeUsageError
 from morphologies.base import Morphology, MorphologyError
 from morphologies.registry import get_morphology
@@ -81,6 +83,8 @@ def make_plan(spec: NetworkSpec, morphology: str | None, heredity: str = "darwin
         for slot, inp in enumerate(n.inputs):
             src = sid.get(inp.source) or nid[inp.source]
             links.setdefault(src, []).append((nid[n.id], slot, inp.recurrent))
+        if all(inp.recurrent for inp in n.inputs):  # the clock slot (NeuronCore.clock_slot)
+            links.setdefault(sid[clock_source(spec)], []).append((nid[n.id], len(n.inputs), False))
     for a, el in zip(spec.actuators, aid, strict=True):
         for slot, src in enumerate(a.sources):
             links.setdefault(nid[src], []).append((el, slot, False))

@@ -232,8 +232,14 @@ class RuntimeSystem:
     def _listen(self, seconds: float) -> Any:
         """The next message to this handle, waiting at most ``seconds``.
 
-        simpleSystemBase's ``listen`` sleeps until the next actor timer is due even
-        when a message is already waiting, so poll it first with a zero timeout.
+        In ``simple`` mode every message is delivered synchronously inside ``tell``, so a
+        reply is usually already held by the time we listen. simpleSystemBase's
+        ``listen(t)`` (``_runSends(t, stop_on_available=...)``) looks at those held
+        replies only after delivering a pending send: with nothing pending it sleeps
+        until the next actor wakeup due within ``t`` (a supervisor or request deadline,
+        possibly minutes away) before returning the reply it already had. A
+        zero-timeout ``listen`` runs no sends and never sleeps, it only pops a held
+        message, so poll that way first.
         """
         asys = self._system()
         if self.mode == "simple":
@@ -249,15 +255,25 @@ class RuntimeSystem:
         """Send ``msg`` to ``target`` (an address)."""
         self._system().tell(target, msg)
 
-    def request(self, target: Any, payload: Any, timeout: float = 5.0) -> Any:
+    def request(
+        self, target: Any, payload: Any, timeout: float = 5.0, *, watch: str | None = None
+    ) -> Any:
         """Send ``Request(ref, payload)``; return the matching reply's value.
 
         Raises :class:`RequestTimeout` after ``timeout`` seconds, :class:`CallFailed`
         if the callee crashed, :class:`SupervisorRefused` for a refused operation.
+        With ``watch`` (the ref of a :meth:`monitor` on ``target``), the Down of that
+        monitor ends the wait at once with :class:`CallFailed`, as OTP's
+        ``gen_server:call`` does when the callee exits (the Down is consumed).
         A reply that arrives after its deadline is dropped when seen, never
         returned to a later request; other messages are kept for :meth:`receive`.
         """
         asys = self._system()
+        if watch is not None:
+            for i, held in enumerate(self._inbox):
+                if isinstance(held, Down) and held.ref == watch:
+                    del self._inbox[i]
+                    raise CallFailed(f"the callee exited: {held.reason.kind} {held.reason.reason}")
         ref = self.new_ref()
         deadline = time.monotonic() + timeout
         asys.tell(target, Request(ref, payload))
@@ -271,6 +287,8 @@ class RuntimeSystem:
                     if time.monotonic() > deadline:
                         raise RequestTimeout(f"reply to {type(payload).__name__} came too late")
                     return _unwrap(msg)
+            elif isinstance(msg, Down) and watch is not None and msg.ref == watch:
+                raise CallFailed(f"the callee exited: {msg.reason.kind} {msg.reason.reason}")
             elif msg is not None:
                 self._inbox.append(msg)
 

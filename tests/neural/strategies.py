@@ -48,8 +48,20 @@ def network_specs(
     for k in range(n):
         ff_pool = [s.name for s in sensors] + [ids[j] for j in range(n) if layers[j] < layers[k]]
         rec_pool = [ids[j] for j in range(n) if layers[j] >= layers[k]] if recurrent else []
-        ff = draw(st.lists(st.sampled_from(ff_pool), min_size=1, max_size=3, unique=True))
-        rec = draw(st.lists(st.sampled_from(rec_pool), max_size=2, unique=True)) if rec_pool else []
+        # a neuron fed by recurrent links only is allowed (and common in DXNN genotypes)
+        all_rec = bool(rec_pool) and draw(st.integers(0, 4)) == 0
+        ff = (
+            []
+            if all_rec
+            else draw(st.lists(st.sampled_from(ff_pool), min_size=1, max_size=3, unique=True))
+        )
+        rec = (
+            draw(
+                st.lists(st.sampled_from(rec_pool), min_size=int(all_rec), max_size=2, unique=True)
+            )
+            if rec_pool
+            else []
+        )
         order = draw(st.permutations(ff + rec))
         rule_name = draw(st.sampled_from(BUILTIN_RULES if plastic else ("none",)))
         rule = PLASTICITY.get(rule_name)

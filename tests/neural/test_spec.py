@@ -36,7 +36,6 @@ def test_valid_spec_and_layout() -> None:
     [
         ((NeuronSpec("n", 0, (InputSpec("s", (1.0,)),)),), "needs 2 weights"),
         ((NeuronSpec("n", 0, (InputSpec("x", (1.0,)),)),), "unknown input source"),
-        ((NeuronSpec("n", 0, (InputSpec("n", (1.0,), recurrent=True),)),), "no feedforward"),
         ((NeuronSpec("n", 0, (InputSpec("n", (1.0,)),)),), "must be recurrent"),
         ((NeuronSpec("n", 0, (InputSpec("s", (1.0, 1.0), recurrent=True),)),), "must not be"),
         ((NeuronSpec("n", 0, (InputSpec("s", (1.0, 1.0)),), activation="nope"),), "unknown"),
@@ -87,3 +86,36 @@ def test_actuator_must_read_neurons() -> None:
         ActuatorSpec("a", 1, ())
     with pytest.raises(SpecError):
         SensorSpec("s", 0)
+
+
+def test_a_neuron_fed_only_by_recurrent_links_fires_once_per_step() -> None:
+    """Accepted (DXNN allows it): it fires on the primed zeros, then on the previous step's
+    outputs, identically in every evaluator."""
+    from actors.neural.batch import BatchNetwork
+    from actors.neural.compiled import CompiledNetwork
+    from actors.neural.reference import ReferenceNetwork
+
+    spec = NetworkSpec(
+        S,
+        (
+            NeuronSpec("m", 0, (InputSpec("s", (1.0, -1.0)),), activation="linear"),
+            NeuronSpec(
+                "n",
+                0,
+                (InputSpec("m", (2.0,), recurrent=True), InputSpec("n", (0.5,), recurrent=True)),
+                activation="linear",
+                bias=0.25,
+            ),
+        ),
+        (ActuatorSpec("a", 2, ("m", "n")),),
+    )
+    xs = [(0.5, 0.25), (0.25, 0.0), (-0.5, 0.0)]
+    # m_t = x0 - x1; n_t = 2 m_{t-1} + 0.5 n_{t-1} + 0.25 (zeros before the first step),
+    # saturated to [-1, 1]
+    want = [[0.25, 0.25], [0.25, 0.875], [-0.5, 1.0]]
+    ref, comp = ReferenceNetwork(spec), CompiledNetwork(spec)
+    batch = BatchNetwork(spec, 1, exact=True)
+    for x, w in zip(xs, want, strict=True):
+        assert ref.step({"s": list(x)})["a"] == w
+        assert comp.step_flat(list(x)) == w
+        assert batch.step([list(x)])[0].tolist() == w

@@ -13,6 +13,7 @@ from actors.neural.compiled import CompiledNetwork
 from actors.neural.reference import ReferenceNetwork
 from actors.neural.spec import NetworkSpec
 from actors.phenotype import ActorPhenotype, CortexCore, NeuronCore, PhenotypeProtocolError
+from actors.phenotype.core import clock_source
 from actors.phenotype.messages import Forward
 from actors.runtime import RuntimeSystem
 from tests.neural.strategies import network_specs
@@ -30,6 +31,9 @@ def test_neuron_cores_wired_by_hand_equal_reference(spec: NetworkSpec, seed: int
     for n in spec.neurons:
         for slot, inp in enumerate(n.inputs):
             links.setdefault(inp.source, []).append((n.id, slot))
+        clock = cores[n.id].clock_slot
+        if clock is not None:
+            links.setdefault(clock_source(spec), []).append((n.id, clock))
     pending: list[tuple[str, int, tuple[float, ...]]] = [
         (n.id, slot, (0.0,)) for n in spec.neurons for slot, i in enumerate(n.inputs) if i.recurrent
     ]

@@ -101,3 +101,27 @@ def test_control_waits_for_lagging_neurons_in_local(local_rt: RuntimeSystem) -> 
                 assert net.get_weights() == comp.get_weights(), round_
             net.reset()
             comp.reset()
+
+
+def test_neurons_fed_only_by_recurrent_links_in_simple(simple_rt: RuntimeSystem) -> None:
+    """Plastic and stateful ones too: they fire once per cycle (clocked by a sensor), so
+    the weights read after each cycle and after a reset match the other evaluators."""
+    spec = NetworkSpec(
+        (SensorSpec("s", 2),),
+        (
+            NeuronSpec("o", 0, (InputSpec("s", (0.5, -0.4)),), bias=0.1),
+            NeuronSpec(
+                "r", 0,
+                (InputSpec("o", (0.7,), recurrent=True), InputSpec("r", (0.2,), recurrent=True)),
+                plasticity="hebbian", neural_params=(0.3,), aggregation="diff_product",
+            ),
+            NeuronSpec("q", 1, (InputSpec("r", (0.9,)),)),
+        ),
+        (ActuatorSpec("a", 2, ("q", "r")),),
+    )  # fmt: skip
+    _check(simple_rt, spec, 3, 12)
+    comp = CompiledNetwork(spec)
+    with ActorPhenotype.build(simple_rt, spec) as net:
+        for x in inputs_for(spec, 4, 6):
+            assert net.step_flat(x) == comp.step_flat(x)
+            assert net.get_weights() == comp.get_weights()

@@ -24,7 +24,15 @@ from actors.runtime import (
 from actors.runtime.messages import Shutdown, SupervisorArgs
 from actors.runtime.supervisor import Supervisor
 from tests.runtime.conftest import eventually, uniq
-from tests.runtime.workers import Asker, Echo, FailingStart, Recorder, Silent, Stubborn
+from tests.runtime.workers import (
+    Asker,
+    Echo,
+    FailingStart,
+    Recorder,
+    Silent,
+    Stubborn,
+    TimerHolder,
+)
 
 
 @pytest.fixture
@@ -380,6 +388,41 @@ def test_late_reply_never_reaches_the_next_request(rt: RuntimeSystem, roots: lis
         rt.request(address, ("sleep", 0.4), timeout=0.1)
     assert rt.request(address, "next", timeout=10) == "next"
     assert rt.request(address, "and next", timeout=10) == "and next"
+
+
+def test_request_returns_promptly_while_a_long_actor_timer_is_pending(
+    rt: RuntimeSystem, roots: list
+) -> None:
+    """A reply already delivered is returned at once, not after the next actor timer
+    (in simple mode Thespian's ``listen`` sleeps until the next wakeup without first
+    looking at the replies it already holds)."""
+    holder, echo_name = uniq("holder"), uniq("echo")
+    start(
+        rt, roots, SupFlags(), [ChildSpec("h", TimerHolder, name=holder), echo("e", name=echo_name)]
+    )
+    silent, holder_address = rt.asys.createActor(Silent), rt.whereis(holder)
+    t0 = time.monotonic()
+    # from here a 20 s actor timer is pending, well inside the 60 s request timeouts
+    assert rt.request(holder_address, ("hold", silent, 20.0), timeout=60) == "holding"
+    target = rt.whereis(echo_name, timeout=60)
+    for k in range(3):
+        assert rt.request(target, k, timeout=60) == k
+    assert time.monotonic() - t0 < 2.0
+
+
+def test_request_watching_the_callee_fails_fast_when_it_exits(
+    rt: RuntimeSystem, roots: list
+) -> None:
+    name = uniq("w")
+    start(rt, roots, SupFlags("one_for_one", 5, 10), [echo("w", name=name)])
+    address = rt.whereis(name)
+    ref = rt.monitor(address)
+    assert rt.request(address, "alive?", timeout=60, watch=ref) == "alive?"
+    rt.tell(address, ("crash", "gone"))  # exits without answering what follows
+    t0 = time.monotonic()
+    with pytest.raises(CallFailed, match="callee exited: abnormal"):
+        rt.request(address, "anyone?", timeout=60, watch=ref)
+    assert time.monotonic() - t0 < 20
 
 
 def test_actor_side_request_reply_and_deadline(rt: RuntimeSystem, roots: list) -> None:

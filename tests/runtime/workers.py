@@ -103,3 +103,14 @@ class Asker(Worker):
         caller = self.deferred()
         self.request(target, inner, timeout, lambda reply: self.reply(caller, tuple(reply)))
         return NOREPLY
+
+
+class TimerHolder(Worker):
+    """Request ``("hold", target, seconds)``: starts an actor-side request to ``target``
+    (which never answers) with a ``seconds`` deadline, so an actor timer stays pending
+    that long, and answers ``"holding"`` at once."""
+
+    def handle_call(self, payload: Any, sender: Any) -> Any:
+        _, target, seconds = payload
+        self.request(target, "anyone?", seconds, lambda reply: None)
+        return "holding"
