@@ -41,7 +41,11 @@ def test_champion_of_a_is_validated_and_adopted_by_b_and_c(
     # a's publications were validated on b (received, accepted, none rejected)
     st = wait_for(lambda: b.status() if b.status().get("accepted") else None, 30.0, "b status")
     assert st["received"] >= st["accepted"] >= 1
-    assert st["rejected"] == 0, st["rejected_by_reason"]
+    # honest traffic is never refused as invalid; dedup (the same champion seen through
+    # pub/sub and the DHT) and the per-publisher rate limit are flow control, not faults
+    flow_control = {"duplicate", "rate_limited", "not_better"}
+    invalid = {k: v for k, v in st["rejected_by_reason"].items() if k not in flow_control}
+    assert not invalid, st["rejected_by_reason"]
     assert a.status()["published"] >= 1
 
 
