@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +136,25 @@ def test_actors_exchange_events_and_calls_through_gateways(
     assert ready_b.node_id in {p[0] for p in peers.peers}
     for a in (gw_a, gw_b, listener, doubler):
         asys.tell(a, ActorExitRequest())
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"realms": ()}, {"listen": "not an address"}, {"key_path": "/proc/no/such/dir/x.key"}],
+    ids=["no-realm", "bad-listen", "bad-key-path"],
+)
+def test_bad_start_is_answered_with_an_error(
+    asys: ActorSystem, tmp_path: Path, bad: dict[str, Any]
+) -> None:
+    gw = asys.createActor(MeshGateway)
+    cfg = replace(gm.GatewayConfig(str(tmp_path / "k.key")), **bad)
+    started = time.monotonic()
+    reply = asys.ask(gw, gm.StartGateway(cfg), 30)
+    assert isinstance(reply, gm.GatewayError), f"{reply!r} after {time.monotonic() - started:.1f} s"
+    # the failed start left nothing half-done: the same gateway starts with a good config
+    good = gm.StartGateway(gm.GatewayConfig(str(tmp_path / "k.key")))
+    assert _ask(asys, gw, good, gm.GatewayReady).address.startswith("127.0.0.1:")
+    asys.tell(gw, ActorExitRequest())
 
 
 def test_restarted_gateway_reconnects_and_resubscribes(asys: ActorSystem, tmp_path: Path) -> None:
