@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import datetime
 import itertools
 import queue
@@ -232,10 +233,14 @@ class MeshGateway(_Actor):
         self._node = self._loop = self._thread = None
         self._subs.clear()
         self._procs.clear()
-        if loop is not None and thread is not None:
-            if not loop.is_closed():
+        if loop is None:
+            return
+        if thread is not None and thread.is_alive():
+            with contextlib.suppress(RuntimeError):  # the thread closed the loop already
                 loop.call_soon_threadsafe(loop.stop)
             thread.join(timeout=10)
+        elif not loop.is_closed():  # the thread never ran
+            loop.close()
 
     def _stop(self) -> None:
         loop, thread, node = self._loop, self._thread, self._node
