@@ -26,6 +26,7 @@ import contextlib
 import datetime
 import itertools
 import queue
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from pathlib import Path
@@ -64,6 +65,24 @@ def _close_loop(loop: asyncio.AbstractEventLoop, node: MeshNode) -> None:
             loop.run_until_complete(loop.shutdown_default_executor())
         finally:
             loop.close()
+
+
+def _join_thread(thread: Thread, timeout: float) -> None:
+    """Join ``thread``, then wait (bounded) until its OS thread has exited as well.
+
+    ``Thread.join`` returns once the Python thread state is gone, but the OS thread still runs
+    its thread-local destructors afterwards -- OpenSSL's among them, which take OpenSSL's global
+    lock. A fork taken in that window (Thespian's multiprocTCPBase forks its admin, and the
+    admin its actors) copies the lock *held*: the child's first OpenSSL call from a new thread
+    (the next gateway's QUIC certificate) then blocks forever while holding the GIL, and that
+    gateway never answers. On Linux, ``/proc/self/task/<native_id>`` shows when the thread
+    has really gone; elsewhere this is a plain join.
+    """
+    thread.join(timeout)
+    task = Path(f"/proc/self/task/{thread.native_id}")
+    deadline = time.monotonic() + timeout
+    while thread.native_id is not None and task.exists() and time.monotonic() < deadline:
+        time.sleep(0.001)
 
 
 class MeshGateway(_Actor):
@@ -238,7 +257,7 @@ class MeshGateway(_Actor):
         if thread is not None and thread.is_alive():
             with contextlib.suppress(RuntimeError):  # the thread closed the loop already
                 loop.call_soon_threadsafe(loop.stop)
-            thread.join(timeout=10)
+            _join_thread(thread, 10)
         elif not loop.is_closed():  # the thread never ran
             loop.close()
 
@@ -248,7 +267,7 @@ class MeshGateway(_Actor):
         if loop is None or thread is None or node is None:
             return
         loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
+        _join_thread(thread, 10)
         self._loop = self._thread = None
 
     # ------------------------------------------------------------------ requests

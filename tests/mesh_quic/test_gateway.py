@@ -38,6 +38,7 @@ def asys(request: pytest.FixtureRequest) -> Iterator[ActorSystem]:
     thread holds a lock can leave the child hung (a gateway that never answers).
     """
     before = set(threading.enumerate())
+    tasks = _os_threads()
     if request.param == "simple":
         system = ActorSystem("simpleSystemBase", transientUnique=True, logDefs=LOG)
     else:
@@ -51,6 +52,19 @@ def asys(request: pytest.FixtureRequest) -> Iterator[ActorSystem]:
         system.shutdown()
     left = [t.name for t in threading.enumerate() if t not in before and t.is_alive()]
     assert not left, f"threads left behind by the gateways: {left}"
+    # a joined thread may still be exiting at the OS level (running OpenSSL's destructors)
+    deadline = time.monotonic() + 5.0
+    while (extra := _os_threads() - tasks) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not extra, f"OS threads still exiting after the gateways stopped: {sorted(extra)}"
+
+
+def _os_threads() -> set[str]:
+    """This process's OS thread ids (Linux); empty where /proc is not available."""
+    try:
+        return set(os.listdir("/proc/self/task"))
+    except OSError:
+        return set()
 
 
 STATES: list[gm.GatewayState] = []
