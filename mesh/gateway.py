@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import datetime
 import itertools
 import queue
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from pathlib import Path
@@ -44,7 +46,43 @@ from mesh.transport import parse_address
 __all__ = ["MeshGateway"]
 
 _POLL = "mesh-gateway-poll"
-_START_TIMEOUT = 15.0
+_START_TIMEOUT = 10.0  # binding a UDP socket; generous for a loaded machine
+
+
+def _close_loop(loop: asyncio.AbstractEventLoop, node: MeshNode) -> None:
+    """Close ``node`` and ``loop`` on the loop's own thread, leaving no thread behind.
+
+    ``loop.getaddrinfo`` runs in the loop's default executor; ``loop.close()`` alone only
+    *asks* that worker thread to exit, so it may still be alive when the hosting process next
+    forks (Thespian's multiprocTCPBase forks its admin and actors), and a fork taken while
+    another thread holds a lock can leave the child stuck for good. Joining the executor here
+    makes a stopped gateway leave its process with no extra thread at all.
+    """
+    try:
+        loop.run_until_complete(node.close())
+    finally:
+        try:
+            loop.run_until_complete(loop.shutdown_default_executor())
+        finally:
+            loop.close()
+
+
+def _join_thread(thread: Thread, timeout: float) -> None:
+    """Join ``thread``, then wait (bounded) until its OS thread has exited as well.
+
+    ``Thread.join`` returns once the Python thread state is gone, but the OS thread still runs
+    its thread-local destructors afterwards -- OpenSSL's among them, which take OpenSSL's global
+    lock. A fork taken in that window (Thespian's multiprocTCPBase forks its admin, and the
+    admin its actors) copies the lock *held*: the child's first OpenSSL call from a new thread
+    (the next gateway's QUIC certificate) then blocks forever while holding the GIL, and that
+    gateway never answers. On Linux, ``/proc/self/task/<native_id>`` shows when the thread
+    has really gone; elsewhere this is a plain join.
+    """
+    thread.join(timeout)
+    task = Path(f"/proc/self/task/{thread.native_id}")
+    deadline = time.monotonic() + timeout
+    while thread.native_id is not None and task.exists() and time.monotonic() < deadline:
+        time.sleep(0.001)
 
 
 class MeshGateway(_Actor):
@@ -137,20 +175,34 @@ class MeshGateway(_Actor):
 
     # ------------------------------------------------------------------ lifecycle
     def _start(self, msg: gm.StartGateway, sender: Any) -> None:
+        """Answer ``StartGateway`` with exactly one ``GatewayReady`` or ``GatewayError``.
+
+        Every failure (bad config, unreadable key, a node that does not start in time, an
+        unexpected exception) becomes a ``GatewayError``: a caller is never left without a reply.
+        """
         if self._node is not None:
             self.send(sender, gm.GatewayError(None, "gateway already started"))
             return
+        try:
+            ready = self._boot(msg, sender)
+        except Exception as exc:  # reported to the caller, never swallowed
+            self._abort()
+            self.send(sender, gm.GatewayError(None, f"{type(exc).__name__}: {exc}"))
+            return
+        self.send(sender, ready)
+        self._state_changed()
+        assert self._config is not None
+        self.wakeupAfter(datetime.timedelta(seconds=self._config.poll), _POLL)
+
+    def _boot(self, msg: gm.StartGateway, sender: Any) -> gm.GatewayReady:
+        """Start the node on its own loop thread and restore ``msg.state``; raise on failure."""
         cfg = msg.config
         self._owner, self._config = sender, cfg
-        try:
-            host, port = parse_address(cfg.listen)
-            path = Path(cfg.key_path)
-            if not path.exists():
-                NodeKey.generate().save(path)
-            key = NodeKey.load(path)
-        except MeshError as exc:
-            self.send(sender, gm.GatewayError(None, str(exc)))
-            return
+        host, port = parse_address(cfg.listen)
+        path = Path(cfg.key_path)
+        if not path.exists():
+            NodeKey.generate().save(path)
+        key = NodeKey.load(path)
         ncfg = NodeConfig()
         if cfg.swim_period is not None:
             swim = replace(ncfg.mesh.swim, period=cfg.swim_period)
@@ -175,28 +227,39 @@ class MeshGateway(_Actor):
                 started.set_result(loop.run_until_complete(start()))
             except BaseException as exc:  # reported to the actor, which reports to the owner
                 started.set_exception(exc)
-                return
-            loop.run_forever()
-            loop.run_until_complete(node.close())
-            loop.close()
+            else:
+                loop.run_forever()
+            _close_loop(loop, node)
 
+        self._loop = loop
         self._thread = Thread(target=run, name="mesh-gateway-loop", daemon=True)
         self._thread.start()
+        wait = _START_TIMEOUT + (cfg.join_timeout if cfg.bootstrap else 0.0)
         try:
-            address, joined = started.result(timeout=_START_TIMEOUT + cfg.join_timeout)
-        except Exception as exc:
-            self.send(sender, gm.GatewayError(None, f"node did not start: {exc}"))
-            self._thread.join(timeout=5)
-            self._thread = None
-            return
-        self._loop, self._node = loop, node
+            address, joined = started.result(timeout=wait)
+        except concurrent.futures.TimeoutError:
+            raise TimeoutError(f"node did not start within {wait:g} s") from None
+        self._node = node
         for realm, topic, actor in msg.state.subscriptions:
             self._subscribe(gm.Subscribe(topic, ("restore", topic), realm), actor, quiet=True)
         for realm, procedure, actor in msg.state.procedures:
             self._register(gm.Register(procedure, ("restore", procedure), realm), actor, quiet=True)
-        self.send(sender, gm.GatewayReady(node.node_id, address, joined))
-        self._state_changed()
-        self.wakeupAfter(datetime.timedelta(seconds=cfg.poll), _POLL)
+        return gm.GatewayReady(node.node_id, address, joined)
+
+    def _abort(self) -> None:
+        """Undo a failed :meth:`_boot`: stop the loop thread if it runs, forget the node."""
+        loop, thread = self._loop, self._thread
+        self._node = self._loop = self._thread = None
+        self._subs.clear()
+        self._procs.clear()
+        if loop is None:
+            return
+        if thread is not None and thread.is_alive():
+            with contextlib.suppress(RuntimeError):  # the thread closed the loop already
+                loop.call_soon_threadsafe(loop.stop)
+            _join_thread(thread, 10)
+        elif not loop.is_closed():  # the thread never ran
+            loop.close()
 
     def _stop(self) -> None:
         loop, thread, node = self._loop, self._thread, self._node
@@ -204,7 +267,7 @@ class MeshGateway(_Actor):
         if loop is None or thread is None or node is None:
             return
         loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
+        _join_thread(thread, 10)
         self._loop = self._thread = None
 
     # ------------------------------------------------------------------ requests

@@ -85,7 +85,11 @@ class GatewayState:
 
 @dataclass(frozen=True, slots=True)
 class StartGateway:
-    """Start (or restart, with the last ``state``) the gateway's node."""
+    """Start (or restart, with the last ``state``) the gateway's node.
+
+    Always answered with exactly one ``GatewayReady`` or ``GatewayError`` (bad config, key
+    file or listen address, or a node that did not start in time), never left unanswered.
+    """
 
     config: GatewayConfig
     state: GatewayState = field(default_factory=GatewayState)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +27,18 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(params=["simple", pytest.param("multiproc", marks=pytest.mark.multiproc)])
+@pytest.fixture(
+    scope="function", params=["simple", pytest.param("multiproc", marks=pytest.mark.multiproc)]
+)
 def asys(request: pytest.FixtureRequest) -> Iterator[ActorSystem]:
+    """A fresh actor system per test (no message of one test can reach another's asks).
+
+    Teardown checks that the test's gateways left no thread in this process: the next
+    ``multiprocTCPBase`` system forks its admin from here, and a fork taken while another
+    thread holds a lock can leave the child hung (a gateway that never answers).
+    """
+    before = set(threading.enumerate())
+    tasks = _os_threads()
     if request.param == "simple":
         system = ActorSystem("simpleSystemBase", transientUnique=True, logDefs=LOG)
     else:
@@ -38,21 +50,45 @@ def asys(request: pytest.FixtureRequest) -> Iterator[ActorSystem]:
         yield system
     finally:
         system.shutdown()
+    left = [t.name for t in threading.enumerate() if t not in before and t.is_alive()]
+    assert not left, f"threads left behind by the gateways: {left}"
+    # a joined thread may still be exiting at the OS level (running OpenSSL's destructors)
+    deadline = time.monotonic() + 5.0
+    while (extra := _os_threads() - tasks) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not extra, f"OS threads still exiting after the gateways stopped: {sorted(extra)}"
+
+
+def _os_threads() -> set[str]:
+    """This process's OS thread ids (Linux); empty where /proc is not available."""
+    try:
+        return set(os.listdir("/proc/self/task"))
+    except OSError:
+        return set()
 
 
 STATES: list[gm.GatewayState] = []
 
 
-def _ask(asys: ActorSystem, addr: Any, msg: Any, want: type, timeout: float = 15.0) -> Any:
-    """Ask and set aside other messages (GatewayState snapshots go to STATES) until ``want``."""
+def _ask(
+    asys: ActorSystem, addr: Any, msg: Any, want: type, timeout: float = 30.0, ref: Any = None
+) -> Any:
+    """Ask and wait for a ``want`` reply (with ``ref`` if given), setting other messages aside.
+
+    GatewayState snapshots (sent to the owner at any time) go to STATES; anything else that
+    arrives meanwhile is kept and reported if ``want`` never comes, so a failure says what did.
+    """
     deadline = time.monotonic() + timeout
+    others: list[Any] = []
     reply = asys.ask(addr, msg, timeout)
-    while not isinstance(reply, want):
-        assert not isinstance(reply, gm.GatewayError), reply
+    while not (isinstance(reply, want) and (ref is None or getattr(reply, "ref", None) == ref)):
+        assert not isinstance(reply, gm.GatewayError), f"{reply!r} (asked {msg!r})"
         if isinstance(reply, gm.GatewayState):
             STATES.append(reply)
+        elif reply is not None:
+            others.append(reply)
         left = deadline - time.monotonic()
-        assert left > 0, f"no {want.__name__} (last: {reply!r})"
+        assert left > 0, f"no {want.__name__} in {timeout:g} s for {msg!r}; got instead: {others!r}"
         reply = asys.listen(left)
     return reply
 
@@ -85,26 +121,54 @@ def test_actors_exchange_events_and_calls_through_gateways(
     # B's actors: a listener and a procedure
     listener = asys.createActor(Listener)
     doubler = asys.createActor(Doubler)
-    assert _ask(asys, listener, Follow(gw_b, "tweann.genotypes.xor"), gm.Subscribed).stored >= 1
-    assert _ask(asys, doubler, Serve(gw_b, "double"), gm.Registered).stored >= 1
+    follow = Follow(gw_b, "tweann.genotypes.xor")
+    assert _ask(asys, listener, follow, gm.Subscribed, ref="follow").stored >= 1
+    assert _ask(asys, doubler, Serve(gw_b, "double"), gm.Registered, ref="serve").stored >= 1
     # A's side publishes and calls through its gateway
     for i in range(3):
-        _ask(asys, gw_a, gm.Publish("tweann.genotypes.xor", b"g%d" % i, ref=i), gm.Published)
+        pub = gm.Publish("tweann.genotypes.xor", b"g%d" % i, ref=i)
+        _ask(asys, gw_a, pub, gm.Published, ref=i)
+
+    def received() -> tuple[bytes, ...]:
+        got: tuple[bytes, ...] = _ask(asys, listener, Received(), tuple, 10)
+        return got if len(got) >= 3 else ()
+
     try:
-        got = _until(lambda: len(asys.ask(listener, Received(), 5) or ()) >= 3 and
-                     asys.ask(listener, Received(), 5), 15, "events at the listener")  # fmt: skip
+        got = _until(received, 15, "events at the listener")
     except AssertionError as exc:
-        views = [_ask(asys, g, gm.GetStats("diag"), gm.NodeStats).counters for g in (gw_a, gw_b)]
+        views = [
+            _ask(asys, g, gm.GetStats("diag"), gm.NodeStats, ref="diag").counters
+            for g in (gw_a, gw_b)
+        ]
         raise AssertionError(f"{exc}; counters of a, b: {views}") from None
     assert sorted(got) == [b"g0", b"g1", b"g2"]
-    res = _ask(asys, gw_a, gm.Call("double", b"ab", ref="c1"), gm.CallResult)
+    res = _ask(asys, gw_a, gm.Call("double", b"ab", ref="c1"), gm.CallResult, ref="c1")
     assert (res.ref, res.value) == ("c1", b"abab")
-    failed = _ask(asys, gw_a, gm.Call("double", b"fail", ref="c2"), gm.CallFailed)
+    failed = _ask(asys, gw_a, gm.Call("double", b"fail", ref="c2"), gm.CallFailed, ref="c2")
     assert failed.ref == "c2" and "asked to fail" in failed.message
-    peers = _ask(asys, gw_a, gm.GetPeers("p"), gm.PeerList)
+    peers = _ask(asys, gw_a, gm.GetPeers("p"), gm.PeerList, ref="p")
     assert ready_b.node_id in {p[0] for p in peers.peers}
     for a in (gw_a, gw_b, listener, doubler):
         asys.tell(a, ActorExitRequest())
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"realms": ()}, {"listen": "not an address"}, {"key_path": "/proc/no/such/dir/x.key"}],
+    ids=["no-realm", "bad-listen", "bad-key-path"],
+)
+def test_bad_start_is_answered_with_an_error(
+    asys: ActorSystem, tmp_path: Path, bad: dict[str, Any]
+) -> None:
+    gw = asys.createActor(MeshGateway)
+    cfg = replace(gm.GatewayConfig(str(tmp_path / "k.key")), **bad)
+    started = time.monotonic()
+    reply = asys.ask(gw, gm.StartGateway(cfg), 30)
+    assert isinstance(reply, gm.GatewayError), f"{reply!r} after {time.monotonic() - started:.1f} s"
+    # the failed start left nothing half-done: the same gateway starts with a good config
+    good = gm.StartGateway(gm.GatewayConfig(str(tmp_path / "k.key")))
+    assert _ask(asys, gw, good, gm.GatewayReady).address.startswith("127.0.0.1:")
+    asys.tell(gw, ActorExitRequest())
 
 
 def test_restarted_gateway_reconnects_and_resubscribes(asys: ActorSystem, tmp_path: Path) -> None:
@@ -112,7 +176,7 @@ def test_restarted_gateway_reconnects_and_resubscribes(asys: ActorSystem, tmp_pa
     gw_a, ready_a = _start(asys, tmp_path, "a")
     gw_b, ready_b = _start(asys, tmp_path, "b", (ready_a.address,))
     listener = asys.createActor(Listener)
-    _ask(asys, listener, Follow(gw_b, "t"), gm.Subscribed)
+    _ask(asys, listener, Follow(gw_b, "t"), gm.Subscribed, ref="follow")
     state = _until(lambda: _last_state(asys), 5, "a GatewayState with the subscription")
     # the gateway dies; its owner starts a new one with the same key and the last state
     asys.tell(gw_b, ActorExitRequest())
@@ -120,9 +184,9 @@ def test_restarted_gateway_reconnects_and_resubscribes(asys: ActorSystem, tmp_pa
     gw_b2, ready_b2 = _start(asys, tmp_path, "b", (ready_a.address,), state)
     assert ready_b2.node_id == ready_b.node_id
 
-    def delivered() -> Any:
-        _ask(asys, gw_a, gm.Publish("t", b"after-restart", ref="x"), gm.Published)
-        return b"after-restart" in (asys.ask(listener, Received(), 5) or ())
+    def delivered() -> bool:
+        _ask(asys, gw_a, gm.Publish("t", b"after-restart", ref="x"), gm.Published, ref="x")
+        return b"after-restart" in _ask(asys, listener, Received(), tuple, 10)
 
     _until(delivered, 20, "an event delivered after the restart")
     for a in (gw_a, gw_b2, listener):
