@@ -1,9 +1,9 @@
 """DXNN2's weight perturbation with momentum and saturation (``neuron.erl``
 ``perturb_IPIdPs``), as the neuron actors apply it on ``weight_perturb``.
 
-The rule, and the order of the random draws, are those of the exoself's tuning core
-(``actors.evolution.tuning.perturb_weights``), so that both backends perturb identically
-from the same seed (``tests/phenotype/test_perturb.py`` checks it draw for draw):
+The rule is the exoself's tuning core's (:func:`actors.evolution.tuning.perturb_weights`,
+which this module calls), so both backends perturb identically from the same seed
+(``tests/phenotype/test_tuning.py`` checks it draw for draw):
 
 * each block (one per input link, then one for the bias) is chosen with probability
   ``1/sqrt(blocks)``;
@@ -24,17 +24,16 @@ import random
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
+import numpy as np
+
+from actors.evolution.errors import TuningError
+from actors.evolution.tuning import MOMENTUM, SAT_LIMIT, perturb_weights
 from actors.phenotype.errors import PhenotypeUsageError
 
 if TYPE_CHECKING:
     from actors.neural.spec import NetworkSpec
 
 __all__ = ["MOMENTUM", "SAT_LIMIT", "perturb_blocks", "perturb_network"]
-
-#: DXNN2 ``neuron.erl``'s ``?SAT_LIMIT`` for tuned weights.
-SAT_LIMIT = math.pi
-#: DXNN2 ``neuron.erl``: share of the previous delta in the next one.
-MOMENTUM = 0.5
 
 Block = tuple[list[float], list[float]]
 
@@ -54,44 +53,14 @@ def perturb_blocks(
     """
     if not (isinstance(spread, int | float) and math.isfinite(spread) and spread >= 0):
         raise PhenotypeUsageError(f"spread must be a finite number >= 0, got {spread!r}")
-    out: list[Block] = []
-    for w, d in blocks:
-        wl, dl = [float(v) for v in w], [float(v) for v in d]
-        if len(wl) != len(dl):
-            raise PhenotypeUsageError("weights and deltas of a block must have equal lengths")
-        out.append((wl, dl))
-    if not out:
-        return out
-    touched = False
-    block_p = 1 / math.sqrt(len(out))
-    for wl, dl in out:
-        if rng.random() >= block_p or not wl:
-            continue
-        weight_p = 1 / math.sqrt(len(wl))
-        for i in range(len(wl)):
-            if rng.random() < weight_p:
-                _move(wl, dl, i, spread, rng, sat_limit, momentum)
-                touched = True
-    if not touched and spread > 0:
-        nonempty = [b for b in out if b[0]]
-        if nonempty:
-            wl, dl = nonempty[rng.randrange(len(nonempty))]
-            _move(wl, dl, rng.randrange(len(wl)), spread, rng, sat_limit, momentum)
-    return out
-
-
-def _move(
-    wl: list[float],
-    dl: list[float],
-    i: int,
-    spread: float,
-    rng: random.Random,
-    sat_limit: float,
-    momentum: float,
-) -> None:
-    dw = (rng.random() - 0.5) * spread + dl[i] * momentum
-    wl[i] = min(sat_limit, max(-sat_limit, wl[i] + dw))
-    dl[i] = dw
+    try:
+        arrays = [
+            (np.asarray(w, dtype=np.float64), np.asarray(d, dtype=np.float64)) for w, d in blocks
+        ]
+        new = perturb_weights(arrays, spread, rng, sat_limit=sat_limit, momentum=momentum)
+    except TuningError as exc:
+        raise PhenotypeUsageError(str(exc)) from exc
+    return [(wa.tolist(), da.tolist()) for wa, da in new]
 
 
 def perturb_network(
