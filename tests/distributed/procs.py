@@ -12,10 +12,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from tests.mesh_quic.procs import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,18 +26,6 @@ FAST = """
 duration = "const"
 duration_parameter = 2.0
 """
-
-
-def wait_for(pred: Callable[[], Any], timeout: float, what: str, interval: float = 0.2) -> Any:
-    """Poll ``pred`` until it returns something truthy; AssertionError after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = pred()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {last!r})")
 
 
 class IslandProc:
