@@ -25,19 +25,31 @@ Definitions (what this script measures):
   receiver (``accept``), and -> injected into the receiver's population (``adopt``, which
   waits for the end of the receiver's current generation); p50 / p99 over all sharing runs.
 
+* **Ideal sharing** (``--ideal-seeds``, default: as many as ``--seeds``): the same N, seeds and
+  settings in one process with :func:`actors.distributed.lockstep.run_lockstep` -- the nodes
+  advance one evaluation at a time at equal speed and champions arrive at the receiver's next
+  evaluation (zero latency, no rate limit, adoption mid-generation). Its isolated/sharing
+  ratio is the most sharing can save on the problem with this publish/adopt policy, whatever
+  the transport; its isolated runs are exactly ``megabrain evolve dpnv --seed 1000*s+k``.
+* **Plateau** (from the ideal runs): every agent that reaches DPNV's 1,000-step goal is put to
+  the success test; for those, the Spearman rank correlation between Gruau fitness and the
+  steps balanced in the 100,000-step test, and how many pass it. A correlation near 0 means
+  the fitness the islands select and share on says nothing about what solves the task.
+
 Every process runs on 127.0.0.1 with OS-assigned ports and is killed by PID. The machine's
 cores are shared: N = 4 nodes on 2 cores run at half speed each, which slows the wall clock
 but not the evaluation counts this benchmark compares.
 
 Usage: ``python benchmarks/island.py [--quick] [--seeds K] [--nodes 1,2,4] [--config F.toml]
-[--json PATH]`` (``--config``: a run file given to every node, e.g. a ``[mesh]`` table to try
-other sharing settings; the JSON records it).
+[--ideal-seeds K] [--json PATH]`` (``--config``: a run file given to every node, e.g. a
+``[mesh]`` table to try other sharing settings; the JSON records it).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -233,6 +245,107 @@ def steady_bandwidth(
         }
 
 
+def _ranks(xs: list[float]) -> list[float]:
+    """Average ranks (ties share the mean of their positions)."""
+    order = sorted(range(len(xs)), key=lambda i: xs[i])
+    ranks = [0.0] * len(xs)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and xs[order[j + 1]] == xs[order[i]]:
+            j += 1
+        for m in range(i, j + 1):
+            ranks[order[m]] = (i + j) / 2 + 1
+        i = j + 1
+    return ranks
+
+
+def spearman(xs: list[float], ys: list[float]) -> float | None:
+    """Spearman's rank correlation (Pearson's on average ranks); None if undefined."""
+    if len(xs) < 3:
+        return None
+    rx, ry = _ranks(xs), _ranks(ys)
+    mx, my = statistics.fmean(rx), statistics.fmean(ry)
+    sxy = sum((a - mx) * (b - my) for a, b in zip(rx, ry, strict=True))
+    sx = sum((a - mx) ** 2 for a in rx) ** 0.5
+    sy = sum((b - my) ** 2 for b in ry) ** 0.5
+    return None if sx == 0 or sy == 0 else sxy / (sx * sy)
+
+
+def ideal_runs(
+    nodes: list[int], seeds: int, population: int, config: str | None
+) -> tuple[list[dict[str, Any]], list[dict[str, float]]]:
+    """The lockstep island runs (see the module docstring) and the success tests they saw."""
+    from actors.distributed.config import MeshSettings, load_run_config
+    from actors.distributed.lockstep import LockstepOptions, run_lockstep
+    from actors.evolution.config import EvolutionConfig
+    from actors.evolution.exoself import ExoselfResult
+
+    cfg, mesh = load_run_config(config) if config else (EvolutionConfig(), MeshSettings())
+    cfg = dataclasses.replace(
+        cfg, monitor=dataclasses.replace(cfg.monitor, population_size=population)
+    )
+    tests: list[dict[str, float]] = []
+
+    def observe(_k: int, res: ExoselfResult) -> None:
+        if res.tested:
+            tests.append({"fitness": res.fitness[0], "solved": float(res.solved),
+                          **{k: float(v) for k, v in res.success}})  # fmt: skip
+
+    runs = []
+    for seed in range(1, seeds + 1):
+        for n in (x for x in nodes if x > 1):
+            for sharing in (True, False):
+                opts = LockstepOptions(
+                    "dpnv", n, seed=seed, config=cfg, sharing=sharing,
+                    publish_threshold=mesh.publish_threshold,
+                    publish_relative=mesh.publish_relative,
+                    adopt_only_better=mesh.adopt_only_better,
+                )  # fmt: skip
+                t0 = time.monotonic()
+                r = run_lockstep(opts, observe if not sharing else None)
+                runs.append({
+                    "nodes": n, "seed": seed, "sharing": sharing, "solved": r.solved,
+                    "evals_per_node": r.evals_per_node, "evaluations": list(r.evaluations),
+                    "reevaluations": list(r.reevaluations), "adopted": list(r.adopted),
+                    "published": list(r.published), "wall_seconds": time.monotonic() - t0,
+                })  # fmt: skip
+                print(f"# ideal N={n} seed={seed} {'sharing' if sharing else 'isolated'}: "
+                      f"solved={r.solved} evals/node={r.evals_per_node:.0f}",
+                      file=sys.stderr, flush=True)  # fmt: skip
+    return runs, tests
+
+
+def summarise_ideal(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = []
+    for n in sorted({r["nodes"] for r in runs}):
+        ev = {s: [r["evals_per_node"] for r in runs if r["nodes"] == n and r["sharing"] == s]
+              for s in (True, False)}  # fmt: skip
+        mean = {s: statistics.fmean(v) for s, v in ev.items()}
+        median = {s: statistics.median(v) for s, v in ev.items()}
+        wins = sum(a < b for a, b in zip(ev[True], ev[False], strict=True))
+        rows.append({
+            "nodes": n, "runs": len(ev[True]),
+            "sharing_mean": mean[True], "sharing_median": median[True],
+            "isolated_mean": mean[False], "isolated_median": median[False],
+            "ratio_mean": mean[False] / mean[True], "ratio_median": median[False] / median[True],
+            "sharing_better_in": wins,
+        })  # fmt: skip
+    return rows
+
+
+def plateau(tests: list[dict[str, float]]) -> dict[str, Any]:
+    steps = [t["balanced_steps"] for t in tests if "balanced_steps" in t]
+    fits = [t["fitness"] for t in tests if "balanced_steps" in t]
+    return {
+        "tested": len(tests),
+        "passed_100k_steps": sum(s >= 100_000 for s in steps),
+        "solved": int(sum(t["solved"] for t in tests)),
+        "median_balanced_steps": statistics.median(steps) if steps else None,
+        "spearman_fitness_vs_steps": spearman(fits, steps),
+    }
+
+
 def _pct(xs: list[float], q: float) -> float | None:
     if not xs:
         return None
@@ -316,9 +429,11 @@ def main() -> int:
     ap.add_argument("--config", help="TOML given to every node (e.g. a [mesh] table)")
     ap.add_argument("--bandwidth-seconds", type=float, default=60.0,
                     help="steady-state bandwidth window (0: skip)")  # fmt: skip
+    ap.add_argument("--ideal-seeds", type=int, help="lockstep seeds (default: --seeds; 0: skip)")
     ap.add_argument("--json", help="also write the JSON here")
     args = ap.parse_args()
     seeds = 2 if args.quick else args.seeds
+    ideal_seeds = seeds if args.ideal_seeds is None else args.ideal_seeds
     nodes = [1, 4] if args.quick else [int(x) for x in args.nodes.split(",")]
     runs = []
     for seed in range(1, seeds + 1):
@@ -330,6 +445,9 @@ def main() -> int:
                       f"solved={r['solved']} evals/node={r['evals_per_node']:.0f} "
                       f"wall={r['wall_seconds']}s", file=sys.stderr, flush=True)  # fmt: skip
     rows = summarise(runs, nodes)
+    ideal, tests = ideal_runs(nodes, ideal_seeds, args.population, args.config)
+    ideal_rows = summarise_ideal(ideal) if ideal else []
+    plateau_stats = plateau(tests) if tests else None
     steady = None
     window = 30.0 if args.quick else args.bandwidth_seconds
     if window > 0:
@@ -348,7 +466,10 @@ def main() -> int:
         "config": Path(args.config).read_text() if args.config else None,
         "summary": rows,
         "steady_state_bandwidth": steady,
+        "ideal_summary": ideal_rows,
+        "plateau": plateau_stats,
         "runs": runs,
+        "ideal_runs": ideal,
     }
     text = json.dumps(doc, indent=1)
     print(text)
@@ -356,6 +477,25 @@ def main() -> int:
         Path(args.json).write_text(text + "\n")
     print()
     print(markdown(rows))
+    if ideal_rows:
+        print("\nideal sharing (in-process lockstep, zero latency), evaluations per node:\n")
+        print(
+            "| nodes | runs | sharing mean | median | isolated mean | median | "
+            "ratio iso/share (mean, median) | sharing better in |"
+        )
+        print("|" + "---|" * 8)
+        for r in ideal_rows:
+            print(f"| {r['nodes']} | {r['runs']} | {r['sharing_mean']:.0f} | "
+                  f"{r['sharing_median']:.0f} | {r['isolated_mean']:.0f} | "
+                  f"{r['isolated_median']:.0f} | {r['ratio_mean']:.2f}, {r['ratio_median']:.2f} | "
+                  f"{r['sharing_better_in']}/{r['runs']} |")  # fmt: skip
+    if plateau_stats is not None:
+        p = plateau_stats
+        rho = p["spearman_fitness_vs_steps"]
+        print(f"\nplateau (isolated ideal runs): {p['tested']} agents reached the 1,000-step goal "
+              f"and were tested; {p['passed_100k_steps']} balanced 100,000 steps, "
+              f"{p['solved']} solved; median steps balanced {_fmt(p['median_balanced_steps'])}; "
+              f"Spearman(fitness, steps balanced) = {_fmt(rho, '.2f')}")  # fmt: skip
     if steady is not None:
         bps = steady["bytes_per_second_per_node"]
         print(f"\nsteady state, {steady['nodes']} sharing islands, {window:.0f} s after a 15 s "
