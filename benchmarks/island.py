@@ -31,6 +31,7 @@ Definitions (what this script measures):
   evaluation (zero latency, no rate limit, adoption mid-generation). Its isolated/sharing
   ratio is the most sharing can save on the problem with this publish/adopt policy, whatever
   the transport; its isolated runs are exactly ``megabrain evolve dpnv --seed 1000*s+k``.
+  Two publication points: after each generation, and after each tuned agent (``publish_on``).
 * **Plateau** (from the ideal runs): every agent that reaches DPNV's 1,000-step goal is put to
   the success test; for those, the Spearman rank correlation between Gruau fitness and the
   steps balanced in the 100,000-step test, and how many pass it. A correlation near 0 means
@@ -64,6 +65,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 #: Islands of the steady-state bandwidth phase: 4 agents, 2 tuning attempts, so that they
 #: keep running (and publishing as they improve) through the window instead of solving.
+#: Publication points of the ideal (lockstep) sharing runs, see ``run_lockstep``.
+IDEAL_PUBLISH = ("generation", "evaluation")
 STEADY_CONFIG = """
 [tuning]
 duration = "const"
@@ -295,22 +298,24 @@ def ideal_runs(
     runs = []
     for seed in range(1, seeds + 1):
         for n in (x for x in nodes if x > 1):
-            for sharing in (True, False):
+            for publish in (*IDEAL_PUBLISH, None):
                 opts = LockstepOptions(
-                    "dpnv", n, seed=seed, config=cfg, sharing=sharing,
+                    "dpnv", n, seed=seed, config=cfg, sharing=publish is not None,
+                    publish=publish or "generation",
                     publish_threshold=mesh.publish_threshold,
                     publish_relative=mesh.publish_relative,
                     adopt_only_better=mesh.adopt_only_better,
                 )  # fmt: skip
                 t0 = time.monotonic()
-                r = run_lockstep(opts, observe if not sharing else None)
+                r = run_lockstep(opts, observe if publish is None else None)
                 runs.append({
-                    "nodes": n, "seed": seed, "sharing": sharing, "solved": r.solved,
+                    "nodes": n, "seed": seed, "sharing": publish is not None,
+                    "publish": publish, "solved": r.solved,
                     "evals_per_node": r.evals_per_node, "evaluations": list(r.evaluations),
                     "reevaluations": list(r.reevaluations), "adopted": list(r.adopted),
                     "published": list(r.published), "wall_seconds": time.monotonic() - t0,
                 })  # fmt: skip
-                print(f"# ideal N={n} seed={seed} {'sharing' if sharing else 'isolated'}: "
+                print(f"# ideal N={n} seed={seed} {publish or 'isolated'}: "
                       f"solved={r.solved} evals/node={r.evals_per_node:.0f}",
                       file=sys.stderr, flush=True)  # fmt: skip
     return runs, tests
@@ -319,18 +324,17 @@ def ideal_runs(
 def summarise_ideal(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     rows = []
     for n in sorted({r["nodes"] for r in runs}):
-        ev = {s: [r["evals_per_node"] for r in runs if r["nodes"] == n and r["sharing"] == s]
-              for s in (True, False)}  # fmt: skip
-        mean = {s: statistics.fmean(v) for s, v in ev.items()}
-        median = {s: statistics.median(v) for s, v in ev.items()}
-        wins = sum(a < b for a, b in zip(ev[True], ev[False], strict=True))
-        rows.append({
-            "nodes": n, "runs": len(ev[True]),
-            "sharing_mean": mean[True], "sharing_median": median[True],
-            "isolated_mean": mean[False], "isolated_median": median[False],
-            "ratio_mean": mean[False] / mean[True], "ratio_median": median[False] / median[True],
-            "sharing_better_in": wins,
-        })  # fmt: skip
+        iso = [r["evals_per_node"] for r in runs if r["nodes"] == n and not r["sharing"]]
+        for publish in IDEAL_PUBLISH:
+            ev = [r["evals_per_node"] for r in runs if r["nodes"] == n and r["publish"] == publish]
+            rows.append({
+                "nodes": n, "publish": publish, "runs": len(ev),
+                "sharing_mean": statistics.fmean(ev), "sharing_median": statistics.median(ev),
+                "isolated_mean": statistics.fmean(iso), "isolated_median": statistics.median(iso),
+                "ratio_mean": statistics.fmean(iso) / statistics.fmean(ev),
+                "ratio_median": statistics.median(iso) / statistics.median(ev),
+                "sharing_better_in": sum(a < b for a, b in zip(ev, iso, strict=True)),
+            })  # fmt: skip
     return rows
 
 

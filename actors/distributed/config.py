@@ -31,6 +31,8 @@ from actors.evolution.errors import ConfigError
 __all__ = ["MeshSettings", "load_run_config", "loads_run_config", "mesh_field_docs", "topic_for"]
 
 TOPIC_PREFIX = "tweann.genotypes."
+#: The values of ``[mesh] publish_on``.
+PUBLISH_ON = ("generation", "evaluation")
 
 
 def topic_for(morphology: str) -> str:
@@ -78,6 +80,13 @@ class MeshSettings:
     publish_relative: float = _opt(
         0.01, "float", "relative gain (share of |last published|) needed to publish",
         _nonneg, ">= 0",
+    )  # fmt: skip
+    publish_on: str = _opt(
+        "evaluation", "str",
+        'when the champion is offered to the policy: "generation" (after each generation) or '
+        '"evaluation" (also as soon as a tuned agent beats the run\'s best, mid-generation; '
+        "adoptions then join the generation under way)",
+        lambda v: v in PUBLISH_ON, "generation | evaluation",
     )  # fmt: skip
     publish_interval: float = _opt(
         2.0, "float", "seconds between two publications at least", _nonneg, ">= 0"

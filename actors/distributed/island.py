@@ -6,14 +6,17 @@ calls it after every generation. It
 * runs a :class:`~mesh.node.MeshNode` (QUIC) on an asyncio loop in a daemon thread, joins
   the realm through the bootstrap seeds, subscribes to ``tweann.genotypes.<morphology>`` in
   every realm it adopts from, and serves the local control endpoint (``megabrain mesh``);
-* after each step, publishes the run's champion when the :class:`~.policy.PublishPolicy`
-  says so (a sealed :class:`~.envelope.ChampionEnvelope`), and stores it as a DHT genotype
-  advertisement under ``tweann.best.<morphology>`` (what ``megabrain mesh best`` reads);
+* after each step -- and, with ``publish_on = "evaluation"`` (the default), each time a
+  tuned agent beats every fitness the run has seen, mid-generation -- publishes the run's
+  champion when the :class:`~.policy.PublishPolicy` says so (a sealed
+  :class:`~.envelope.ChampionEnvelope`), and stores it as a DHT genotype advertisement
+  under ``tweann.best.<morphology>`` (what ``megabrain mesh best`` reads);
 * on an intake thread, passes every received event through the :class:`~.intake.Intake`
   pipeline as it arrives, **re-evaluates** each admitted genotype once on this node (no
-  tuning, the compiled backend) and settles the claim; accepted genotypes wait for the next
-  step, when they are returned to the driver, which hands them to the population monitor
-  (``Immigrate``: cloned under local ids);
+  tuning, the compiled backend) and settles the claim; accepted genotypes wait for the
+  driver's next call (the end of a step, or mid-step news with ``publish_on =
+  "evaluation"``), when they are handed to the population monitor (``Immigrate``: cloned
+  under local ids, joining the step under way or the next one);
 * keeps a status record (``status_path``, JSON, replaced atomically after every step and
   stored in the DHT under ``tweann.islands`` for ``megabrain mesh nodes``) and an event
   log (``events_path``, JSON lines: steps, publications, adoptions, rejections) that the
@@ -45,7 +48,7 @@ from actors.distributed.intake import Admission, Intake
 from actors.distributed.meter import UdpMeter
 from actors.distributed.policy import PublishPolicy
 from actors.evolution.exoself import EvaluateAgent, ExoselfError, run_exoself
-from actors.evolution.monitor import Immigrated, StepDone
+from actors.evolution.monitor import Immigrated, StepDone, StepProgress
 from actors.genotype import decode_agent, encode_agent
 from mesh.control import ControlServer
 from mesh.errors import MeshError
@@ -127,6 +130,8 @@ class Island:
             else None
         )
         self._maintainer: asyncio.Task[None] | None = None
+        #: ask the driver for mid-step news (``evolve`` reads it; see ``ProgressHook``)
+        self.wants_progress = s.publish_on == "evaluation"
 
     # ------------------------------------------------------------------ lifecycle
     def start(self, timeout: float = 30.0) -> str:
@@ -296,6 +301,19 @@ class Island:
             self._write_status()
         return out
 
+    def progress(self, news: StepProgress) -> Sequence[bytes]:
+        """Mid-step: publish the better agent if worth it; return what is ready to adopt."""
+        if self._thread is None:
+            self.start()
+        self.evaluations = max(self.evaluations, news.evaluations)
+        self.best = news.fitness[0] if self.best is None else max(self.best, news.fitness[0])
+        with self._state:
+            self.intake.local_best = self.best
+            self._publish(news.agent, news.fitness, news.evaluations, solved=False)
+            out, self._ready = self._ready, []
+            self._write_status()
+        return out
+
     def adopted(self, data: bytes, result: Immigrated) -> None:
         with self._state:
             adm = self._adopting.pop(data, None)
@@ -316,17 +334,22 @@ class Island:
         st = step.status
         if st.champion is None or not st.champion_fitness:
             return
-        fit = st.champion_fitness[0]
+        self._publish(
+            st.champion, tuple(st.champion_fitness), st.evaluations, st.solved_by is not None
+        )
+
+    def _publish(
+        self, champion: bytes, fitness: tuple[float, ...], evaluations: int, solved: bool
+    ) -> None:
+        fit = fitness[0]
         now = time.monotonic()
-        solved = st.solved_by is not None
         if not self.policy.consider(fit, now, solved):
             return
-        agent = decode_agent(st.champion)
+        agent = decode_agent(champion)
         self._seq += 1
         env = seal(
             self.opts.key, agent, realm=self.settings.realm, seq=self._seq,
-            fitness=tuple(st.champion_fitness), evaluations=st.evaluations, solved=solved,
-            sent_at=time.time(),
+            fitness=fitness, evaluations=evaluations, solved=solved, sent_at=time.time(),
         )  # fmt: skip
         data = env.to_bytes()
         self.policy.published(fit, now, solved)

@@ -48,6 +48,7 @@ __all__ = [
     "RunStep",
     "StartRun",
     "StepDone",
+    "StepProgress",
 ]
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,25 @@ class StartRun:
 
 @dataclass(frozen=True, slots=True)
 class RunStep:
-    """Evaluate the next generation (or steady-state step)."""
+    """Evaluate the next generation (or steady-state step). With ``progress`` the monitor
+    may answer before the step is over, with a :class:`StepProgress` each time a tuned agent
+    beats every fitness seen in the run so far; the driver then sends ``RunStep`` again and
+    the same step goes on (its agents were never stopped). The core's decisions do not
+    depend on it: a run with progress replies is the run without them."""
+
+    progress: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StepProgress:
+    """Mid-step news (see :class:`RunStep`): ``agent`` (canonical encoding, tuned weights)
+    scored ``fitness``; ``evaluations`` is the run's count including the step's finished
+    agents."""
+
+    agent: bytes
+    fitness: tuple[float, ...]
+    generation: int
+    evaluations: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +178,13 @@ class PopulationMonitor(Worker):
         self.resumed_from: int | None = None
         self.next_validation = 0
         self.pending_validation: Task | None = None
+        # progress replies (RunStep.progress): a step may span several requests
+        self.in_step = False
+        self.progress_wanted = False
+        self.progress_best: float | None = None
+        self.step_evals = 0
+        self.held: StepProgress | StepDone | None = None  # ready while no request waits
+        self.held_failure: str | None = None
 
     # -- requests -----------------------------------------------------------------------
 
@@ -170,8 +196,17 @@ class PopulationMonitor(Worker):
             self.waiting, self.waiting_sender = msg, sender
             if isinstance(msg.payload, StartRun):
                 self._start(msg.payload.start)
-            else:
+                return
+            self.progress_wanted = msg.payload.progress
+            if self.held_failure is not None:
+                error, self.held_failure = self.held_failure, None
+                self._fail(error)
+            elif self.held is not None:
+                value, self.held = self.held, None
+                self._reply(value)
+            elif not self.in_step:
                 self._step()
+            # else: a progress reply went out and the step goes on; this request waits
             return
         super()._dispatch(msg, sender)
 
@@ -188,7 +223,7 @@ class PopulationMonitor(Worker):
         except (EvolutionError, GenotypeDecodeError) as exc:
             return Immigrated(None, str(exc))
         self.infos.append(f"adopted {local.id} from outside the run")
-        if isinstance(self.waiting, Request) and isinstance(self.waiting.payload, RunStep):
+        if self.in_step:
             self._pump()  # a step is running: an idle worker may take it at once
         return Immigrated(local.id)
 
@@ -217,6 +252,9 @@ class PopulationMonitor(Worker):
         self.waiting = self.waiting_sender = None
         if req is not None:
             self.send(sender, Reply(req.ref, ok=False, error="failed", reason=error))
+        elif self.in_step:  # between two requests of a step: the next one gets it
+            self.held_failure = error
+        self.in_step = False
 
     # -- starting -----------------------------------------------------------------------
 
@@ -290,6 +328,8 @@ class PopulationMonitor(Worker):
             return
         self.report = None
         self.validation = None
+        self.in_step = True
+        self.step_evals = 0
         self._pump()
 
     def _pump(self) -> None:
@@ -365,10 +405,37 @@ class PopulationMonitor(Worker):
             figures = ", ".join(f"{k} {v:g}" for k, v in result.success)
             self.infos.append(f"{result.agent_id}: success test {verdict} ({figures})")
         report = core.complete(task, outcome)
+        self.step_evals += outcome.evaluations
         if report is not None and self.report is None:
             self.report = report
             self._after_report()
+        elif report is None and self.report is None and not outcome.solved:
+            self._progress(outcome)
         self._pump()
+
+    def _progress(self, outcome: EvalOutcome) -> None:
+        """Tell the driver of a tuned agent better than anything seen in the run yet."""
+        core = self.core
+        assert core is not None
+        if not self.progress_wanted or not outcome.fitness:
+            return
+        fit = outcome.fitness[0]
+        known = [f for f in (self.progress_best,) if f is not None]
+        if core.state.champion_fitness:
+            known.append(core.state.champion_fitness[0])
+        if known and not fit > max(known):
+            return
+        self.progress_best = fit
+        news = StepProgress(
+            encode_agent(outcome.agent),
+            outcome.fitness,
+            core.state.generation,
+            core.state.evaluations + self.step_evals,
+        )
+        if self.waiting is not None:
+            self._reply(news)
+        else:  # the driver is busy with earlier news: this better one replaces it
+            self.held = news
 
     def _retry(self, worker: str, task: Task, tries: int, validation: bool, reply: Reply) -> None:
         self.restarts += 1
@@ -438,4 +505,8 @@ class PopulationMonitor(Worker):
         )
         self.infos.clear()
         self.restarts = 0
-        self._reply(done)
+        self.in_step = False
+        if self.waiting is not None:
+            self._reply(done)
+        else:  # the driver is handling a progress reply: the next request gets it
+            self.held = done

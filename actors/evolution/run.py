@@ -39,6 +39,7 @@ from actors.evolution.monitor import (
     RunStep,
     StartRun,
     StepDone,
+    StepProgress,
 )
 from actors.evolution.reporters import Reporter, ReporterSet
 from actors.evolution.species import species_stats
@@ -53,7 +54,7 @@ from actors.runtime import (
 from actors.runtime.supervisor import Supervisor
 from morphologies import get_morphology
 
-__all__ = ["EvolveOptions", "RunResult", "StepHook", "evolve"]
+__all__ = ["EvolveOptions", "ProgressHook", "RunResult", "StepHook", "evolve"]
 
 #: Seconds one generation may take before the driver gives up on the monitor.
 STEP_TIMEOUT = 6 * 3600.0
@@ -78,11 +79,24 @@ class StepHook(Protocol):
     """Called by :func:`evolve` between steps, e.g. to share champions with other nodes
     (:mod:`actors.distributed`). ``after_step`` sees every step's reply and returns genotypes
     (canonical encodings) to adopt into the population; each is sent to the monitor as an
-    :class:`Immigrate` and ``adopted`` gets the monitor's answer."""
+    :class:`Immigrate` and ``adopted`` gets the monitor's answer.
+
+    A hook with a true ``wants_progress`` attribute and a ``progress`` method (see
+    :class:`ProgressHook`) is also called within steps, each time a tuned agent beats every
+    fitness seen in the run (:class:`StepProgress`); what it returns is adopted at once and
+    joins the step under way."""
 
     def after_step(self, step: StepDone) -> Sequence[bytes]: ...
 
     def adopted(self, data: bytes, result: Immigrated) -> None: ...
+
+
+class ProgressHook(StepHook, Protocol):
+    """A :class:`StepHook` that also hears of improvements within a step."""
+
+    wants_progress: bool
+
+    def progress(self, news: StepProgress) -> Sequence[bytes]: ...
 
 
 @dataclass(frozen=True)
@@ -196,10 +210,16 @@ def evolve(
             )
         )
         generations = status.generation + (1 if status.finished else 0)
+        wants = hook is not None and bool(getattr(hook, "wants_progress", False))
         while not status.finished:
             t0 = time.monotonic()
             out.start_generation(status.generation)
-            step = rt.request(monitor, RunStep(), STEP_TIMEOUT, watch=watch)
+            step = rt.request(monitor, RunStep(progress=wants), STEP_TIMEOUT, watch=watch)
+            while isinstance(step, StepProgress):
+                assert hook is not None
+                for data in hook.progress(step):  # type: ignore[attr-defined]
+                    hook.adopted(data, rt.request(monitor, Immigrate(data), 120.0, watch=watch))
+                step = rt.request(monitor, RunStep(progress=True), STEP_TIMEOUT, watch=watch)
             now = time.monotonic()
             report = step.report
             stats = generation_stats(

@@ -10,7 +10,7 @@ import pytest
 
 from actors.evolution.config import EvolutionConfig
 from actors.evolution.errors import EvolutionError
-from actors.evolution.monitor import Immigrated, StepDone
+from actors.evolution.monitor import Immigrated, StepDone, StepProgress
 from actors.evolution.population import EvolutionCore
 from actors.evolution.run import EvolveOptions, evolve
 from actors.evolution.setup import build_constraint, morphology_spec
@@ -78,3 +78,57 @@ def test_evolve_hook_adopts_into_running_population() -> None:
     assert refused.agent_id is None and "xor" in refused.error
     # adopted between steps: the second generation is the 4 planned agents + the immigrant
     assert [h.population for h in result.history] == [4, 5, 4]
+
+
+class _ProgressHook(_Hook):
+    wants_progress = True
+
+    def __init__(self, give: Sequence[bytes] = ()) -> None:
+        super().__init__(())
+        self.give_mid = list(give)
+        self.news: list[StepProgress] = []
+
+    def progress(self, news: StepProgress) -> Sequence[bytes]:
+        self.news.append(news)
+        out, self.give_mid = self.give_mid, []
+        return out
+
+
+def _digest(result) -> tuple:  # type: ignore[no-untyped-def]
+    return (
+        result.evaluations,
+        result.best_fitness,
+        encode_agent(result.champion),
+        [(h.fitness_max, h.evaluations) for h in result.history],
+    )
+
+
+@pytest.mark.parametrize("runtime", ["simple", pytest.param("local", marks=pytest.mark.multiproc)])
+def test_progress_news_within_steps_leave_the_run_unchanged(runtime: str) -> None:
+    opts = EvolveOptions("dpnv", seed=5, config=_config(pop=5, generations=3))
+    plain = evolve(opts, hook=_Hook([]))
+    hook = _ProgressHook()
+    workers = 2 if runtime == "local" else 1
+    with_news = evolve(dataclasses.replace(opts, runtime=runtime, workers=workers), hook=hook)
+    assert _digest(with_news) == _digest(plain)
+    assert hook.steps == plain.generations
+    assert hook.news, "a run that improves reports it within its steps"
+    fits = [n.fitness[0] for n in hook.news]
+    assert fits == sorted(fits) and len(set(fits)) == len(fits)  # strictly better each time
+    assert all(n.evaluations <= plain.evaluations for n in hook.news)
+    # news is never worse than what the run knew at the step before
+    for n in hook.news:
+        before = [h.fitness_max for h in plain.history[: n.generation]]
+        assert not before or n.fitness[0] > max(before)
+
+
+def test_genotypes_handed_back_with_news_are_adopted_at_once() -> None:
+    hook = _ProgressHook([encode_agent(_foreign("dpnv"))])
+    result = evolve(EvolveOptions("dpnv", seed=5, config=_config(pop=5, generations=3)), hook=hook)
+    (ok,) = hook.results
+    assert ok.agent_id is not None
+    # it joins the step under way, or the next one if that step ended meanwhile (the
+    # monitor goes on while the driver handles the news)
+    first = hook.news[0].generation
+    sizes = [h.population for h in result.history]
+    assert sum(sizes) == 5 * 3 + 1 and 6 in sizes[first : first + 2]
