@@ -52,6 +52,7 @@ import argparse
 import contextlib
 import dataclasses
 import json
+import multiprocessing
 import os
 import signal
 import statistics
@@ -63,6 +64,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # the ideal runs import the package (the nodes get PYTHONPATH)
+    sys.path.insert(0, str(ROOT))
 #: Islands of the steady-state bandwidth phase: 4 agents, 2 tuning attempts, so that they
 #: keep running (and publishing as they improve) through the window instead of solving.
 #: Publication points of the ideal (lockstep) sharing runs, see ``run_lockstep``.
@@ -275,15 +278,14 @@ def spearman(xs: list[float], ys: list[float]) -> float | None:
     return None if sx == 0 or sy == 0 else sxy / (sx * sy)
 
 
-def ideal_runs(
-    nodes: list[int], seeds: int, population: int, config: str | None
-) -> tuple[list[dict[str, Any]], list[dict[str, float]]]:
-    """The lockstep island runs (see the module docstring) and the success tests they saw."""
+def _ideal_one(job: tuple[int, int, str | None, int, str | None, int]) -> dict[str, Any]:
+    """One lockstep run (a worker process of :func:`ideal_runs`)."""
     from actors.distributed.config import MeshSettings, load_run_config
     from actors.distributed.lockstep import LockstepOptions, run_lockstep
     from actors.evolution.config import EvolutionConfig
     from actors.evolution.exoself import ExoselfResult
 
+    n, seed, publish, population, config, limit = job
     cfg, mesh = load_run_config(config) if config else (EvolutionConfig(), MeshSettings())
     cfg = dataclasses.replace(
         cfg, monitor=dataclasses.replace(cfg.monitor, population_size=population)
@@ -295,29 +297,41 @@ def ideal_runs(
             tests.append({"fitness": res.fitness[0], "solved": float(res.solved),
                           **{k: float(v) for k, v in res.success}})  # fmt: skip
 
-    runs = []
-    for seed in range(1, seeds + 1):
-        for n in (x for x in nodes if x > 1):
-            for publish in (*IDEAL_PUBLISH, None):
-                opts = LockstepOptions(
-                    "dpnv", n, seed=seed, config=cfg, sharing=publish is not None,
-                    publish=publish or "generation",
-                    publish_threshold=mesh.publish_threshold,
-                    publish_relative=mesh.publish_relative,
-                    adopt_only_better=mesh.adopt_only_better,
-                )  # fmt: skip
-                t0 = time.monotonic()
-                r = run_lockstep(opts, observe if publish is None else None)
-                runs.append({
-                    "nodes": n, "seed": seed, "sharing": publish is not None,
-                    "publish": publish, "solved": r.solved,
-                    "evals_per_node": r.evals_per_node, "evaluations": list(r.evaluations),
-                    "reevaluations": list(r.reevaluations), "adopted": list(r.adopted),
-                    "published": list(r.published), "wall_seconds": time.monotonic() - t0,
-                })  # fmt: skip
-                print(f"# ideal N={n} seed={seed} {publish or 'isolated'}: "
-                      f"solved={r.solved} evals/node={r.evals_per_node:.0f}",
-                      file=sys.stderr, flush=True)  # fmt: skip
+    opts = LockstepOptions(
+        "dpnv", n, seed=seed, config=cfg, sharing=publish is not None,
+        publish=publish or "generation", publish_threshold=mesh.publish_threshold,
+        publish_relative=mesh.publish_relative, adopt_only_better=mesh.adopt_only_better,
+        max_evaluations=limit,
+    )  # fmt: skip
+    t0 = time.monotonic()
+    r = run_lockstep(opts, observe if publish is None else None)
+    what = f"# ideal N={n} seed={seed} {publish or 'isolated'}"
+    print(f"{what}: solved={r.solved} evals/node={r.evals_per_node:.0f}", file=sys.stderr)
+    return {
+        "nodes": n, "seed": seed, "sharing": publish is not None, "publish": publish,
+        "solved": r.solved, "evals_per_node": r.evals_per_node,
+        "evaluations": list(r.evaluations), "reevaluations": list(r.reevaluations),
+        "adopted": list(r.adopted), "published": list(r.published),
+        "wall_seconds": time.monotonic() - t0, "tests": tests,
+    }  # fmt: skip
+
+
+def ideal_runs(
+    nodes: list[int], seeds: int, population: int, config: str | None, limit: int
+) -> tuple[list[dict[str, Any]], list[dict[str, float]]]:
+    """The lockstep island runs (see the module docstring), one process per core, and the
+    success tests their isolated runs saw. A run unsolved after ``limit`` evaluations per
+    node counts them and is reported as unsolved."""
+    jobs = [
+        (n, seed, publish, population, config, limit)
+        for seed in range(1, seeds + 1)
+        for n in nodes
+        if n > 1
+        for publish in (*IDEAL_PUBLISH, None)
+    ]
+    with multiprocessing.get_context("spawn").Pool(os.cpu_count() or 1) as pool:
+        runs = pool.map(_ideal_one, jobs, chunksize=1)
+    tests = [t for r in runs for t in r.pop("tests")]
     return runs, tests
 
 
@@ -326,9 +340,13 @@ def summarise_ideal(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for n in sorted({r["nodes"] for r in runs}):
         iso = [r["evals_per_node"] for r in runs if r["nodes"] == n and not r["sharing"]]
         for publish in IDEAL_PUBLISH:
-            ev = [r["evals_per_node"] for r in runs if r["nodes"] == n and r["publish"] == publish]
+            mine = [r for r in runs if r["nodes"] == n and r["publish"] == publish]
+            ev = [r["evals_per_node"] for r in mine]
             rows.append({
                 "nodes": n, "publish": publish, "runs": len(ev),
+                "solved": sum(r["solved"] for r in mine),
+                "isolated_solved": sum(not r["sharing"] and r["solved"] for r in runs
+                                       if r["nodes"] == n),
                 "sharing_mean": statistics.fmean(ev), "sharing_median": statistics.median(ev),
                 "isolated_mean": statistics.fmean(iso), "isolated_median": statistics.median(iso),
                 "ratio_mean": statistics.fmean(iso) / statistics.fmean(ev),
@@ -434,6 +452,8 @@ def main() -> int:
     ap.add_argument("--bandwidth-seconds", type=float, default=60.0,
                     help="steady-state bandwidth window (0: skip)")  # fmt: skip
     ap.add_argument("--ideal-seeds", type=int, help="lockstep seeds (default: --seeds; 0: skip)")
+    ap.add_argument("--ideal-max-evaluations", type=int, default=20_000,
+                    help="per-node evaluations before a lockstep run stops unsolved")  # fmt: skip
     ap.add_argument("--json", help="also write the JSON here")
     args = ap.parse_args()
     seeds = 2 if args.quick else args.seeds
@@ -449,7 +469,9 @@ def main() -> int:
                       f"solved={r['solved']} evals/node={r['evals_per_node']:.0f} "
                       f"wall={r['wall_seconds']}s", file=sys.stderr, flush=True)  # fmt: skip
     rows = summarise(runs, nodes)
-    ideal, tests = ideal_runs(nodes, ideal_seeds, args.population, args.config)
+    ideal, tests = ideal_runs(
+        nodes, ideal_seeds, args.population, args.config, args.ideal_max_evaluations
+    )
     ideal_rows = summarise_ideal(ideal) if ideal else []
     plateau_stats = plateau(tests) if tests else None
     steady = None
