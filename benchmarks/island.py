@@ -8,7 +8,9 @@ Definitions (what this script measures):
 * For N = 1, 2, 4 nodes and every seed, two runs with the same per-node seeds: **sharing**
   (all nodes in one realm, publishing improving champions, validating and adopting the
   others') and **isolated** (each node alone in its own realm: the same processes, mesh
-  included, but nobody to share with). A run ends at the **first solution on any node**.
+  included, but nobody to share with). The nodes are started one after another (each joins
+  through the first) and wait for a start file (``--start-file``) that is created once all are
+  up, so they start evolving together. A run ends at the **first solution on any node**.
 * **Evaluations per node to the first solution**: the mean over the N nodes of the
   evaluations each had done when the first solution was reported (tuning evaluations
   included; the re-evaluations of received genotypes are added too -- they are work the
@@ -85,6 +87,7 @@ class Proc:
         self.log = open(tmp / f"{name}.log", "ab")  # noqa: SIM115 - closed in stop()
         cmd = [sys.executable, "-m", "actors", "evolve", "dpnv", "--quiet", "--mesh",
                "--label", name, "--mesh-status", str(self.status_path),
+               "--start-file", str(tmp / "go"),
                "--mesh-events", str(self.events_path), "--linger", "0",
                "--max-evaluations", "none", "--max-generations", "1000000", *args]  # fmt: skip
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -151,6 +154,7 @@ def run_once(
                 addr = _wait_address(p)
                 if k == 0:
                     seed_addr = addr
+            (tmp / "go").touch()  # every node is up: all start evolving now
             t0 = time.monotonic()
             solved_by = None
             while time.monotonic() - t0 < timeout:
@@ -171,7 +175,7 @@ def run_once(
             final = p.refresh()
             st["udp_bytes_sent"] = final.get("udp_bytes_sent") or st.get("udp_bytes_sent")
         evals = [st.get("evaluations", 0) + st.get("validation_evaluations", 0) for st in stats]
-        secs = [end - p.started for p, end in zip(procs, ends, strict=True)]
+        secs = [end - p.started for p, end in zip(procs, ends, strict=True)]  # start-up included
         bps = [
             (st.get("udp_bytes_sent") or 0) / s for st, s in zip(stats, secs, strict=True) if s > 0
         ]
@@ -219,6 +223,7 @@ def steady_bandwidth(
                 procs.append(p)
                 addr = _wait_address(p)
                 seed_addr = seed_addr or addr
+            (tmp / "go").touch()
             t0 = time.monotonic()
             first: dict[str, tuple[float, int]] = {}
             last: dict[str, tuple[float, int]] = {}
@@ -505,15 +510,14 @@ def main() -> int:
     print(markdown(rows))
     if ideal_rows:
         print("\nideal sharing (in-process lockstep, zero latency), evaluations per node:\n")
-        print(
-            "| nodes | runs | sharing mean | median | isolated mean | median | "
-            "ratio iso/share (mean, median) | sharing better in |"
-        )
-        print("|" + "---|" * 8)
+        print("| nodes | publish | solved/runs | sharing mean | median | isolated mean | median "
+              "| ratio iso/share (mean, median) | sharing better in |")  # fmt: skip
+        print("|" + "---|" * 9)
         for r in ideal_rows:
-            print(f"| {r['nodes']} | {r['runs']} | {r['sharing_mean']:.0f} | "
-                  f"{r['sharing_median']:.0f} | {r['isolated_mean']:.0f} | "
-                  f"{r['isolated_median']:.0f} | {r['ratio_mean']:.2f}, {r['ratio_median']:.2f} | "
+            print(f"| {r['nodes']} | {r['publish']} | {r['solved']}/{r['runs']} | "
+                  f"{r['sharing_mean']:.0f} | {r['sharing_median']:.0f} | "
+                  f"{r['isolated_mean']:.0f} | {r['isolated_median']:.0f} | "
+                  f"{r['ratio_mean']:.2f}, {r['ratio_median']:.2f} | "
                   f"{r['sharing_better_in']}/{r['runs']} |")  # fmt: skip
     if plateau_stats is not None:
         p = plateau_stats

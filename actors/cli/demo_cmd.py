@@ -97,6 +97,7 @@ def _spawn(args: argparse.Namespace, out: Path, k: int, seed_address: str | None
         "--mesh", "--realm", args.realm, "--label", name,
         "--mesh-status", str(status), "--mesh-events", str(events),
         "--control-file", str(out / f"{name}.control.json"), "--linger", "2",
+        "--start-file", str(out / "go"),
     ]  # fmt: skip
     if args.config:
         cmd += ["--config", args.config]
@@ -167,6 +168,8 @@ def run_demo(args: argparse.Namespace) -> int:
     nodes: list[Node] = []
     started = time.monotonic()
     winner: Node | None = None
+    go = out / "go"  # the nodes wait for it: created once all are up, they start together
+    go.unlink(missing_ok=True)
     try:
         nodes.append(_spawn(args, out, 0, None))
         seed_address = _wait_started(nodes[0], time.monotonic() + START_TIMEOUT)
@@ -174,6 +177,7 @@ def run_demo(args: argparse.Namespace) -> int:
             nodes.append(_spawn(args, out, k, seed_address))
         for n in nodes[1:]:
             _wait_started(n, time.monotonic() + START_TIMEOUT)
+        go.touch()
         winner = _watch(nodes, args, started)
     finally:
         for n in nodes:

@@ -17,7 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from actors.cli import UsageError
-from actors.cli.island_cmd import add_mesh_arguments, island_session, mesh_settings
+from actors.cli.island_cmd import (
+    add_mesh_arguments,
+    island_session,
+    mesh_settings,
+    wait_for_start,
+)
 
 __all__ = ["register"]
 
@@ -184,6 +189,7 @@ def run_evolve(args: argparse.Namespace) -> int:
     )
     mesh = mesh_settings(args, args.mesh_config)
     with island_session(args, mesh, args.morphology, args.runtime) as island:
+        wait_for_start(args.start_file, args.start_timeout)
         result = evolve(opts, reporters, hook=island)
     if args.json:
         out = Path(args.json)

@@ -16,6 +16,7 @@ import dataclasses
 import json
 import signal
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,6 +42,11 @@ def add_mesh_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--mesh-events", metavar="PATH", help="append the island's events (JSONL)")
     g.add_argument("--linger", type=float, default=3.0, metavar="S",
                    help="seconds to let the last publications leave (default 3)")  # fmt: skip
+    g.add_argument("--start-file", metavar="PATH",
+                   help="with the island up, wait until PATH exists before evolving (a launcher "
+                        "starts several nodes, then all at once)")  # fmt: skip
+    g.add_argument("--start-timeout", type=float, default=600.0, metavar="S",
+                   help="seconds to wait for --start-file (default 600)")  # fmt: skip
 
 
 def mesh_settings(args: argparse.Namespace, base: Any) -> Any:
@@ -109,6 +115,18 @@ def island_session(
     finally:
         signal.signal(signal.SIGTERM, previous)
         island.close(linger=args.linger)
+
+
+def wait_for_start(path: str | None, timeout: float) -> None:
+    """Block until ``path`` exists (no-op without one); :class:`UsageError` after
+    ``timeout`` s."""
+    if not path:
+        return
+    deadline = time.monotonic() + timeout
+    while not Path(path).exists():
+        if time.monotonic() >= deadline:
+            raise UsageError(f"start file {path} did not appear within {timeout:g} s")
+        time.sleep(0.02)
 
 
 # ---------------------------------------------------------------------- mesh best / nodes

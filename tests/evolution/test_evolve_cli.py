@@ -82,6 +82,10 @@ def test_morphologies_lists_the_registry(capsys: pytest.CaptureFixture[str]) -> 
         (["evolve", "xor", "--phenotype", "quantum"], "unknown phenotype backend"),
         (["evolve", "xor", "--resume"], "--resume needs --store"),
         (["evolve", "xor", "--config", "/no/such.toml"], "cannot read configuration"),
+        (
+            ["evolve", "xor", "--start-file", "/no/such/go", "--start-timeout", "0.1"],
+            "start file /no/such/go did not appear within 0.1 s",
+        ),
         (["show", "/no/such.json"], "cannot read"),
     ],
 )
@@ -188,3 +192,22 @@ def test_sigkill_then_resume_ends_as_an_uninterrupted_run(tmp_path: Path) -> Non
     for key in ("evaluations", "generations", "best_fitness", "champion_id", "reason"):
         assert a[key] == b[key], key
     assert Path(a["champion_json"]).read_bytes() == Path(b["champion_json"]).read_bytes()
+
+
+def test_a_start_file_that_appears_lets_the_run_begin(tmp_path: Path) -> None:
+    go = tmp_path / "go"
+    cmd = [sys.executable, "-m", "actors", "evolve", "xor", "--quiet", "--json",
+           str(tmp_path / "r.json"), "--start-file", str(go), "--start-timeout", "60"]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
+    try:
+        time.sleep(1.0)
+        assert proc.poll() is None, "the run must wait for its start file"
+        assert not (tmp_path / "r.json").exists()
+        go.touch()
+        assert proc.wait(timeout=60) == 0
+        assert json.loads((tmp_path / "r.json").read_text())["solved"]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
