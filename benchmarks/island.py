@@ -31,8 +31,9 @@ Definitions (what this script measures):
   settings in one process with :func:`actors.distributed.lockstep.run_lockstep` -- the nodes
   advance one evaluation at a time at equal speed and champions arrive at the receiver's next
   evaluation (zero latency, no rate limit, adoption mid-generation). Its isolated/sharing
-  ratio is the most sharing can save on the problem with this publish/adopt policy, whatever
-  the transport; its isolated runs are exactly ``megabrain evolve dpnv --seed 1000*s+k``.
+  ratio is what this publish/adopt policy saves with a free, instant transport (a reference,
+  not a bound: delay can help by keeping islands diverse); its isolated runs are exactly
+  ``megabrain evolve dpnv --seed 1000*s+k``.
   Two publication points: after each generation, and after each tuned agent (``publish_on``).
 * **Plateau** (from the ideal runs): every agent that reaches DPNV's 1,000-step goal is put to
   the success test; for those, the Spearman rank correlation between Gruau fitness and the
@@ -68,14 +69,18 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # the ideal runs import the package (the nodes get PYTHONPATH)
     sys.path.insert(0, str(ROOT))
-#: Islands of the steady-state bandwidth phase: 4 agents, 2 tuning attempts, so that they
-#: keep running (and publishing as they improve) through the window instead of solving.
+#: Islands of the steady-state bandwidth phase: 4 agents, 2 tuning attempts, and a fitness
+#: goal out of reach (solving needs it too), so that they keep running -- and publishing as
+#: they improve -- through the window instead of solving.
 #: Publication points of the ideal (lockstep) sharing runs, see ``run_lockstep``.
 IDEAL_PUBLISH = ("generation", "evaluation")
 STEADY_CONFIG = """
 [tuning]
 duration = "const"
 duration_parameter = 2.0
+
+[stopping]
+fitness_goal = 100.0
 """
 
 

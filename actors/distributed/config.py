@@ -89,8 +89,13 @@ class MeshSettings:
         lambda v: v in PUBLISH_ON, "generation | evaluation",
     )  # fmt: skip
     publish_interval: float = _opt(
-        2.0, "float", "seconds between two publications at least", _nonneg, ">= 0"
+        5.0, "float", "seconds between two publications at least", _nonneg, ">= 0"
     )
+    advertise_interval: float = _opt(
+        30.0, "float",
+        "seconds between two DHT stores of the published champion (`mesh best`, catch-up) "
+        "at least; a solution is stored at once", _nonneg, ">= 0",
+    )  # fmt: skip
     adopt_rate: float = _opt(
         0.5, "float", "genotypes adopted per second at most (token bucket)", _pos, "> 0"
     )

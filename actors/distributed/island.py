@@ -130,6 +130,8 @@ class Island:
             else None
         )
         self._maintainer: asyncio.Task[None] | None = None
+        self._advert: tuple[bytes, dict[str, Any]] | None = None  # DHT record not stored yet
+        self._advertised_at: float | None = None
         #: ask the driver for mid-step news (``evolve`` reads it; see ``ProgressHook``)
         self.wants_progress = s.publish_on == "evaluation"
 
@@ -238,6 +240,8 @@ class Island:
 
     def close(self, linger: float = 0.0) -> None:
         """Wait up to ``linger`` s for publications in flight, then stop the node."""
+        with self._state:  # the last champion's DHT record, if still pending
+            self._flush_advert(time.monotonic(), force=True)
         with self._lock:
             self._stopping = True
             self._arrived.notify_all()
@@ -297,6 +301,7 @@ class Island:
         )  # fmt: skip
         with self._state:
             self._maybe_publish(step)
+            self._flush_advert(time.monotonic(), force=bool(st.finished))
             out, self._ready = ([] if st.finished else self._ready), []
             self._write_status()
         return out
@@ -360,11 +365,29 @@ class Island:
             return
         self._submit(node.publish(self.topic, data, realm=self.settings.realm))
         meta = {"fitness": fit, "generation": env.generation, "solved": solved}
-        self._submit(node.advertise(BEST_PREFIX + self.opts.morphology, data, meta=meta))
+        self._advert = (data, meta)
+        self._flush_advert(now, force=solved)
         self._log(
             "publish", fitness=fit, generation=env.generation, seq=env.seq, bytes=len(data),
             hash=env.genotype_hash.hex(), solved=solved,
         )  # fmt: skip
+
+    def _flush_advert(self, now: float, force: bool = False) -> None:
+        """Store the latest published champion in the DHT (``mesh best``, catch-up) at most
+        every ``advertise_interval`` s -- a solution at once; later publications in between
+        only replace the pending record."""
+        node = self._node
+        if self._advert is None or node is None:
+            return
+        due = self._advertised_at is None or now - self._advertised_at >= (
+            self.settings.advertise_interval
+        )
+        if not (due or force):
+            return
+        data, meta = self._advert
+        self._advert = None
+        self._advertised_at = now
+        self._submit(node.advertise(BEST_PREFIX + self.opts.morphology, data, meta=meta))
 
     # ------------------------------------------------------------------ receiving
     def _validate_loop(self) -> None:

@@ -41,6 +41,8 @@ def test_run_file_splits_into_evolution_and_mesh(tmp_path) -> None:
         ("[mesh]\npublish_threshold = -1", "mesh.publish_threshold"),
         ("[mesh]\nbootstrap = ['nohost']", "mesh.bootstrap"),
         ("[mesh]\nrealm = ''", "mesh.realm"),
+        ("[mesh]\npublish_on = 'sometimes'", "mesh.publish_on"),
+        ("[mesh]\nadvertise_interval = -1.0", "mesh.advertise_interval"),
         ("mesh = 3", "mesh: expected a table"),
     ],
 )
