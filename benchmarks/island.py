@@ -21,8 +21,9 @@ Definitions (what this script measures):
   ``actors/distributed/meter.py``), divided by the node's wall time. This is the whole mesh's
   cost (SWIM probes, DHT, pub/sub, QUIC), not just the champions; over these short runs it
   includes the start (TLS and mesh handshakes, joins, first DHT stores). The **steady state**
-  is measured apart: the largest N of sharing islands (4 agents, 2 tuning attempts each, so
-  they keep evolving and publishing) after a 15 s warm-up, over ``--bandwidth-seconds``.
+  is measured apart: the largest N of sharing islands (4 agents, 2 tuning attempts each, a
+  fitness goal out of reach, so they keep evolving and publishing as they improve -- the worst
+  case for bandwidth) after a 15 s warm-up, over ``--bandwidth-seconds``.
 * **Latency**: publication (the publisher's wall clock in the envelope) -> validated on the
   receiver (``accept``), and -> injected into the receiver's population (``adopt``, which
   waits for the end of the receiver's current generation); p50 / p99 over all sharing runs.
