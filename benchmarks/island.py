@@ -117,14 +117,9 @@ class Proc:
         self.log.close()
 
     def events(self, kind: str) -> list[dict[str, Any]]:
-        out = []
-        with contextlib.suppress(OSError):
-            for line in self.events_path.read_text().splitlines():
-                with contextlib.suppress(ValueError):
-                    ev = json.loads(line)
-                    if ev.get("kind") == kind:
-                        out.append(ev)
-        return out
+        from actors.distributed.island import read_events
+
+        return read_events(self.events_path, kind)
 
 
 def _wait_address(p: Proc, timeout: float = 60.0) -> str:

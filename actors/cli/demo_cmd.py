@@ -257,14 +257,9 @@ def _summary(nodes: list[Node], winner: Node | None, elapsed: float, args: Any) 
 
 
 def _events(n: Node, kind: str) -> list[dict[str, Any]]:
-    out = []
-    with contextlib.suppress(OSError):
-        for line in n.events_path.read_text().splitlines():
-            with contextlib.suppress(ValueError):
-                ev = json.loads(line)
-                if ev.get("kind") == kind:
-                    out.append(ev)
-    return out
+    from actors.distributed.island import read_events
+
+    return read_events(n.events_path, kind)
 
 
 def _plot(nodes: list[Node], path: Path, args: Any) -> None:

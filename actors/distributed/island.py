@@ -57,7 +57,7 @@ from mesh.identity import NodeKey, node_id_of, realm_id
 from mesh.node import MeshNode, NodeConfig
 from mesh.transport import parse_address
 
-__all__ = ["BEST_PREFIX", "ISLANDS_KEY", "Island", "IslandOptions"]
+__all__ = ["BEST_PREFIX", "ISLANDS_KEY", "Island", "IslandOptions", "read_events"]
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,24 @@ BEST_PREFIX = "tweann.best."
 ISLANDS_KEY = "tweann.islands"
 #: Events kept between two steps at most (older ones are dropped and counted).
 INBOX = 256
+
+
+def read_events(path: str | Path, kind: str | None = None) -> list[dict[str, Any]]:
+    """The events of an island's log (``events_path``), oldest first, of one ``kind`` or all;
+    a missing file gives none, and a line being written (not yet JSON) is skipped."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
+    out = []
+    for line in lines:
+        try:
+            ev = json.loads(line)
+        except ValueError:
+            continue
+        if kind is None or ev.get("kind") == kind:
+            out.append(ev)
+    return out
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from actors.distributed.island import read_events
 from tests.mesh_quic.procs import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,17 +84,7 @@ class IslandProc:
             return {}
 
     def events(self, kind: str | None = None) -> list[dict[str, Any]]:
-        try:
-            lines = self.events_path.read_text().splitlines()
-        except OSError:
-            return []
-        out = []
-        for line in lines:
-            with contextlib.suppress(ValueError):
-                ev = json.loads(line)
-                if kind is None or ev.get("kind") == kind:
-                    out.append(ev)
-        return out
+        return read_events(self.events_path, kind)
 
     def alive_peers(self) -> set[str]:
         return {p["node_id"] for p in self.status().get("peers", []) if p["status"] == "alive"}
