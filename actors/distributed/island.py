@@ -436,10 +436,7 @@ class Island:
         with self._state:
             rejection = self.intake.settle(res, measured)
             if rejection is None:
-                # the bar for our own publications: what the mesh already has
-                self.policy.last_fitness = max(
-                    self.policy.last_fitness or float("-inf"), res.envelope.main_fitness
-                )
+                self.policy.seen(res.envelope.main_fitness)
                 data = encode_agent(res.agent)
                 self._adopting[data] = res
                 self._ready.append(data)

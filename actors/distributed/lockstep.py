@@ -191,7 +191,7 @@ def run_lockstep(opts: LockstepOptions, on_result: Observer | None = None) -> Lo
             )  # fmt: skip
             check = run_exoself(task)
             node.reevaluations += check.evaluations
-            node.policy.last_fitness = max(node.policy.last_fitness or float("-inf"), claimed)
+            node.policy.seen(claimed)
             node.core.immigrate(agent)
             node.adopted += 1
 

@@ -81,6 +81,14 @@ class PublishPolicy:
             return True
         return self.last_time is None or now - self.last_time >= self.interval
 
+    def seen(self, fitness: float) -> None:
+        """Another node's champion of ``fitness`` was adopted: the mesh already has it, so the
+        bar rises to it (it never falls; the publication time is unchanged)."""
+        if math.isfinite(fitness):
+            self.last_fitness = (
+                fitness if self.last_fitness is None else max(self.last_fitness, fitness)
+            )
+
     def published(self, fitness: float, now: float, solved: bool = False) -> None:
         """Record a publication (the bar never goes down)."""
         self.last_fitness = (

@@ -420,10 +420,10 @@ class PopulationMonitor(Worker):
         if not self.progress_wanted or not outcome.fitness:
             return
         fit = outcome.fitness[0]
-        known = [f for f in (self.progress_best,) if f is not None]
-        if core.state.champion_fitness:
-            known.append(core.state.champion_fitness[0])
-        if known and not fit > max(known):
+        champion = core.state.champion_fitness
+        seen = (self.progress_best, champion[0] if champion else None)
+        bar = max((f for f in seen if f is not None), default=None)
+        if bar is not None and not fit > bar:
             return
         self.progress_best = fit
         news = StepProgress(

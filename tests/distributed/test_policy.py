@@ -56,3 +56,14 @@ def test_token_bucket_refills_at_its_rate() -> None:
 def test_token_bucket_rejects_nonsense() -> None:
     with pytest.raises(ValueError):
         TokenBucket(rate=0.0, burst=1)
+
+
+def test_an_adopted_champion_raises_the_bar_and_never_lowers_it() -> None:
+    p = PublishPolicy(threshold=0.0, relative=0.0, interval=0.0)
+    p.published(0.0, now=0.0)
+    p.seen(-1.0)  # a worse champion from elsewhere: the bar stays at 0.0
+    assert p.last_fitness == 0.0
+    p.seen(2.0)
+    assert p.last_fitness == 2.0 and not p.consider(1.5, now=1.0)
+    p.seen(float("nan"))
+    assert p.last_fitness == 2.0 and p.last_time == 0.0
