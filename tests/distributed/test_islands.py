@@ -20,6 +20,19 @@ def islands(tmp_path: Path) -> Iterator[list[IslandProc]]:
         p.kill()
 
 
+def _three(
+    tmp_path: Path, islands: list[IslandProc], first_seed: int
+) -> tuple[IslandProc, IslandProc, IslandProc]:
+    """Islands a, b, c (seeds first_seed, +1, +2); b and c join through a."""
+    a = IslandProc(tmp_path, "a", seed=first_seed)
+    islands.append(a)
+    b = IslandProc(tmp_path, "b", seed=first_seed + 1, bootstrap=(a.address,))
+    islands.append(b)
+    c = IslandProc(tmp_path, "c", seed=first_seed + 2, bootstrap=(a.address,))
+    islands.append(c)
+    return a, b, c
+
+
 def _adopted_from(island: IslandProc, origin: str) -> list[dict]:
     return [e for e in island.events("adopt") if e["origin"] == origin]
 
@@ -27,12 +40,7 @@ def _adopted_from(island: IslandProc, origin: str) -> list[dict]:
 def test_champion_of_a_is_validated_and_adopted_by_b_and_c(
     tmp_path: Path, islands: list[IslandProc]
 ) -> None:
-    a = IslandProc(tmp_path, "a", seed=1)
-    islands.append(a)
-    b = IslandProc(tmp_path, "b", seed=2, bootstrap=(a.address,))
-    islands.append(b)
-    c = IslandProc(tmp_path, "c", seed=3, bootstrap=(a.address,))
-    islands.append(c)
+    a, b, c = _three(tmp_path, islands, first_seed=1)
     for other in (b, c):
         got = wait_for(lambda o=other: _adopted_from(o, a.node_id), 90.0, f"{other.name} adopts")
         ev = got[0]
@@ -52,12 +60,7 @@ def test_champion_of_a_is_validated_and_adopted_by_b_and_c(
 def test_sigkilled_island_does_not_stop_the_others_and_rejoins(
     tmp_path: Path, islands: list[IslandProc]
 ) -> None:
-    a = IslandProc(tmp_path, "a", seed=4)
-    islands.append(a)
-    b = IslandProc(tmp_path, "b", seed=5, bootstrap=(a.address,))
-    islands.append(b)
-    c = IslandProc(tmp_path, "c", seed=6, bootstrap=(a.address,))
-    islands.append(c)
+    a, b, c = _three(tmp_path, islands, first_seed=4)
     wait_for(lambda: {b.node_id, c.node_id} <= a.alive_peers(), 60.0, "a sees b and c")
     c.kill()
     gen_a, gen_b = a.status()["generation"], b.status()["generation"]
