@@ -52,7 +52,13 @@ from actors.evolution.monitor import Immigrated, StepDone, StepProgress
 from actors.genotype import decode_agent, encode_agent
 from mesh.control import ControlServer
 from mesh.errors import MeshError
-from mesh.events import EventReceived
+from mesh.events import (
+    EventReceived,
+    MemberDied,
+    MemberRejoined,
+    MemberSuspected,
+    MeshEvent,
+)
 from mesh.identity import NodeKey, node_id_of, realm_id
 from mesh.node import MeshNode, NodeConfig
 from mesh.transport import parse_address
@@ -60,6 +66,13 @@ from mesh.transport import parse_address
 __all__ = ["BEST_PREFIX", "ISLANDS_KEY", "Island", "IslandOptions", "read_events"]
 
 log = logging.getLogger(__name__)
+
+#: SWIM's membership events as ``member`` entries of the event log.
+_MEMBER_STATUS: dict[type[MeshEvent], str] = {
+    MemberSuspected: "suspect",
+    MemberDied: "dead",
+    MemberRejoined: "alive",
+}
 
 #: DHT key (problem name) of the champion advertisements of a morphology.
 BEST_PREFIX = "tweann.best."
@@ -196,6 +209,7 @@ class Island:
         cfg = dataclasses.replace(cfg, mesh=dataclasses.replace(cfg.mesh, swim=swim))
         node = MeshNode(self.opts.key, realms, config=cfg)
         host, port = parse_address(s.listen)
+        node.add_listener(self._on_mesh_event)
         self.address = await node.start(host, port, bootstrap=list(s.bootstrap))
         self._node = node
         if self.opts.control_file:
@@ -235,6 +249,13 @@ class Island:
                 self._inbox.append((r.value, node_id_of(r.author), realm, time.monotonic(), True))
                 self._arrived.notify()
         self._log("catch_up", realm=realm, records=len(records))
+
+    def _on_mesh_event(self, ev: MeshEvent) -> None:
+        """Mesh thread: log SWIM's view of the other nodes (``member`` events)."""
+        if isinstance(ev, MemberSuspected | MemberDied | MemberRejoined):
+            status = _MEMBER_STATUS[type(ev)]
+            realm = self._realms.get(ev.realm)
+            self._log("member", node=ev.node_id.hex(), status=status, realm=realm)
 
     def _on_event(self, ev: EventReceived) -> None:
         """Mesh thread: queue the event for the next step (never blocks, never raises)."""

@@ -20,12 +20,16 @@ from tests.mesh_quic.procs import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
-#: Short DPNV steps for the tests (a few tuning attempts per agent): the islands keep
-#: evolving, step after step, whatever the machine's load.
+#: Short DPNV steps for the tests (a few tuning attempts per agent), and a fitness goal out
+#: of reach, so that no island solves (solving ends its run): the islands keep evolving,
+#: step after step, whatever the machine's load and however lucky a seed is.
 FAST = """
 [tuning]
 duration = "const"
 duration_parameter = 2.0
+
+[stopping]
+fitness_goal = 100.0
 """
 
 

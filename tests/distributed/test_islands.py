@@ -33,6 +33,13 @@ def _three(
     return a, b, c
 
 
+def _member(island: IslandProc, other: IslandProc, status: str) -> bool:
+    """Has ``island`` logged SWIM holding ``other`` in ``status``?"""
+    return any(
+        e["node"] == other.node_id and e["status"] == status for e in island.events("member")
+    )
+
+
 def _adopted_from(island: IslandProc, origin: str) -> list[dict]:
     return [e for e in island.events("adopt") if e["origin"] == origin]
 
@@ -65,6 +72,7 @@ def test_sigkilled_island_does_not_stop_the_others_and_rejoins(
     c.kill()
     gen_a, gen_b = a.status()["generation"], b.status()["generation"]
     wait_for(lambda: c.node_id not in a.alive_peers(), 60.0, "a notices c is gone")
+    wait_for(lambda: _member(a, c, "dead"), 60.0, "a declares c dead")
     wait_for(
         lambda: a.status()["generation"] >= gen_a + 2 and b.status()["generation"] >= gen_b + 2,
         90.0,
@@ -75,4 +83,5 @@ def test_sigkilled_island_does_not_stop_the_others_and_rejoins(
     islands.append(c2)
     assert c2.node_id == c.node_id
     wait_for(lambda: c2.node_id in a.alive_peers(), 60.0, "a sees c again")
+    assert _member(a, c, "alive")  # logged as a rejoin, not as a new member
     wait_for(lambda: c2.status().get("accepted", 0) >= 1, 90.0, "restarted c adopts")
