@@ -226,8 +226,8 @@ def steady_bandwidth(
                 seed_addr = seed_addr or addr
             (tmp / "go").touch()
             t0 = time.monotonic()
-            first: dict[str, tuple[float, int]] = {}
-            last: dict[str, tuple[float, int]] = {}
+            first: dict[str, tuple[float, int, dict[str, int]]] = {}
+            last: dict[str, tuple[float, int, dict[str, int]]] = {}
             while time.monotonic() - t0 < warmup + seconds:
                 now = time.monotonic()
                 for p in procs:
@@ -236,17 +236,30 @@ def steady_bandwidth(
                     if b is None or p.proc.poll() is not None or st.get("solved"):
                         continue
                     if now - t0 >= warmup:
-                        first.setdefault(p.name, (now, b))
-                        last[p.name] = (now, b)
+                        kinds = dict(st.get("frame_bytes_sent") or {})
+                        first.setdefault(p.name, (now, b, kinds))
+                        last[p.name] = (now, b, kinds)
                 time.sleep(0.5)
         finally:
             for p in procs:
                 p.stop()
         rates = []
-        for name, (t1, b1) in first.items():
-            t2, b2 = last[name]
+        by_kind: dict[str, list[float]] = {}
+        for name, (t1, b1, k1) in first.items():
+            t2, b2, k2 = last[name]
             if t2 - t1 >= 5.0:
                 rates.append((b2 - b1) / (t2 - t1))
+                frames = 0.0
+                for kind in set(k1) | set(k2):
+                    r = (k2.get(kind, 0) - k1.get(kind, 0)) / (t2 - t1)
+                    by_kind.setdefault(kind, []).append(r)
+                    frames += r
+                # QUIC and UDP framing, acknowledgements, keep-alive pings, handshakes
+                by_kind.setdefault("(transport)", []).append(rates[-1] - frames)
+        breakdown = {  # mean over the measured nodes (absent: 0), largest first
+            k: sum(v) / len(rates)
+            for k, v in sorted(by_kind.items(), key=lambda kv: -sum(kv[1]))
+        }
         return {
             "nodes": n,
             "warmup_seconds": warmup,
@@ -254,6 +267,7 @@ def steady_bandwidth(
             "nodes_measured": len(rates),
             "bytes_per_second_per_node": statistics.fmean(rates) if rates else None,
             "max_bytes_per_second": max(rates) if rates else None,
+            "bytes_per_second_by_frame": breakdown,
         }
 
 
@@ -532,6 +546,9 @@ def main() -> int:
         print(f"\nsteady state, {steady['nodes']} sharing islands, {window:.0f} s after a 15 s "
               f"warm-up: {_fmt(bps)} B/s per node ({_fmt(bps and bps * 60 / 1024, '.1f')} "
               f"KiB/min), max {_fmt(steady['max_bytes_per_second'])} B/s")  # fmt: skip
+        print("\n| sent as | B/s per node |\n|---|---|")
+        for kind, rate in steady["bytes_per_second_by_frame"].items():
+            print(f"| {kind} | {rate:.0f} |")
     return 0
 
 

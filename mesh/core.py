@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import heapq
 import random
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -216,6 +216,9 @@ class MeshCore:
         self.stats: dict[str, int] = {
             "sent": 0, "received": 0, "rejected": 0, "bytes_sent": 0, "rate_limited": 0,
         }  # fmt: skip
+        #: Encoded bytes of the frames this node sent (or queued for a connection), by frame
+        #: type name: where a node's bandwidth goes (transport overhead not included).
+        self.frame_bytes: Counter[str] = Counter()
         self._inbound: dict[bytes, list[float]] = {}  # peer -> [tokens, last refill]
         self._out: list[Transmit] = []
         self._connect: list[Contact] = []
@@ -490,6 +493,7 @@ class MeshCore:
         if nid == self.node_id:
             return
         data = encode(frame)
+        self.frame_bytes[type(frame).__name__] += len(data)
         info = self.sessions.get(nid)
         if info is not None:
             if realm in info.realms:

@@ -535,6 +535,7 @@ class MeshNode:
         out: dict[str, int] = {f"node.{k}": v for k, v in self.counters.items()}
         if self.core is not None:
             out.update({f"core.{k}": v for k, v in self.core.stats.items()})
+            out.update({f"core.bytes.{k}": v for k, v in self.core.frame_bytes.items()})
         if self.transport is not None:
             out.update({f"transport.{k}": v for k, v in self.transport.stats.items()})
             out["transport.connections"] = self.transport.connection_count()

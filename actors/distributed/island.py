@@ -492,7 +492,7 @@ class Island:
         with self._state:
             intake = self.intake.snapshot()
             trust = {k.hex(): v for k, v in self.intake.trust.items()}
-        peers = self._peers()
+        peers, frame_bytes = self._mesh_view()
         return {
             "label": self.label,
             "node_id": self.node_id.hex(),
@@ -511,27 +511,31 @@ class Island:
             "inbox_dropped": self._dropped,
             "trust": trust,
             "udp_bytes_sent": self.meter.sent if self.meter else None,
+            "frame_bytes_sent": frame_bytes,
             "peers": peers,
             "time": time.time(),
             "started_at": self.started_at,
         }
 
-    def _peers(self) -> list[dict[str, Any]]:
-        """The node's peer list, read on the node's own thread."""
+    def _mesh_view(self) -> tuple[list[dict[str, Any]], dict[str, int]]:
+        """The node's peer list and its sent frame bytes by frame type, read on the node's
+        own thread."""
         node, loop = self._node, self._loop
         if node is None or loop is None or loop.is_closed() or not loop.is_running():
-            return []
+            return [], {}
 
-        async def read() -> list[dict[str, Any]]:
-            return [
+        async def read() -> tuple[list[dict[str, Any]], dict[str, int]]:
+            peers = [
                 {"node_id": p.node_id.hex(), "status": p.status, "address": p.address}
                 for p in node.peers()
             ]
+            core = node.core
+            return peers, (dict(core.frame_bytes) if core is not None else {})
 
         try:
             return asyncio.run_coroutine_threadsafe(read(), loop).result(timeout=2.0)
-        except Exception:  # a node closing or too busy to answer: no peer list this time
-            return []
+        except Exception:  # a node closing or too busy to answer: nothing this time
+            return [], {}
 
     def _write_status(self, force: bool = False) -> None:
         with self._state:
