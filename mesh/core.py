@@ -432,11 +432,20 @@ class MeshCore:
         return self.realm(realm).pubsub.unsubscribe(topic)
 
     def publish(
-        self, realm: bytes | str, topic: str, payload: bytes, now: float, *, reliable: bool = True
+        self,
+        realm: bytes | str,
+        topic: str,
+        payload: bytes,
+        now: float,
+        *,
+        reliable: bool = True,
+        supersede: bool = False,
     ) -> int:
-        """Publish on ``topic``; subscribers report EventReceived."""
+        """Publish on ``topic``; subscribers report EventReceived (``supersede``: see
+        :mod:`mesh.pubsub`)."""
         self.now = now
-        return self.realm(realm).pubsub.publish(topic, payload, reliable=reliable)
+        node = self.realm(realm)
+        return node.pubsub.publish(topic, payload, reliable=reliable, supersede=supersede)
 
     def register(
         self, realm: bytes | str, procedure: str, now: float, handler: Handler | None = None

@@ -422,17 +422,22 @@ class MeshNode:
         *,
         realm: str | None = None,
         reliable: bool = True,
+        supersede: bool = False,
         wait: bool = False,
     ) -> int | PublishCompleted:
         """Publish ``payload``; returns the op id, or with ``wait`` the PublishCompleted
-        (reliable publications complete when retries stop: see ``PubSubConfig.publish_ttl``)."""
+        (reliable publications complete when retries stop: see ``PubSubConfig.publish_ttl``;
+        ``supersede`` ends our previous superseding publication on ``topic``)."""
         rid = self._realm(realm)
+
+        def start(now: float) -> int:
+            return self._core().publish(
+                rid, topic, payload, now, reliable=reliable, supersede=supersede
+            )
+
         if wait:
-            return await self._op(
-                PublishCompleted, rid,
-                lambda now: self._core().publish(rid, topic, payload, now, reliable=reliable),
-            )  # fmt: skip
-        op = self._core().publish(rid, topic, payload, self._now(), reliable=reliable)
+            return await self._op(PublishCompleted, rid, start)
+        op = start(self._now())
         self._flush()
         return op
 

@@ -18,6 +18,12 @@
   is known: after ``empty_retry``, doubling up to ``resolve_interval``), until
   ``publish_ttl`` passes -- so a publication made during a partition reaches the other side
   after the partition heals. Receivers ack duplicates but deliver each ``(author, seq)`` once.
+* Superseding (``supersede=True``): the publication replaces this node's previous superseding
+  one on the same topic, which stops at once (no more retries, re-resolutions or deliveries to
+  subscribers that appear later; its PublishCompleted reports what it reached). For a stream of
+  states where only the latest matters -- a champion that improves -- this bounds the pending
+  work to one publication per topic, and a subscriber that joins late gets the latest state,
+  not the whole history.
 * Receivers check the event's signature for this realm, then :class:`~mesh.signing.ReplayGuard`
   (TTL'd dedup cache + per-author high-water mark): forged, cross-realm and replayed events are
   rejected.
@@ -122,6 +128,7 @@ class PubSub:
         self._peers: dict[bytes, _Peer] = {}
         self._pubs: dict[int, _Pub] = {}
         self._topics: dict[str, _Topic] = {}
+        self._latest: dict[str, _Pub] = {}  # topic -> the pending superseding publication
 
     def handlers(self) -> dict[type[Frame], Callable[[Contact, Any], None]]:
         return {Publish: self._on_publish}
@@ -150,14 +157,22 @@ class PubSub:
         return self.node.dht.put(self._subscription(topic, True), frame=Unsubscribe)
 
     # ------------------------------------------------------------------ publishing
-    def publish(self, topic: str, payload: bytes, *, reliable: bool = True) -> int:
-        """Publish ``payload`` on ``topic``; returns an op id (PublishCompleted when done)."""
+    def publish(
+        self, topic: str, payload: bytes, *, reliable: bool = True, supersede: bool = False
+    ) -> int:
+        """Publish ``payload`` on ``topic``; returns an op id (PublishCompleted when done).
+        With ``supersede``, this publication ends our previous superseding one on ``topic``."""
         node = self.node
         event = sign_event(node.crypto, node.key, node.id, topic, node.core.next_seq(), payload)
         self.guard.accept(event.author, event.seq, node.now)
         self._op += 1
         pub = _Pub(self._op, event, reliable, node.now + self.config.publish_ttl)
         self._pubs[pub.op] = pub
+        if supersede:
+            old = self._latest.get(topic)
+            self._latest[topic] = pub
+            if old is not None:
+                self._finish(old)
         if topic in self.topics:  # local subscriber
             self._deliver_local(event)
         if reliable:
@@ -311,6 +326,9 @@ class PubSub:
             self._enqueue(contact, pub)
 
     def _finish(self, pub: _Pub) -> None:
+        topic = pub.event.topic
+        if self._latest.get(topic) is pub:
+            del self._latest[topic]
         if self._pubs.pop(pub.op, None) is not None:
             self.node.emit(PublishCompleted(self.node.id, pub.op, len(pub.acked), len(pub.known)))
 

@@ -135,6 +135,11 @@ class MeshSettings:
     swim_period: float = _opt(
         2.0, "float", "SWIM failure-detector period, seconds (probe traffic)", _pos, "> 0"
     )
+    subscriber_ttl: float = _opt(
+        30.0, "float",
+        "seconds a publisher reuses the subscriber list it looked up (DHT traffic; a new "
+        "subscriber also catches up from the DHT)", _pos, "> 0",
+    )  # fmt: skip
 
     TABLE = "mesh"
 

@@ -206,7 +206,8 @@ class Island:
         realms = list(dict.fromkeys((s.realm, *s.subscribed)))
         cfg = self.opts.node_config
         swim = dataclasses.replace(cfg.mesh.swim, period=s.swim_period)
-        cfg = dataclasses.replace(cfg, mesh=dataclasses.replace(cfg.mesh, swim=swim))
+        pubsub = dataclasses.replace(cfg.mesh.pubsub, subscriber_ttl=s.subscriber_ttl)
+        cfg = dataclasses.replace(cfg, mesh=dataclasses.replace(cfg.mesh, swim=swim, pubsub=pubsub))
         node = MeshNode(self.opts.key, realms, config=cfg)
         host, port = parse_address(s.listen)
         node.add_listener(self._on_mesh_event)
@@ -402,7 +403,7 @@ class Island:
         node = self._node
         if node is None:
             return
-        self._submit(node.publish(self.topic, data, realm=self.settings.realm))
+        self._submit(node.publish(self.topic, data, realm=self.settings.realm, supersede=True))
         meta = {"fitness": fit, "generation": env.generation, "solved": solved}
         self._advert = (data, meta)
         self._flush_advert(now, force=solved)

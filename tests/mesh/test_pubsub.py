@@ -115,3 +115,40 @@ def test_per_peer_token_bucket_and_bounded_queue():
     assert stats["dropped"] == 40 - 20 - 5  # the queue holds 20; 5 left at once
     assert len(got) == 25
     assert len({e.payload for e in got}) == 25
+
+
+def test_a_superseding_publication_ends_the_previous_one():
+    sim = build(60, 27)
+    left, right = sim.nodes[:30], sim.nodes[30:]
+    subs = left[5:10] + right[5:10]
+    subscribe(sim, subs)
+    pub = left[0]
+    sim.partition([left, right])
+    for payload in (b"v1", b"v2"):
+        sim.do(pub, lambda c, p=payload: c.publish("default", "t", p, sim.now, supersede=True))
+        sim.run_for(20)
+    # v1 stopped when v2 was published: completed, having reached only the near side
+    [done] = pub.events_of(PublishCompleted)
+    assert done.acked == 5 and pub.core.realm("default").pubsub.pending() == 1
+    sim.heal()
+    sim.run_for(120)
+    assert all([e.payload for e in received(n)] == [b"v1", b"v2"] for n in subs[:5])
+    assert all([e.payload for e in received(n)] == [b"v2"] for n in subs[5:])
+
+
+def test_a_late_subscriber_gets_only_the_latest_superseding_publication():
+    def late(supersede):
+        sim = build(40, 28)
+        subscribe(sim, sim.nodes[5:8])
+        for payload in (b"v1", b"v2", b"v3"):
+            sim.do(sim.nodes[0], lambda c, p=payload: c.publish(
+                "default", "t", p, sim.now, supersede=supersede))  # fmt: skip
+            sim.run_for(2)
+        newcomer = sim.nodes[20]
+        subscribe(sim, [newcomer])
+        sim.run_for(60)  # past a re-resolution of the pending publications
+        assert all(len(received(n)) == 3 for n in sim.nodes[5:8])
+        return [e.payload for e in received(newcomer)]
+
+    assert late(supersede=True) == [b"v3"]
+    assert sorted(late(supersede=False)) == [b"v1", b"v2", b"v3"]
