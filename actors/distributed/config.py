@@ -91,6 +91,15 @@ class MeshSettings:
     publish_interval: float = _opt(
         5.0, "float", "seconds between two publications at least", _nonneg, ">= 0"
     )
+    publish_budget: float = _opt(
+        400.0, "float",
+        "bytes per second this node spends on champions at most, on average: publications "
+        "(envelope x subscribers) and DHT stores of the champion; 0: no byte budget",
+        _nonneg, ">= 0",
+    )  # fmt: skip
+    publish_burst: float = _opt(
+        8192.0, "float", "bytes the publication budget may save up (its burst)", _nonneg, ">= 0"
+    )
     advertise_interval: float = _opt(
         30.0, "float",
         "seconds between two DHT stores of the published champion (`mesh best`, catch-up) "

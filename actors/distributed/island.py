@@ -127,7 +127,11 @@ class Island:
         self.label = opts.label or self.node_id.hex()[:8]
         self.topic = topic_for(opts.morphology)
         self.intake = Intake(s, self.node_id, opts.morphology)
-        self.policy = PublishPolicy(s.publish_threshold, s.publish_relative, s.publish_interval)
+        self.policy = PublishPolicy(
+            s.publish_threshold, s.publish_relative, s.publish_interval,
+            budget=s.publish_budget, burst=s.publish_burst,
+        )  # fmt: skip
+        self._fanout = 1  # alive peers at the last status: the subscribers a publication reaches
         self.address = ""
         self.meter = UdpMeter.install()
         self.published = 0
@@ -397,7 +401,7 @@ class Island:
             fitness=fitness, evaluations=evaluations, solved=solved, sent_at=time.time(),
         )  # fmt: skip
         data = env.to_bytes()
-        self.policy.published(fit, now, solved)
+        self.policy.published(fit, now, solved, nbytes=len(data) * self._fanout)
         self.intake.remember(env.genotype_hash)
         self.published += 1
         node = self._node
@@ -414,19 +418,20 @@ class Island:
 
     def _flush_advert(self, now: float, force: bool = False) -> None:
         """Store the latest published champion in the DHT (``mesh best``, catch-up) at most
-        every ``advertise_interval`` s -- a solution at once; later publications in between
-        only replace the pending record."""
+        every ``advertise_interval`` s and when the byte budget allows -- a solution at once;
+        later publications in between only replace the pending record."""
         node = self._node
         if self._advert is None or node is None:
             return
         due = self._advertised_at is None or now - self._advertised_at >= (
             self.settings.advertise_interval
         )
-        if not (due or force):
+        if not force and not (due and self.policy.allows(now)):
             return
         data, meta = self._advert
         self._advert = None
         self._advertised_at = now
+        self.policy.charge(len(data) * min(self._fanout, node.config.mesh.k), now)
         self._submit(node.advertise(BEST_PREFIX + self.opts.morphology, data, meta=meta))
 
     # ------------------------------------------------------------------ receiving
@@ -544,6 +549,7 @@ class Island:
 
     def _write_status_locked(self, force: bool) -> None:
         status = self.status()
+        self._fanout = max(1, sum(p["status"] == "alive" for p in status["peers"]))
         path = self.opts.status_path
         if path:
             tmp = f"{path}.tmp"

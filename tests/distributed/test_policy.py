@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from actors.distributed.policy import PublishPolicy, TokenBucket
 
@@ -67,3 +69,59 @@ def test_an_adopted_champion_raises_the_bar_and_never_lowers_it() -> None:
     assert p.last_fitness == 2.0 and not p.consider(1.5, now=1.0)
     p.seen(float("nan"))
     assert p.last_fitness == 2.0 and p.last_time == 0.0
+
+
+def test_byte_budget_holds_publications_until_the_debt_is_paid() -> None:
+    p = PublishPolicy(threshold=0.0, relative=0.0, budget=100.0, burst=1_000.0)
+    assert p.consider(1.0, now=0.0)
+    p.published(1.0, now=0.0, nbytes=3_000.0)  # overdraws: 1,000 - 3,000
+    assert not p.consider(2.0, now=19.9)  # -2,000 + 1,990 < 0
+    assert p.consider(2.0, now=20.0)
+    p.charge(500.0, now=20.0)  # e.g. a DHT store of the champion
+    assert not p.consider(2.0, now=24.9) and p.consider(2.0, now=25.0)
+
+
+def test_a_first_solution_is_not_held_back_by_the_budget() -> None:
+    p = PublishPolicy(threshold=0.0, relative=0.0, budget=10.0, burst=100.0)
+    p.published(1.0, now=0.0, nbytes=10_000.0)
+    assert not p.consider(5.0, now=1.0)
+    assert p.consider(0.5, now=1.0, solved=True)
+
+
+def test_no_budget_means_no_byte_pacing() -> None:
+    p = PublishPolicy(threshold=0.0, relative=0.0)
+    p.published(1.0, now=0.0, nbytes=1e12)
+    assert p.consider(2.0, now=0.0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    steps=st.lists(
+        st.tuples(st.floats(0.0, 5.0), st.floats(0.0, 20_000.0), st.booleans()),
+        min_size=1, max_size=60,
+    ),
+    budget=st.floats(1.0, 5_000.0),
+    burst=st.floats(0.0, 50_000.0),
+)  # fmt: skip
+def test_bytes_spent_in_any_window_stay_within_the_budget(
+    steps: list[tuple[float, float, bool]], budget: float, burst: float
+) -> None:
+    """Whatever the champions and their sizes: bytes(t1..t2) <= burst + budget*(t2-t1) + one
+    publication (the overdraft)."""
+    p = PublishPolicy(threshold=0.0, relative=0.0, budget=budget, burst=burst)
+    now, fitness, spent = 0.0, 0.0, []
+    for dt, nbytes, store in steps:
+        now += dt
+        fitness += 1.0
+        if p.consider(fitness, now):
+            p.published(fitness, now, nbytes=nbytes)
+            spent.append((now, nbytes))
+        elif store and p.allows(now):
+            p.charge(nbytes / 10, now)
+            spent.append((now, nbytes / 10))
+    biggest = max(b for _, b in spent) if spent else 0.0
+    for i, (t1, _) in enumerate(spent):
+        total = 0.0
+        for t2, b in spent[i:]:
+            total += b
+            assert total <= burst + budget * (t2 - t1) + biggest + 1e-6
