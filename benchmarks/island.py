@@ -257,8 +257,7 @@ def steady_bandwidth(
                 # QUIC and UDP framing, acknowledgements, keep-alive pings, handshakes
                 by_kind.setdefault("(transport)", []).append(rates[-1] - frames)
         breakdown = {  # mean over the measured nodes (absent: 0), largest first
-            k: sum(v) / len(rates)
-            for k, v in sorted(by_kind.items(), key=lambda kv: -sum(kv[1]))
+            k: sum(v) / len(rates) for k, v in sorted(by_kind.items(), key=lambda kv: -sum(kv[1]))
         }
         return {
             "nodes": n,
