@@ -92,7 +92,7 @@ class MeshSettings:
         5.0, "float", "seconds between two publications at least", _nonneg, ">= 0"
     )
     publish_budget: float = _opt(
-        400.0, "float",
+        300.0, "float",
         "bytes per second this node spends on champions at most, on average: publications "
         "(envelope x subscribers) and DHT stores of the champion; 0: no byte budget",
         _nonneg, ">= 0",

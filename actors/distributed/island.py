@@ -76,6 +76,9 @@ _MEMBER_STATUS: dict[type[MeshEvent], str] = {
 
 #: DHT key (problem name) of the champion advertisements of a morphology.
 BEST_PREFIX = "tweann.best."
+#: Bytes a champion costs beyond its envelope each time it is sent, charged to the publication
+#: budget: the signed pub/sub event or DHT record around it (~180 B) and QUIC packet headers.
+SEND_OVERHEAD = 256
 #: DHT key under which every island stores its status record.
 ISLANDS_KEY = "tweann.islands"
 #: Events kept between two steps at most (older ones are dropped and counted).
@@ -401,7 +404,7 @@ class Island:
             fitness=fitness, evaluations=evaluations, solved=solved, sent_at=time.time(),
         )  # fmt: skip
         data = env.to_bytes()
-        self.policy.published(fit, now, solved, nbytes=len(data) * self._fanout)
+        self.policy.published(fit, now, solved, nbytes=(len(data) + SEND_OVERHEAD) * self._fanout)
         self.intake.remember(env.genotype_hash)
         self.published += 1
         node = self._node
@@ -431,7 +434,7 @@ class Island:
         data, meta = self._advert
         self._advert = None
         self._advertised_at = now
-        self.policy.charge(len(data) * min(self._fanout, node.config.mesh.k), now)
+        self.policy.charge((len(data) + SEND_OVERHEAD) * min(self._fanout, node.config.mesh.k), now)
         self._submit(node.advertise(BEST_PREFIX + self.opts.morphology, data, meta=meta))
 
     # ------------------------------------------------------------------ receiving
