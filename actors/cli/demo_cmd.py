@@ -61,6 +61,7 @@ class Node:
     status_path: Path
     events_path: Path
     log: Any
+    control_path: Path
     status: dict[str, Any] = field(default_factory=dict)
 
     def refresh(self) -> dict[str, Any]:
@@ -81,6 +82,7 @@ class Node:
         if self.proc.poll() is None:
             os.kill(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=10)
+            self.control_path.unlink(missing_ok=True)  # a killed node leaves its own behind
         self.log.close()
 
 
@@ -109,7 +111,7 @@ def _spawn(args: argparse.Namespace, out: Path, k: int, seed_address: str | None
     path = os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH"))))
     env = {**os.environ, "PYTHONPATH": path}
     proc = subprocess.Popen(cmd, cwd=os.getcwd(), env=env, stdout=log, stderr=log)
-    return Node(name, proc, status, events, log)
+    return Node(name, proc, status, events, log, out / f"{name}.control.json")
 
 
 def _wait_started(node: Node, deadline: float) -> str:

@@ -113,8 +113,13 @@ def island_session(
                       f"{settings.realm}", file=sys.stderr, flush=True)  # fmt: skip
         yield island
     finally:
-        signal.signal(signal.SIGTERM, previous)
-        island.close(linger=args.linger)
+        # a second SIGTERM while closing must not cut the cleanup short (the control file, the
+        # last status): it is ignored until the island is closed; SIGKILL still ends it
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        try:
+            island.close(linger=args.linger)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def wait_for_start(path: str | None, timeout: float) -> None:

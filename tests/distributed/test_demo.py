@@ -34,6 +34,7 @@ def test_demo_runs_three_islands_until_one_solves(tmp_path: Path) -> None:
     assert any(s["solved"] for s in statuses)
     assert all(s["address"] and s["realm"] == "demo" for s in statuses)
     assert all(f"n{k} " in res.stdout for k in range(3))  # the summary table
+    assert not list(out.glob("*.control.json"))  # every node's control file is gone
     # every node process is gone (stopped by PID)
     for s in statuses:
         with pytest.raises(ProcessLookupError):
