@@ -460,6 +460,15 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def emit(doc: dict[str, Any], path: str | None) -> None:
+    """Print the JSON document (and write it to ``path``), then a blank line."""
+    text = json.dumps(doc, indent=1)
+    print(text)
+    if path:
+        Path(path).write_text(text + "\n")
+    print()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="2 seeds, N = 1 and 4")
@@ -516,11 +525,7 @@ def main() -> int:
         "runs": runs,
         "ideal_runs": ideal,
     }
-    text = json.dumps(doc, indent=1)
-    print(text)
-    if args.json:
-        Path(args.json).write_text(text + "\n")
-    print()
+    emit(doc, args.json)
     print(markdown(rows))
     if ideal_rows:
         print("\nideal sharing (in-process lockstep, zero latency), evaluations per node:\n")

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import multiprocessing
 import os
 import statistics
@@ -35,6 +34,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from island import emit  # noqa: E402 - this directory is on the path when run as a script
 
 DEFAULT_TASKS = "xor,single_pole,dpv,dpnv,discrete_tmaze"
 
@@ -92,20 +93,20 @@ def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:
-    lines = [
-        "| task | nodes | solved sharing / isolated | sharing mean | median | isolated mean "
-        "| median | ratio iso/share (mean, median) | sharing better in | adopted/node |",
-        "|" + "---|" * 10,
-    ]
+    head = ["task", "nodes", "solved sharing / isolated", "sharing mean", "median",
+            "isolated mean", "median", "ratio iso/share (mean, median)", "sharing better in",
+            "adopted/node"]  # fmt: skip
+    out = [head, ["---"] * len(head)]
     for r in rows:
-        lines.append(
-            f"| {r['task']} | {r['nodes']} | {r['sharing_solved']}/{r['runs']} / "
-            f"{r['isolated_solved']}/{r['runs']} | {r['sharing_mean']:.0f} | "
-            f"{r['sharing_median']:.0f} | {r['isolated_mean']:.0f} | {r['isolated_median']:.0f} "
-            f"| {r['ratio_mean']:.2f}, {r['ratio_median']:.2f} | "
-            f"{r['sharing_better_in']}/{r['runs']} | {r['adopted_per_node']:.1f} |"
-        )
-    return "\n".join(lines)
+        n = r["runs"]
+        out.append([
+            r["task"], str(r["nodes"]), f"{r['sharing_solved']}/{n} / {r['isolated_solved']}/{n}",
+            *(f"{r[k]:.0f}" for k in ("sharing_mean", "sharing_median", "isolated_mean",
+                                      "isolated_median")),
+            f"{r['ratio_mean']:.2f}, {r['ratio_median']:.2f}", f"{r['sharing_better_in']}/{n}",
+            f"{r['adopted_per_node']:.1f}",
+        ])  # fmt: skip
+    return "\n".join("| " + " | ".join(cells) + " |" for cells in out)
 
 
 def main() -> int:
@@ -142,11 +143,7 @@ def main() -> int:
         "summary": rows,
         "runs": runs,
     }
-    text = json.dumps(doc, indent=1)
-    print(text)
-    if args.json:
-        Path(args.json).write_text(text + "\n")
-    print()
+    emit(doc, args.json)
     print(markdown(rows))
     return 0
 
