@@ -400,10 +400,14 @@ class MeshNode:
     async def subscribe(
         self, topic: str, handler: EventHandler | None = None, *, realm: str | None = None
     ) -> StoreCompleted:
-        """Subscribe to ``topic``; ``handler`` gets each :class:`EventReceived` (may be async)."""
+        """Subscribe to ``topic``; ``handler`` gets each :class:`EventReceived` (may be async).
+        Subscribing again re-stores the subscription record (e.g. for peers that restarted);
+        a handler already registered for the topic is not added twice."""
         rid = self._realm(realm)
         if handler is not None:
-            self._subs.setdefault((rid, topic), []).append(handler)
+            handlers = self._subs.setdefault((rid, topic), [])
+            if handler not in handlers:
+                handlers.append(handler)
         return await self._op(
             StoreCompleted, rid, lambda now: self._core().subscribe(rid, topic, now)
         )

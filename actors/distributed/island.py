@@ -239,7 +239,8 @@ class Island:
         while True:
             for realm in self.settings.subscribed:
                 try:
-                    await node.unsubscribe(self.topic, realm=realm)
+                    # subscribing again stores a newer record (no tombstone in between, so
+                    # publishers never see this node unsubscribed); the handler is kept once
                     await node.subscribe(self.topic, self._on_event, realm=realm)
                     if realm not in caught_up and node.peers(realm):
                         await self._catch_up(node, realm)

@@ -40,6 +40,12 @@ def test_api_round_trips_and_errors() -> None:
             await a.publish("t", b"one")
             await asyncio.wait_for(arrived.wait(), 10)
             assert got == [b"one"] and b.stats()["node.callback_errors"] == 1
+            # subscribing again re-stores the record and keeps each handler once
+            await b.subscribe("t", good)
+            arrived.clear()
+            await a.publish("t", b"two")
+            await asyncio.wait_for(arrived.wait(), 10)
+            assert got == [b"one", b"two"]  # one dispatch calls every handler: no duplicate
 
             async def slow_double(caller: bytes, args: bytes) -> bytes:
                 assert caller == a.node_id
