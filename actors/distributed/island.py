@@ -85,6 +85,11 @@ ISLANDS_KEY = "tweann.islands"
 INBOX = 256
 
 
+def _send_cost(data: bytes, copies: int) -> int:
+    """Bytes charged to the publication budget for sending ``data`` to ``copies`` peers."""
+    return (len(data) + SEND_OVERHEAD) * copies
+
+
 def read_events(path: str | Path, kind: str | None = None) -> list[dict[str, Any]]:
     """The events of an island's log (``events_path``), oldest first, of one ``kind`` or all;
     a missing file gives none, and a line being written (not yet JSON) is skipped."""
@@ -405,7 +410,7 @@ class Island:
             fitness=fitness, evaluations=evaluations, solved=solved, sent_at=time.time(),
         )  # fmt: skip
         data = env.to_bytes()
-        self.policy.published(fit, now, solved, nbytes=(len(data) + SEND_OVERHEAD) * self._fanout)
+        self.policy.published(fit, now, solved, nbytes=_send_cost(data, self._fanout))
         self.intake.remember(env.genotype_hash)
         self.published += 1
         node = self._node
@@ -435,7 +440,7 @@ class Island:
         data, meta = self._advert
         self._advert = None
         self._advertised_at = now
-        self.policy.charge((len(data) + SEND_OVERHEAD) * min(self._fanout, node.config.mesh.k), now)
+        self.policy.charge(_send_cost(data, min(self._fanout, node.config.mesh.k)), now)
         self._submit(node.advertise(BEST_PREFIX + self.opts.morphology, data, meta=meta))
 
     # ------------------------------------------------------------------ receiving
