@@ -558,7 +558,8 @@ class Island:
 
     def _write_status_locked(self, force: bool) -> None:
         status = self.status()
-        self._fanout = max(1, sum(p["status"] == "alive" for p in status["peers"]))
+        alive = sum(p["status"] == "alive" for p in status["peers"])
+        self._fanout = max(1, alive)
         path = self.opts.status_path
         if path:
             tmp = f"{path}.tmp"
@@ -575,7 +576,7 @@ class Island:
             if status["best"] is not None:
                 meta["best"] = status["best"]
             meta["address"] = self.address
-            meta["peers"] = sum(p["status"] == "alive" for p in status["peers"])
+            meta["peers"] = alive
             self._submit(node.advertise(ISLANDS_KEY, b"", meta=meta))
 
     def _log(self, kind: str, **fields: Any) -> None:
