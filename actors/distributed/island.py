@@ -559,7 +559,8 @@ class Island:
     def _write_status_locked(self, force: bool) -> None:
         status = self.status()
         alive = sum(p["status"] == "alive" for p in status["peers"])
-        self._fanout = max(1, alive)
+        if status["peers"]:  # an empty list may be a node too busy to answer: keep the last
+            self._fanout = max(1, alive)
         path = self.opts.status_path
         if path:
             tmp = f"{path}.tmp"
