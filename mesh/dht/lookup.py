@@ -5,7 +5,13 @@ FIND_NODE (or FIND_VALUE) in parallel. Every answer adds the contacts it returns
 ordered by XOR distance; as answers come in, queries go to the closest not-yet-queried
 candidates, keeping at most alpha in flight. The lookup ends when the k closest candidates
 still standing have all answered (the paper's termination rule: no answer brought a closer node
-and every one of the k closest has been queried). A contact that fails (timeout) is dropped.
+and every one of the k closest has been queried). A contact that fails (timeout, or its
+connection is gone) is dropped. A contact that is merely slow -- unanswered after the shell's
+*stall* delay, :meth:`Lookup.on_stall` -- is "removed from consideration until and unless it
+does respond" (section 2.3): it frees its slot of the alpha in flight and no longer counts
+among the k closest the termination rule waits for, so a table full of silent or vanished
+contacts costs a stall delay per alpha of them, not a request timeout each; if it answers
+while the lookup runs, its answer counts as any other.
 
 For FIND_VALUE the lookup does not stop at the first record: keys here are multi-author (every
 subscriber of a topic stores its own record under one key), so it runs to the same end and
@@ -24,7 +30,7 @@ from mesh.frames import Contact, Record
 
 __all__ = ["DisjointLookup", "Lookup"]
 
-_NEW, _INFLIGHT, _DONE, _FAILED = 0, 1, 2, 3
+_NEW, _INFLIGHT, _DONE, _FAILED, _STALLED = 0, 1, 2, 3, 4
 
 
 class Lookup:
@@ -83,9 +89,11 @@ class Lookup:
         sl = self._shortlist
         claimed = self._claimed
         i = 0
-        while self._inflight < self.alpha and i < min(len(sl), self.k):
+        window = 0  # shortlist entries looked at that count among the k closest
+        while self._inflight < self.alpha and i < len(sl) and window < self.k:
             nid = sl[i][1]
-            if self._state[nid] == _NEW:
+            state = self._state[nid]
+            if state == _NEW:
                 if claimed is not None:
                     if nid in claimed:  # another disjoint path owns it: not ours to use
                         self._state[nid] = _FAILED
@@ -96,6 +104,7 @@ class Lookup:
                 self._inflight += 1
                 self.queries += 1
                 out.append(self._contacts[nid])
+            window += state != _STALLED
             i += 1
         return out
 
@@ -109,10 +118,12 @@ class Lookup:
         self, node_id: bytes, contacts: tuple[Contact, ...], records: tuple[Record, ...] = ()
     ) -> None:
         """``node_id`` answered with ``contacts`` (and, for FIND_VALUE, ``records``)."""
-        if self._state.get(node_id) != _INFLIGHT:
+        state = self._state.get(node_id)
+        if state not in (_INFLIGHT, _STALLED):
             return
         self._state[node_id] = _DONE
-        self._inflight -= 1
+        if state == _INFLIGHT:
+            self._inflight -= 1
         depth = self._depth[node_id] + 1
         for c in contacts[: self.k]:
             self._learn(c, depth)
@@ -127,19 +138,35 @@ class Lookup:
 
     def on_failure(self, node_id: bytes) -> None:
         """``node_id`` did not answer in time: drop it from the shortlist."""
-        if self._state.get(node_id) != _INFLIGHT:
+        state = self._state.get(node_id)
+        if state not in (_INFLIGHT, _STALLED):
             return
         self._state[node_id] = _FAILED
-        self._inflight -= 1
+        if state == _INFLIGHT:
+            self._inflight -= 1
         d = self._t ^ int.from_bytes(node_id, "big")
         self._shortlist.remove((d, node_id))
 
+    def on_stall(self, node_id: bytes) -> None:
+        """``node_id`` has not answered within the stall delay: free its slot and stop
+        counting it among the k closest, until it answers (:meth:`on_response`) or fails."""
+        if self._state.get(node_id) != _INFLIGHT:
+            return
+        self._state[node_id] = _STALLED
+        self._inflight -= 1
+
     @property
     def done(self) -> bool:
-        """True once the k closest live candidates have all answered."""
+        """True once the k closest live candidates (stalled ones aside) have all answered."""
         if self._inflight:
             return False
-        return all(self._state[nid] != _NEW for _, nid in self._shortlist[: self.k])
+        live = (nid for _, nid in self._shortlist if self._state[nid] != _STALLED)
+        for n, nid in enumerate(live):
+            if n >= self.k:
+                break
+            if self._state[nid] == _NEW:
+                return False
+        return True
 
     def result(self) -> list[Contact]:
         """The k closest contacts that answered, closest first."""
@@ -213,6 +240,11 @@ class DisjointLookup:
         path = self._owner.get(node_id)
         if path is not None:
             path.on_failure(node_id)
+
+    def on_stall(self, node_id: bytes) -> None:
+        path = self._owner.get(node_id)
+        if path is not None:
+            path.on_stall(node_id)
 
     def add_records(self, records: Iterable[Record]) -> None:
         self.paths[0].add_records(records)

@@ -215,14 +215,27 @@ class Dht:
         def find_node_frame(rid: int) -> Frame:
             return FindNode(node.id, rid, target)
 
+        stall = cfg.lookup_stall if 0 < cfg.lookup_stall < cfg.request_timeout else 0.0
+
         def drive() -> None:
             for c in lk.next_queries():
                 make = find_value_frame if find_value else find_node_frame
                 node.request(c, make, cfg.request_timeout, partial(answered, c))
+                if stall:
+                    node.later(stall, partial(stalled, c.node_id))
             if lk.done:
                 finish()
 
+        def stalled(nid: bytes) -> None:
+            if not state["finished"]:
+                lk.on_stall(nid)
+                drive()
+
         def answered(c: Contact, reply: Frame | None) -> None:
+            if state["finished"]:  # a stalled query answering after the end
+                if reply is None:
+                    self.routing.failed(c.node_id)
+                return
             if isinstance(reply, Nodes):
                 lk.on_response(c.node_id, reply.contacts)
             elif isinstance(reply, Value):
