@@ -57,6 +57,8 @@ class IdentityBudget:
         self.known = known
         self.tracked = tracked
         self._addresses: OrderedDict[str, _Address] = OrderedDict()
+        #: New identities admitted so far (tokens spent), all addresses together.
+        self.new_admitted = 0
 
     def __len__(self) -> int:
         return len(self._addresses)
@@ -80,6 +82,7 @@ class IdentityBudget:
         if entry.tokens < 1.0:
             return False
         entry.tokens -= 1.0
+        self.new_admitted += 1
         entry.known[node_id] = None
         while len(entry.known) > self.known:
             entry.known.popitem(last=False)

@@ -398,6 +398,7 @@ class QuicTransport:
             conn.fail("refused_new_identity", "too many new identities from its address",
                       CLOSE_LIMIT)  # fmt: skip
             return False
+        self.stats["new_identities"] = self._identities.new_admitted
         old = self._active.get(nid)
         if old is not None and old is not conn and old.state == AUTH:
             if old.peer_boot == conn.peer_boot:

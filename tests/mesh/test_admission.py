@@ -20,6 +20,7 @@ def test_burst_then_one_new_identity_per_interval() -> None:
     assert b.admit("10.0.0.1", ids[3], 10.0)
     assert not b.admit("10.0.0.1", ids[4], 10.0)
     assert b.admit("10.0.0.1", ids[4], 100.0) and b.admit("10.0.0.1", ids[5], 100.0)
+    assert b.new_admitted == 7
 
 
 def test_known_identities_reconnect_for_free_even_with_the_budget_spent() -> None:
