@@ -10,7 +10,8 @@ CONNECTION_CLOSE reaches the victims) or leave cleanly (``--hold``, then close):
 It prints one JSON line when the sybils are logged in (``{"logged_in": n, "refused": m}``),
 then, at the end of ``--hold``, closes every connection and prints ``{"left": n}``.
 ``--call PROCEDURE`` makes each logged-in sybil also send that procedure a CALL on each
-target (and never read the answer).
+target (and never read the answer). In a test process, :meth:`Sybil.relay` sends PUBLISH
+frames carrying events signed by other (fresh) keys.
 """
 
 from __future__ import annotations
@@ -22,11 +23,12 @@ import random
 import sys
 
 from mesh.errors import MeshError
-from mesh.frames import Call, encode
+from mesh.frames import Call, Publish, encode
 from mesh.handshake import Handshake, PeerInfo
 from mesh.identity import ED25519, NodeKey, realm_id
 from mesh.node import MeshNode
 from mesh.realms import Realm
+from mesh.signing import sign_event
 from mesh.transport import QuicTransport, TransportConfig, TransportError
 
 __all__ = ["Sybil", "main"]
@@ -79,6 +81,17 @@ class Sybil:
         # may still refuse the Proof (a cap): see whether the connection survives a moment
         await asyncio.sleep(0.3)
         return self.transport.connected(self.peers[-1].node_id)
+
+    def relay(self, realm: str, topic: str, author: NodeKey, seq: int, payload: bytes) -> None:
+        """Deliver to every peer a PUBLISH carrying an event that ``author`` signed -- a key
+        that never connected to anyone: the receiver sees it authored by ``author`` and
+        delivered ``via`` this sybil."""
+        assert self.transport is not None
+        rid = realm_id(realm)
+        event = sign_event(ED25519, author, rid, topic, seq, payload)
+        frame = encode(Publish(rid, 0, event, False))
+        for p in self.peers:
+            self.transport.send(p.node_id, frame)
 
     def call(self, realm: str, procedure: str) -> None:
         assert self.transport is not None
