@@ -11,7 +11,11 @@ connection is gone) is dropped. A contact that is merely slow -- unanswered afte
 does respond" (section 2.3): it frees its slot of the alpha in flight and no longer counts
 among the k closest the termination rule waits for, so a table full of silent or vanished
 contacts costs a stall delay per alpha of them, not a request timeout each; if it answers
-while the lookup runs, its answer counts as any other.
+while the lookup runs, its answer counts as any other. A contact the caller already knows to
+be slow (``slow``: it stalled or failed before and has not answered since) is queried too,
+but stalled from the start: it holds no slot and is not waited for. A lookup in which no one
+has answered yet does not end on stalled queries alone: it waits for an answer or for their
+failures (a node cut off from everyone still waits the request timeout, not less).
 
 For FIND_VALUE the lookup does not stop at the first record: keys here are multi-author (every
 subscriber of a topic stores its own record under one key), so it runs to the same end and
@@ -24,7 +28,7 @@ query to the closest node found, i.e. the sequential round trips needed to reach
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from mesh.frames import Contact, Record
 
@@ -46,9 +50,13 @@ class Lookup:
         alpha: int = 3,
         find_value: bool = False,
         claimed: set[bytes] | None = None,
+        slow: Callable[[bytes], bool] | None = None,
     ) -> None:
         self.target = target
         self._claimed = claimed
+        self._slow = slow
+        self._stalled = 0  # queries stalled and not answered or failed yet
+        self._answered = 0
         self.k = k
         self.alpha = alpha
         self.find_value = find_value
@@ -100,10 +108,15 @@ class Lookup:
                         del sl[i]
                         continue
                     claimed.add(nid)
-                self._state[nid] = _INFLIGHT
-                self._inflight += 1
                 self.queries += 1
                 out.append(self._contacts[nid])
+                if self._slow is not None and self._slow(nid):  # known slow: not waited for
+                    self._state[nid] = _STALLED
+                    self._stalled += 1
+                    i += 1
+                    continue
+                self._state[nid] = _INFLIGHT
+                self._inflight += 1
             window += state != _STALLED
             i += 1
         return out
@@ -122,8 +135,11 @@ class Lookup:
         if state not in (_INFLIGHT, _STALLED):
             return
         self._state[node_id] = _DONE
+        self._answered += 1
         if state == _INFLIGHT:
             self._inflight -= 1
+        else:
+            self._stalled -= 1
         depth = self._depth[node_id] + 1
         for c in contacts[: self.k]:
             self._learn(c, depth)
@@ -144,21 +160,27 @@ class Lookup:
         self._state[node_id] = _FAILED
         if state == _INFLIGHT:
             self._inflight -= 1
+        else:
+            self._stalled -= 1
         d = self._t ^ int.from_bytes(node_id, "big")
         self._shortlist.remove((d, node_id))
 
-    def on_stall(self, node_id: bytes) -> None:
+    def on_stall(self, node_id: bytes) -> bool:
         """``node_id`` has not answered within the stall delay: free its slot and stop
-        counting it among the k closest, until it answers (:meth:`on_response`) or fails."""
+        counting it among the k closest, until it answers (:meth:`on_response`) or fails.
+        True if it was still in flight (it answered or failed already otherwise)."""
         if self._state.get(node_id) != _INFLIGHT:
-            return
+            return False
         self._state[node_id] = _STALLED
         self._inflight -= 1
+        self._stalled += 1
+        return True
 
     @property
     def done(self) -> bool:
-        """True once the k closest live candidates (stalled ones aside) have all answered."""
-        if self._inflight:
+        """True once the k closest live candidates (stalled ones aside) have all answered --
+        and someone has answered, unless no query is pending any more."""
+        if self._inflight or (self._stalled and not self._answered):
             return False
         live = (nid for _, nid in self._shortlist if self._state[nid] != _STALLED)
         for n, nid in enumerate(live):
@@ -209,6 +231,7 @@ class DisjointLookup:
         alpha: int = 3,
         d: int = 2,
         find_value: bool = False,
+        slow: Callable[[bytes], bool] | None = None,
     ) -> None:
         self.target = target
         self.k = k
@@ -216,7 +239,7 @@ class DisjointLookup:
         claimed: set[bytes] = set()
         self.paths = [
             Lookup(target, initial[i::d], own_id, k=k, alpha=alpha, find_value=find_value,
-                   claimed=claimed)
+                   claimed=claimed, slow=slow)
             for i in range(d)
         ]  # fmt: skip
         self._owner: dict[bytes, Lookup] = {}
@@ -241,10 +264,9 @@ class DisjointLookup:
         if path is not None:
             path.on_failure(node_id)
 
-    def on_stall(self, node_id: bytes) -> None:
+    def on_stall(self, node_id: bytes) -> bool:
         path = self._owner.get(node_id)
-        if path is not None:
-            path.on_stall(node_id)
+        return path is not None and path.on_stall(node_id)
 
     def add_records(self, records: Iterable[Record]) -> None:
         self.paths[0].add_records(records)

@@ -66,8 +66,11 @@ def test_answered_records_who_answers_and_forgets_it_with_the_session() -> None:
     assert b.node_id not in a.answered
 
 
-def _lookup_time(stall: float, silent: int, seed: int = 3) -> tuple[float, int]:
-    """Simulated seconds a lookup takes with ``silent`` killed nodes nearest its target."""
+def _lookup_times(
+    stall: float, silent: int, seed: int = 3, lookups: int = 1
+) -> list[tuple[float, int]]:
+    """Simulated seconds each of ``lookups`` lookups (one after the other, same target)
+    takes with ``silent`` killed nodes nearest the target, and the live contacts found."""
     cfg = replace(NO_SWIM, lookup_stall=stall)
     sim = Simulation(seed, SimConfig(), cfg)
     nodes = sim.add_nodes(120)
@@ -77,22 +80,48 @@ def _lookup_time(stall: float, silent: int, seed: int = 3) -> tuple[float, int]:
     ranked = sorted(nodes[1:], key=lambda n: int.from_bytes(n.node_id, "big"))
     for n in ranked[:silent]:
         sim.kill(n)  # still in everyone's table; answers nothing
-    start = sim.now
-    op = sim.do(me, lambda c: c.lookup("default", target, sim.now))
-    sim.run_for(60, stop=lambda: any(e.op == op for e in me.events_of(LookupCompleted)))
-    [done] = [e for e in me.events_of(LookupCompleted) if e.op == op]
     live = {n.node_id for n in ranked[silent:]}
-    return sim.now - start, sum(c.node_id in live for c in done.contacts)
+    out = []
+    for _ in range(lookups):
+        start = sim.now
+        op = sim.do(me, lambda c: c.lookup("default", target, sim.now))
+        sim.run_for(60, stop=lambda op=op: any(e.op == op for e in me.events_of(LookupCompleted)))
+        [done] = [e for e in me.events_of(LookupCompleted) if e.op == op]
+        out.append((sim.now - start, sum(c.node_id in live for c in done.contacts)))
+    return out
 
 
 def test_silent_contacts_cost_a_stall_delay_not_a_timeout_each() -> None:
-    slow, found_slow = _lookup_time(0.0, silent=15)
-    fast, found_fast = _lookup_time(0.5, silent=15)
+    [(slow, found_slow)] = _lookup_times(0.0, silent=15)
+    [(fast, found_fast)] = _lookup_times(0.5, silent=15)
     assert slow >= 2 * 5  # 15 silent among the first candidates: >= 5 rounds of 2 s
     assert fast <= slow / 2.5, (fast, slow)
     assert found_fast == found_slow == 20  # the same k live closest either way
-    baseline, _ = _lookup_time(0.5, silent=0)
+    [(baseline, _)] = _lookup_times(0.5, silent=0)
     assert baseline < 1.0
+
+
+def test_contacts_known_slow_are_queried_but_not_waited_for_again() -> None:
+    (first, found1), (second, found2) = _lookup_times(0.5, silent=15, lookups=2)
+    [(baseline, _)] = _lookup_times(0.5, silent=0)
+    assert first > 1.0  # the first lookup stalls on them (five rounds of three)
+    assert second < baseline + 0.2, (second, baseline)  # the next does not wait for them
+    assert found1 == found2 == 20
+
+
+def test_a_lookup_nobody_answered_yet_waits_for_its_stalled_queries() -> None:
+    from mesh.dht.lookup import Lookup
+
+    me, only = b"\x00" * 32, F.Contact(b"\x01" * 32, "mem:1")
+    late = F.Contact(b"\x02" * 32, "mem:2")
+    lk = Lookup(b"\x03" * 32, [only], me, k=4, alpha=3)
+    assert lk.next_queries() == [only]
+    assert lk.on_stall(only.node_id)
+    assert not lk.done  # a slow network is not an empty one
+    lk.on_response(only.node_id, (late,))
+    assert lk.next_queries() == [late]
+    lk.on_response(late.node_id, ())
+    assert lk.done and [c.node_id for c in lk.result()] == [late.node_id, only.node_id]
 
 
 def _service_sim(seed: int = 5):
