@@ -45,13 +45,20 @@ def _true_fitness(g) -> float:
     return run_exoself(task).fitness[0]
 
 
-def test_hostile_envelopes_are_rejected_by_reason(tmp_path: Path, procs: list) -> None:
-    island = IslandProc(tmp_path, "target", realm=REALM, mesh=CONFIG)
+def _island_and_node(
+    tmp_path: Path, procs: list, node: str, mesh: str
+) -> tuple[IslandProc, NodeProc, NodeKey, str]:
+    """An island process, a `megabrain node` bootstrapped through it (with its key), and the
+    topic the island's champions travel on."""
+    island = IslandProc(tmp_path, "target", realm=REALM, mesh=mesh)
     procs.append(island)
-    rogue = NodeProc(tmp_path, "rogue", [island.address], ["--realm", REALM])
-    procs.append(rogue)
-    rk = NodeKey.load(rogue.key)
-    topic = topic_for("dpnv")
+    other = NodeProc(tmp_path, node, [island.address], ["--realm", REALM])
+    procs.append(other)
+    return island, other, NodeKey.load(other.key), topic_for("dpnv")
+
+
+def test_hostile_envelopes_are_rejected_by_reason(tmp_path: Path, procs: list) -> None:
+    island, rogue, rk, topic = _island_and_node(tmp_path, procs, "rogue", CONFIG)
 
     def publish(data: bytes) -> None:
         rogue.request("publish", topic=topic, payload=data.hex(), realm=REALM)
@@ -123,12 +130,7 @@ def test_relayed_liars_cannot_starve_a_known_publisher(tmp_path: Path, procs: li
         "[mesh]\nmax_envelope_bytes = 20000\nrelay_penalty = 1.5\n"
         "adopt_unknown_rate = 0.05\nadopt_unknown_burst = 5\n"
     )
-    island = IslandProc(tmp_path, "target", realm=REALM, mesh=mesh)
-    procs.append(island)
-    honest = NodeProc(tmp_path, "honest", [island.address], ["--realm", REALM])
-    procs.append(honest)
-    hk = NodeKey.load(honest.key)
-    topic = topic_for("dpnv")
+    island, honest, hk, topic = _island_and_node(tmp_path, procs, "honest", mesh)
     champions = [agent("dpnv", 40 + i) for i in range(2)]
     valid = [
         seal(hk, g, realm=REALM, seq=i + 1, fitness=(_true_fitness(g),))

@@ -30,21 +30,9 @@ from mesh.node import MeshNode
 from mesh.realms import Realm
 from mesh.signing import sign_event
 from mesh.transport import QuicTransport, TransportConfig, TransportError
+from tests.mesh_quic.attackers import _Sink
 
 __all__ = ["Sybil", "main"]
-
-
-class _Silent:
-    """Transport events of a sybil: everything received is ignored."""
-
-    def peer_authenticated(self, info: PeerInfo) -> None:
-        pass
-
-    def peer_lost(self, node_id: bytes) -> None:
-        pass
-
-    def frame_received(self, node_id: bytes, data: bytes) -> None:
-        pass
 
 
 class Sybil:
@@ -66,8 +54,9 @@ class Sybil:
 
     async def start(self) -> None:
         cfg = TransportConfig(handshake_timeout=10.0, idle_timeout=60.0)
+        # a sybil ignores everything it receives
         self.transport = QuicTransport(
-            self.key, self._handshake, _Silent(), crypto=ED25519, config=cfg
+            self.key, self._handshake, _Sink(), crypto=ED25519, config=cfg
         )
         await self.transport.listen("127.0.0.1", 0)
 
