@@ -1,4 +1,4 @@
-"""Record storage with TTL and expiry (Kademlia paper, section 2.5), bounded against hostile storers.
+"""Record storage with TTL and expiry (Kademlia paper, section 2.5), bounded against hostile peers.
 
 A stored record is named by ``(key, author)``; a STORE replaces it only with a strictly higher
 ``seq`` (replay and rollback protection); the same record again only renews its expiry.
@@ -18,14 +18,15 @@ byte bounds bound memory whatever the record sizes. The bounds (:class:`StorageL
 * in all: ``max_records`` records and ``max_bytes`` charged bytes.
 
 **Fair share** (against key squatting and storage filling). When a key -- or the whole
-storage -- is full, a new record from storer S evicts the oldest record of the storer B that
-holds the most there (records when the count is full, charged bytes when the bytes are; in
-all: bytes), for as long as B holds more than S will once the new record is in; otherwise the
-record is refused and nothing is evicted. So a storer's records are only ever evicted in
-favour of a storer that ends up holding less, and a storer is refused at a full key only when
-no other storer there holds two records more than it does: an attacker that fills a topic's
-SUBSCRIPTION key from one connection cannot lock an honest subscriber out, it loses one
-record per honest subscriber instead.
+storage -- is full, a new record from storer S evicts records of the storer B that holds the
+most there -- by records and its oldest record when the count is full, by charged bytes and
+its largest record when the bytes are (in all: by bytes) -- for as long as B holds more than S
+will once the new record is in; otherwise the record is refused and nothing is evicted. So a
+record is only ever evicted in favour of a storer that, once stored, holds less than the
+evicted record's storer held; and a key filled by one storer (say, an attacker minting
+SUBSCRIPTION records for a topic from one connection) still takes a record from any other
+storer -- one record per newcomer when it is full by count, any record of at most half the
+key's bytes when it is full by bytes: the squatter loses records, nobody is locked out.
 """
 
 from __future__ import annotations
@@ -227,11 +228,14 @@ class Storage:
                 big = max(others, key=lambda s: (len(per[s]), held[s]))
                 if len(per[big]) <= mine_n + 1:
                     return "key full"
+                at = 0  # its oldest
             else:
                 big = max(others, key=lambda s: (held[s], len(per[s])))
                 if held[big] <= mine_b + charge:
                     return "key full"
-            e = slot[per[big].pop(0)]
+                sizes = [slot[a].charge for a in per[big]]
+                at = sizes.index(max(sizes))  # its largest
+            e = slot[per[big].pop(at)]
             gone[(key, e.record.author)] = e
             held[big] -= e.charge
             count -= 1
@@ -248,7 +252,6 @@ class Storage:
         held = {s: u.charged for s, u in self._storers.items()}
         for e in gone.values():
             held[e.storer] -= e.charge
-        cursors = {s: iter(u.order) for s, u in self._storers.items()}
         mine = held.get(storer, 0)
         while count + 1 > lim.max_records or used + charge > lim.max_bytes:
             others = [s for s in held if s != storer and held[s] > 0]
@@ -257,7 +260,11 @@ class Storage:
             big = max(others, key=lambda s: held[s])
             if held[big] <= mine + charge:
                 return "storage full"
-            name = next(n for n in cursors[big] if n not in gone)
+            names = (n for n in self._storers[big].order if n not in gone)
+            if count + 1 > lim.max_records:
+                name = next(names)  # its oldest
+            else:  # its largest
+                name = max(names, key=lambda n: self._data[n[0]][n[1]].charge)
             e = self._data[name[0]][name[1]]
             gone[name] = e
             held[big] -= e.charge

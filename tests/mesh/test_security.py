@@ -13,7 +13,16 @@ from mesh.dht.records import SUBSCRIPTION, VALUE, record_key
 from mesh.events import EventReceived, FrameRejected
 from mesh.events import RejectReason as RR
 from mesh.frames import (
-    Ack, Event, Ping, Pong, Publish, Record, Store, Subscribe, decode, encode,
+    Ack,
+    Event,
+    Ping,
+    Pong,
+    Publish,
+    Record,
+    Store,
+    Subscribe,
+    decode,
+    encode,
 )  # fmt: skip
 from mesh.identity import ED25519, NodeKey
 from mesh.realms import Realm
