@@ -109,6 +109,12 @@ class MeshConfig:
     refresh_interval: float = 3600.0
     #: Re-store our own records this often (paper section 2.5); 0 disables.
     republish_interval: float = 3600.0
+    #: Records handed to newcomers (section 2.5), in charged bytes: a token bucket shared by
+    #: all newcomers (rate per second, burst), so that logging in again and again under new
+    #: keys does not make this node send its storage each time. One newcomer never gets more
+    #: than the per-storer quota of ``storage``.
+    handover_rate: float = 256 * 1024
+    handover_burst: float = 8 * 1024 * 1024
     #: Default TTL of records we author, in seconds.
     record_ttl: int = 86_400
     #: Expire stored records / dedup entries this often.
@@ -289,11 +295,15 @@ class MeshCore:
                     self._reject(info.node_id, RejectReason.WRONG_REALM, "realm not proven")
 
     def peer_unreachable(self, peer: bytes, now: float) -> None:
-        """A connection to ``peer`` failed or closed: drop its session and queued frames."""
+        """A connection to ``peer`` failed or closed: drop its session and queued frames, and
+        its routing entries -- a peer that left, or that we dropped, is not handed out to
+        lookups until it authenticates again (SWIM would take its suspicion timeout)."""
         self.now = now
         self.sessions.pop(peer, None)
         self._waiting.pop(peer, None)
         self._inbound.pop(peer, None)
+        for node in self.realms.values():
+            node.dht.routing.remove(peer)
 
     def receive(self, peer: bytes, data: bytes, now: float) -> None:
         """Handle one whole frame from authenticated ``peer``; never raises on bad input."""

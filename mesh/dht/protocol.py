@@ -69,6 +69,7 @@ class Dht:
         self.routing = RoutingTable(node.key.node_id, cfg.k, ping_after=cfg.ping_after)
         self.storage = Storage(cfg.storage)
         self._own: dict[bytes, tuple[Record, type[Store | Subscribe | Unsubscribe]]] = {}
+        self._handover = [cfg.handover_burst, node.now]  # token bucket: bytes, last refill
         self._next_op = 0
         if cfg.refresh_interval > 0:
             node.later(cfg.refresh_interval, self._refresh)
@@ -103,13 +104,18 @@ class Dht:
         """Section 2.5: hand a newcomer the records it is now among the closest nodes for.
 
         Sent when the newcomer is closer to a key than our farthest of the k closest known and
-        we are closer than our nearest, so that one node (not all k) does the handing over.
+        we are closer than our nearest, so that one node (not all k) does the handing over;
+        at most our per-storer quota per newcomer, and within the hand-over budget
+        (``MeshConfig.handover_rate`` / ``handover_burst``) over all newcomers.
         """
         node = self.node
         me = int.from_bytes(node.key.node_id, "big")
         new = int.from_bytes(contact.node_id, "big")
         lim = self.storage.limits
-        room_n, room_b = lim.max_storer_records, lim.max_storer_bytes
+        bucket, cfg = self._handover, node.config
+        bucket[0] = min(cfg.handover_burst, bucket[0] + (node.now - bucket[1]) * cfg.handover_rate)
+        bucket[1] = node.now
+        room_n, room_b = lim.max_storer_records, min(lim.max_storer_bytes, bucket[0])
         for record, charge in self.storage.sized_records(node.now):
             if record.kind == SUBSCRIPTION:
                 frame: type[Store | Subscribe | Unsubscribe] = (
@@ -129,6 +135,7 @@ class Dht:
                 node.core.stats["handover_skipped"] += 1
                 continue
             room_n, room_b = room_n - 1, room_b - charge
+            bucket[0] -= charge
             node.request(
                 contact, partial(_make_store, frame, node.id, record),
                 node.config.request_timeout, _ignore,

@@ -260,3 +260,26 @@ def test_a_newcomer_is_handed_at_most_our_per_storer_quota():
         newcomer.receive(welcomer.node_id, encode(f), 0.0)
     assert len(newcomer.realm(RID).dht.storage) == 10
     assert not [e for e in drain(newcomer) if isinstance(e, FrameRejected)]
+
+
+def test_hand_overs_share_one_budget_so_relogging_in_is_no_amplifier():
+    """Newcomers logging in one after the other (say, one attacker under fresh keys) share
+    the hand-over budget: beyond its burst they get its rate, not our storage each time."""
+    one = record_size(record(minted(1)[0], bytes(32), b"g", crypto=SIM_FAST)) + 1024
+    config = MeshConfig(swim=SwimConfig(enabled=False), housekeeping_interval=0.0,
+                        handover_burst=12 * one, handover_rate=one / 10)  # fmt: skip
+    welcomer = make_core(1, [REALM], crypto=SIM_FAST, config=config)
+    storage = welcomer.realm(RID).dht.storage
+    rng = random.Random(5)
+    for i in range(30):
+        r = sign_record(SIM_FAST, NodeKey.generate(rng), RID, kind=GENOTYPE,
+                        record_key=rng.randbytes(32), seq=1, ttl=600, value=b"g")  # fmt: skip
+        assert storage.put(r, bytes([i % 3]) * 32, 0.0)
+
+    def handed(now: float) -> int:
+        newcomer = make_core(int(now * 100) + 7, [REALM], crypto=SIM_FAST, config=config)
+        connect(welcomer, newcomer, now)
+        return sum(isinstance(decode(t.data), Store) for t in welcomer.frames_to_send())
+
+    assert [handed(0.0), handed(0.0), handed(0.0)] == [12, 0, 0]
+    assert handed(50.0) == 5  # 50 s at one record per 10 s
