@@ -79,6 +79,19 @@ def test_an_exception_while_flushing_does_not_stop_the_other_frames() -> None:
             assert len(tried) == 2  # the second frame went out after the first one failed
             assert b.stats()["node.flush_errors"] == 1
             assert await b.call("echo", b"ok", timeout=5) == b"ok"  # timers and I/O go on
+            # a timer that raises still leaves the next one armed
+            core = b._core()
+            real_timer = core.handle_timer
+
+            def broken(now: float) -> None:
+                core.handle_timer = real_timer  # type: ignore[method-assign]
+                raise RuntimeError("a buggy timer")
+
+            core.handle_timer = broken  # type: ignore[method-assign]
+            with pytest.raises(RuntimeError):
+                b._on_timer()
+            assert b._timer is not None and b._timer_at == core.next_timer()
+            assert await b.call("echo", b"again", timeout=5) == b"again"
         finally:
             await a.close()
             await b.close()
