@@ -94,17 +94,21 @@ class _Usage:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """What :meth:`Storage.commit` will do with a record: ``refused`` says why not (empty: it
-    is stored), ``renewal`` that it is the very record held (its signature was checked when it
-    was first stored), ``evict`` the records it displaces."""
+    """What :meth:`Storage.commit` will do with a record (made by :meth:`Storage.plan`)."""
 
     record: Record
+    #: The peer that sent it (charged for it).
     storer: bytes
     now: float
+    #: Why it is refused; empty: it is stored.
     refused: str = ""
+    #: It is the very record held (its signature was checked when it was first stored).
     renewal: bool = False
+    #: Its encoded size.
     size: int = 0
+    #: ``(key, author)`` of the records it displaces.
     evict: tuple[tuple[bytes, bytes], ...] = ()
+    #: The storage's version the plan was made at (a changed storage plans again).
     version: int = 0
 
 
