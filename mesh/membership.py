@@ -5,23 +5,50 @@ order (SWIM section 4.3). No ack within ``probe_timeout`` -> it asks ``indirect`
 to probe the target for it (PROBE-REQ, section 3.1). No ack, direct or indirect, by the end of
 the period -> the target becomes *suspect* (section 4.2); a suspect not refuted within the
 suspicion timeout, ``suspicion_mult * max(1, log10(N + 1)) * period`` (growing with log N as in
-Lifeguard / memberlist), is declared *dead*. Membership updates (alive / suspect / dead with
-incarnation numbers) are piggybacked on probes and acks (section 4.1), each retransmitted about
-``retransmit_mult * log10(N + 1)`` times. A node that hears itself suspected refutes it by
-raising its incarnation. Ordering of updates follows section 4.2 as memberlist refines it:
-higher incarnations win; at equal incarnation suspect beats alive and dead beats both; a death
-notice older than the member's incarnation is ignored.
+Lifeguard / memberlist), is declared *dead*. Membership updates are piggybacked on probes and
+acks (section 4.1), each retransmitted about ``retransmit_mult * log10(N + 1)`` times.
 
-Rejoin (nodes restart with the same key): *dead* is not final. An ALIVE update with an
-incarnation above the one a member died at revives it (:class:`~mesh.events.MemberRejoined`).
-Three things make such an update reach everyone quickly:
+Against a hostile realm member (it holds a valid key of its own and can mint more):
 
-* every Probe / ProbeAck / ProbeRequest carries the sender's own ALIVE update (its current
-  incarnation) first, so any direct exchange refreshes what the receiver knows;
+* **Signed self-incarnations.** Only a member can speak for its own liveness: every update
+  carries the subject's ALIVE statement, ``[public key, address, incarnation]`` signed by the
+  subject for the realm (:func:`mesh.signing.sign_alive`, as libp2p's signed peer records,
+  RFC 0003). An ALIVE update *is* such a statement; a SUSPECT or DEAD accusation carries the
+  statement at the accused incarnation, so nobody can accuse a member at an incarnation it
+  never signed, and the member always refutes by signing a higher one. Incarnations are
+  range-checked at decode (``< MAX_INCARNATION = 2**62``), so a refutation never leaves u64.
+  An update that does not change our view is dropped before its signature is checked; the
+  checks a peer can cause are budgeted (:class:`~mesh.swim_table.VerifyBudget`); a forged
+  statement rejects the whole frame (``AUTH_FAILED``). The node signs its own statement once
+  per incarnation.
+* **Accusations are suspicions.** A member is declared dead only by this node's own
+  suspicion timer; a SUSPECT or DEAD notice from another member starts (or restarts, at a
+  higher incarnation) that timer and probes the accused at once, carrying the accusation,
+  so a live member refutes within one round trip (memberlist likewise turns a remote *dead*
+  into a suspicion when it merges state). Ordering of updates otherwise follows section 4.2 as
+  memberlist refines it: higher incarnations win; at equal incarnation an accusation beats
+  alive; a notice older than the member's incarnation is ignored.
+* **Refutation.** Hearing itself accused (or an ALIVE statement of its own it does not hold,
+  signed by an earlier run of its key) at an incarnation at least its own, a node moves to
+  ``max(own, heard) + 1``: the number it jumps above is always one its own key signed.
+* **Bounded members** (:class:`~mesh.swim_table.MemberTable`): ``max_members``, a quota of
+  unconfirmed (gossip-learned, never in session with us) members per introducing peer, dead
+  members forgotten after ``dead_retention``; the gossip queue holds one entry per member.
+  Probing alternates between confirmed and unconfirmed members, so unconfirmed members that
+  never answer at most halve the probe rate of the confirmed ones; indirect probes go through
+  confirmed members only.
+* **No peer-named addresses.** A ProbeRequest names its target by node id only; it is
+  honoured for a known member, probed at the address that member signed, and concurrent
+  requests for one target share one probe.
+
+Rejoin (nodes restart with the same key): *dead* is not final. An ALIVE statement with an
+incarnation above the one a member died at revives it (:class:`~mesh.events.MemberRejoined`):
+
+* every Probe / ProbeAck / ProbeRequest carries the sender's own statement first;
 * a frame to a member we hold as suspect or dead carries that accusation, so the accused
-  refutes at once (raising its incarnation above it) instead of waiting for gossip to reach it;
-* a fresh authenticated session from a member held dead (see
-  :meth:`Swim.session_opened`) is answered with an immediate probe carrying the accusation.
+  refutes at once instead of waiting for gossip to reach it;
+* a fresh authenticated session from a member held dead (see :meth:`Swim.session_opened`) is
+  answered with an immediate probe carrying the accusation.
 
 A shell that restarts a node should also pass ``incarnation_start`` (to
 :class:`~mesh.core.MeshCore`) above every incarnation used before -- e.g. persisted, or
@@ -31,19 +58,30 @@ wall-clock milliseconds -- so the restarted node's first probe already revives i
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mesh.events import MemberDied, MemberRejoined, MemberSuspected
-from mesh.frames import Contact, Frame, Probe, ProbeAck, ProbeRequest, Update
+from mesh.errors import AuthError, MeshUsageError
+from mesh.events import MemberDied, MemberRejoined, MemberSuspected, RejectReason
+from mesh.frames import (
+    MAX_INCARNATION,
+    MAX_UPDATES,
+    Contact,
+    Frame,
+    Probe,
+    ProbeAck,
+    ProbeRequest,
+    Update,
+)
+from mesh.signing import sign_alive, verify_alive
+from mesh.swim_table import ALIVE, DEAD, SUSPECT, Member, MemberTable, VerifyBudget
 
 if TYPE_CHECKING:
     from mesh.core import RealmNode
 
 __all__ = ["ALIVE", "DEAD", "SUSPECT", "Swim", "SwimConfig"]
-
-ALIVE, SUSPECT, DEAD = 0, 1, 2
 
 
 @dataclass(frozen=True)
@@ -62,18 +100,49 @@ class SwimConfig:
     suspicion_mult: float = 5.0
     #: Piggyback retransmissions multiplier (times log10(N+1)).
     retransmit_mult: float = 4.0
-    #: Most updates piggybacked on one frame.
+    #: Most updates piggybacked on one frame (at most ``MAX_UPDATES``, 64).
     max_piggyback: int = 16
+    #: Most members held (confirmed and unconfirmed, alive to dead).
+    max_members: int = 4096
+    #: Most unconfirmed members (learned from gossip, never in session with us) held at once
+    #: on the word of one introducing peer.
+    max_unconfirmed_per_peer: int = 64
+    #: Dead members are forgotten this long after they died (memberlist: 30 s on a LAN).
+    dead_retention: float = 30.0
+    #: Signature checks of gossip per sending peer: rate (per second) and burst.
+    verify_rate: float = 20.0
+    verify_burst: float = 200.0
+    #: Signature checks of gossip from all peers together (a member's own statement sent by
+    #: itself is exempt): rate and burst.
+    verify_total_rate: float = 500.0
+    verify_total_burst: float = 2000.0
+    #: Requesters waiting on one indirect probe of a target; more are dropped.
+    max_relays_per_target: int = 8
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.max_piggyback <= MAX_UPDATES:
+            raise MeshUsageError(f"max_piggyback must be in 1..{MAX_UPDATES}")
+        for name in ("max_members", "max_unconfirmed_per_peer", "max_relays_per_target"):
+            if getattr(self, name) < 1:
+                raise MeshUsageError(f"{name} must be at least 1")
 
 
-class _Member:
-    __slots__ = ("contact", "incarnation", "status", "timer")
+def _is_news(m: Member | None, u: Update) -> bool:
+    """Would ``u`` change our view of its subject (section 4.2 ordering)?"""
+    if m is None or u.incarnation != m.incarnation:
+        return m is None or u.incarnation > m.incarnation
+    return u.status != ALIVE and m.status == ALIVE
 
-    def __init__(self, contact: Contact, status: int, incarnation: int) -> None:
-        self.contact = contact
-        self.status = status
-        self.incarnation = incarnation
-        self.timer: Any = None
+
+def _held(m: Member | None, u: Update) -> bool:
+    """Does ``u`` carry the very statement we hold (already verified) for ``m``?"""
+    held = None if m is None else m.statement
+    return (
+        held is not None
+        and held.incarnation == u.incarnation
+        and held.signature == u.signature
+        and held.address == u.address
+    )
 
 
 class Swim:
@@ -81,14 +150,28 @@ class Swim:
 
     def __init__(self, node: RealmNode) -> None:
         self.node = node
-        self.config: SwimConfig = node.config.swim
-        self.incarnation = node.core.incarnation_start
-        self.members: dict[bytes, _Member] = {}
-        self._order: list[bytes] = []
+        cfg = self.config = node.config.swim
+        start = node.core.incarnation_start
+        if type(start) is not int or not 0 <= start < MAX_INCARNATION:
+            raise MeshUsageError("incarnation_start must be an integer in 0..2**62-1")
+        self.incarnation = start
+        self.table = MemberTable(cfg.max_members, cfg.max_unconfirmed_per_peer, self._forgotten)
+        self.members: dict[bytes, Member] = self.table.members
+        #: Counters: forged, verified, verify_throttled, quota_refused, full_refused, refuted,
+        #: refute_impossible, reaped, probe_request_refused, probe_request_dropped.
+        self.stats: Counter[str] = Counter()
+        self._orders: dict[bool, list[bytes]] = {True: [], False: []}  # confirmed? -> ids
+        self._ticks = 0
         self._gossip: dict[bytes, list[Any]] = {}  # node id -> [Update, transmissions left]
         self._probe: dict[str, Any] | None = None
-        if self.config.enabled:
-            node.later(self.config.period * (0.5 + node.rng.random()), self._tick)
+        self._own: Update | None = None
+        self._urgent: set[bytes] = set()  # members probed now (refutation, session)
+        self._relays: dict[bytes, list[tuple[Contact, int]]] = {}  # target -> requesters
+        self._budget = VerifyBudget(
+            cfg.verify_rate, cfg.verify_burst, cfg.verify_total_rate, cfg.verify_total_burst
+        )
+        if cfg.enabled:
+            node.later(cfg.period * (0.5 + node.rng.random()), self._tick)
 
     def handlers(self) -> dict[type[Frame], Callable[[Contact, Any], None]]:
         return {Probe: self._on_probe, ProbeRequest: self._on_probe_request}
@@ -105,6 +188,20 @@ class Swim:
     def alive(self) -> list[bytes]:
         return [n for n, m in self.members.items() if m.status != DEAD]
 
+    def counters(self) -> dict[str, int]:
+        """``stats`` plus the current member counts (for a node's stats)."""
+        return {**self.stats, "members": len(self.members), "unconfirmed": self.table.unconfirmed}
+
+    def own(self) -> Update:
+        """This node's signed ALIVE statement at its current incarnation (signed once)."""
+        u = self._own
+        node = self.node
+        if u is None or u.incarnation != self.incarnation or u.address != node.core.address:
+            u = self._own = sign_alive(
+                node.crypto, node.key, node.id, node.core.address, self.incarnation
+            )
+        return u
+
     # ------------------------------------------------------------------ dissemination
     def _spread(self, update: Update) -> None:
         n = len(self.members) + 1
@@ -112,13 +209,12 @@ class Swim:
         self._gossip[update.node_id] = [update, times]
 
     def _piggyback(self, to: bytes) -> tuple[Update, ...]:
-        """Updates for a frame to ``to``: our own ALIVE, the accusation against ``to`` if we
-        hold it suspect or dead, then the most-needed gossip (at most ``max_piggyback``)."""
-        node = self.node
-        out = [Update(node.key.node_id, node.core.address, ALIVE, self.incarnation)]
+        """Updates for a frame to ``to``: our own statement, the accusation against ``to`` if
+        we hold it suspect or dead, then the most-needed gossip (at most ``max_piggyback``)."""
+        out = [self.own()]
         m = self.members.get(to)
-        if m is not None and m.status != ALIVE:
-            out.append(Update(to, m.contact.address, m.status, m.incarnation))
+        if m is not None and m.status != ALIVE and m.statement is not None:
+            out.append(m.statement.with_status(m.status))
         if not self._gossip:
             return tuple(out)
         room = max(0, self.config.max_piggyback - len(out))
@@ -130,119 +226,200 @@ class Swim:
                 del self._gossip[nid]
         return tuple(out)
 
+    # ------------------------------------------------------------------ sessions
     def peer_seen(self, contact: Contact) -> None:
-        if not self.config.enabled or contact.node_id in self.members:
+        """An authenticated frame or session from ``contact`` (or a bootstrap contact): it is a
+        confirmed member."""
+        if not self.config.enabled:
             return
-        self.members[contact.node_id] = _Member(contact, ALIVE, 0)
-        self._spread(Update(contact.node_id, contact.address, ALIVE, 0))
+        m = self.members.get(contact.node_id)
+        if m is not None:
+            if not m.confirmed:
+                self.table.confirm(m)
+            return
+        if contact.node_id == self.node.key.node_id:
+            return
+        if self.table.add(contact, None) is None:
+            self.stats["full_refused"] += 1
 
     def session_opened(self, contact: Contact) -> None:
         """A fresh authenticated session with ``contact``: if we hold it dead, probe it now.
 
         The probe carries the accusation; a live node refutes it with a higher incarnation and
-        its ack's own ALIVE update revives it here (and, by gossip, everywhere)."""
+        its ack's own statement revives it here (and, by gossip, everywhere)."""
+        self.peer_seen(contact)
         m = self.members.get(contact.node_id)
-        if not self.config.enabled or m is None or m.status != DEAD:
-            self.peer_seen(contact)
+        if m is None or m.status != DEAD:
             return
-        if contact.address:
+        if m.statement is None and contact.address:
             m.contact = contact
+        self._probe_now(m)
+
+    def _probe_now(self, m: Member) -> None:
+        """Probe ``m`` out of turn (one such probe per member at a time)."""
+        nid = m.contact.node_id
+        if not self.config.enabled or nid in self._urgent:
+            return
+        self._urgent.add(nid)
         node = self.node
 
         def acked(reply: Frame | None) -> None:
+            self._urgent.discard(nid)
             if isinstance(reply, ProbeAck):
-                self._apply(reply.updates)
+                self._apply_reply(nid, reply)
 
         node.request(
-            m.contact, lambda rid: Probe(node.id, rid, self._piggyback(contact.node_id)),
+            m.contact, lambda rid: Probe(node.id, rid, self._piggyback(nid)),
             self.config.probe_timeout, acked,
         )  # fmt: skip
 
-    def _apply(self, updates: tuple[Update, ...]) -> None:
+    # ------------------------------------------------------------------ updates
+    def _apply_reply(self, peer: bytes, reply: ProbeAck) -> None:
+        if not self._apply(peer, reply.updates):
+            self.node.reject(peer, RejectReason.AUTH_FAILED, "forged SWIM statement")
+
+    def _apply(self, peer: bytes, updates: tuple[Update, ...]) -> bool:
+        """Apply the updates ``peer`` sent; False at the first forged statement (the rest of
+        the frame is ignored and the caller rejects it)."""
         me = self.node.key.node_id
+        now = self.node.now
         for u in updates:
-            if u.node_id == me:
-                if u.status != ALIVE and u.incarnation >= self.incarnation:
-                    self.incarnation = u.incarnation + 1  # refute (section 4.2)
-                    self._spread(Update(me, self.node.core.address, ALIVE, self.incarnation))
+            nid = u.node_id
+            if nid == me:
+                if not self._about_me(peer, u, now):
+                    return False
                 continue
-            m = self.members.get(u.node_id)
-            if u.status == ALIVE:
-                if m is None:
-                    self.members[u.node_id] = _Member(
-                        Contact(u.node_id, u.address), ALIVE, u.incarnation
-                    )
-                    self._spread(u)
-                elif u.incarnation > m.incarnation:
-                    was_dead = m.status == DEAD
-                    m.status, m.incarnation = ALIVE, u.incarnation
-                    if u.address:
-                        m.contact = Contact(u.node_id, u.address)
-                    if m.timer is not None:
-                        m.timer.cancel()
-                        m.timer = None
-                    self._spread(u)
-                    if was_dead:
-                        self.node.emit(MemberRejoined(self.node.id, u.node_id))
-                        self.node.peer_revived(m.contact)
-            elif u.status == SUSPECT:
-                if m is None or m.status == DEAD:
+            m = self.members.get(nid)
+            if not _is_news(m, u):
+                continue
+            if m is None:
+                why = self.table.refusal(peer) if nid != peer else None
+                if why is not None:
+                    self.stats[why] += 1
                     continue
-                if u.incarnation > m.incarnation or (
-                    u.incarnation == m.incarnation and m.status == ALIVE
-                ):
-                    m.incarnation = u.incarnation
-                    self._suspect(m)
-            elif m is None:  # a death notice about a member we never knew: remember it
-                m = self.members[u.node_id] = _Member(
-                    Contact(u.node_id, u.address), ALIVE, u.incarnation
-                )
-                self._declare_dead(m)
-            elif m.status != DEAD and u.incarnation >= m.incarnation:
-                m.incarnation = u.incarnation
-                self._declare_dead(m)
+            if not _held(m, u):  # an accusation carrying the statement we hold needs no check
+                if not self._budget.take(peer, now, own=nid == peer):
+                    self.stats["verify_throttled"] += 1
+                    continue
+                if not verify_alive(self.node.crypto, self.node.id, u):
+                    self.stats["forged"] += 1
+                    return False
+                self.stats["verified"] += 1
+            if m is None:
+                m = self.table.add(Contact(nid, u.address), None if nid == peer else peer)
+                if m is None:
+                    self.stats["full_refused"] += 1
+                    continue
+            self._learn(m, u)
+        return True
+
+    def _about_me(self, peer: bytes, u: Update, now: float) -> bool:
+        """An update about this node: refute an accusation, or supersede an ALIVE statement of
+        an earlier run of our key; False if it is forged."""
+        if u.incarnation < self.incarnation:
+            return True
+        own = self.own()
+        if u.signature != own.signature or u.unsigned_wire() != own.unsigned_wire():
+            if not self._budget.take(peer, now):
+                self.stats["verify_throttled"] += 1
+                return True
+            if not verify_alive(self.node.crypto, self.node.id, u):
+                self.stats["forged"] += 1
+                return False
+        elif u.status == ALIVE:
+            return True  # our own current statement
+        new = max(self.incarnation, u.incarnation) + 1  # both signed by our key
+        if new >= MAX_INCARNATION:
+            self.stats["refute_impossible"] += 1
+            return True
+        self.incarnation = new  # refute (section 4.2): every frame we send now carries it
+        self.stats["refuted"] += 1
+        return True
+
+    def _learn(self, m: Member, u: Update) -> None:
+        """Apply a verified update that is news about ``m``."""
+        if u.incarnation > m.incarnation:
+            m.statement = u.with_status(ALIVE)
+            m.incarnation = u.incarnation
+            m.contact = Contact(u.node_id, u.address)  # the address its subject signed
+        if u.status == ALIVE:
+            was_dead = m.status == DEAD
+            m.status = ALIVE
+            if m.timer is not None:
+                m.timer.cancel()
+                m.timer = None
+            self._spread(u)
+            if was_dead:
+                self.node.emit(MemberRejoined(self.node.id, u.node_id))
+                self.node.peer_revived(m.contact)
+        elif m.status != DEAD:  # an accusation: our own suspicion, and a chance to refute
+            self._suspect(m)
+            self._probe_now(m)
+        # else: dead here already; it stays dead (at the newer incarnation) until it refutes
 
     # ------------------------------------------------------------------ state changes
-    def _suspect(self, m: _Member) -> None:
-        if m.status == SUSPECT:
-            return
-        m.status = SUSPECT
-        self.node.emit(MemberSuspected(self.node.id, m.contact.node_id))
-        self._spread(Update(m.contact.node_id, m.contact.address, SUSPECT, m.incarnation))
-        timeout = self.suspicion_timeout()
+    def _suspect(self, m: Member) -> None:
+        """Suspect ``m`` at its current incarnation (restarting the timer if already suspect
+        at a lower one)."""
+        if m.timer is not None:
+            m.timer.cancel()
+        if m.status != SUSPECT:
+            m.status = SUSPECT
+            self.node.emit(MemberSuspected(self.node.id, m.contact.node_id))
+        if m.statement is not None:
+            self._spread(m.statement.with_status(SUSPECT))
         inc = m.incarnation
 
         def expire() -> None:
             m.timer = None
-            if m.status == SUSPECT and m.incarnation == inc:
+            if m.status == SUSPECT and m.incarnation == inc and self.members.get(nid) is m:
                 self._declare_dead(m)
 
-        m.timer = self.node.later(timeout, expire)
+        nid = m.contact.node_id
+        m.timer = self.node.later(self.suspicion_timeout(), expire)
 
-    def _declare_dead(self, m: _Member) -> None:
+    def _declare_dead(self, m: Member) -> None:
         if m.timer is not None:
             m.timer.cancel()
             m.timer = None
         m.status = DEAD
+        self.table.died(m, self.node.now)
         self.node.emit(MemberDied(self.node.id, m.contact.node_id))
-        self._spread(Update(m.contact.node_id, m.contact.address, DEAD, m.incarnation))
+        if m.statement is not None:
+            self._spread(m.statement.with_status(DEAD))
         self.node.peer_dead(m.contact.node_id)
 
+    def _forgotten(self, m: Member) -> None:
+        """``m`` left the table (reaped or evicted)."""
+        if m.timer is not None:
+            m.timer.cancel()
+            m.timer = None
+        self._gossip.pop(m.contact.node_id, None)
+        self.stats["reaped"] += 1
+
     # ------------------------------------------------------------------ probing
-    def _next_target(self) -> _Member | None:
-        for _ in range(2):
-            while self._order:
-                nid = self._order.pop()
-                m = self.members.get(nid)
-                if m is not None and m.status != DEAD:
-                    return m
-            self._order = [n for n, m in self.members.items() if m.status != DEAD]
-            self.node.rng.shuffle(self._order)
+    def _next_target(self) -> Member | None:
+        """Round robin, alternating between confirmed and unconfirmed members."""
+        self._ticks += 1
+        for confirmed in (True, False) if self._ticks % 2 else (False, True):
+            order = self._orders[confirmed]
+            for refill in (False, True):
+                if refill:
+                    order[:] = [
+                        n for n, m in self.members.items()
+                        if m.status != DEAD and m.confirmed == confirmed
+                    ]  # fmt: skip
+                    self.node.rng.shuffle(order)
+                while order:
+                    m = self.members.get(order.pop())
+                    if m is not None and m.status != DEAD and m.confirmed == confirmed:
+                        return m
         return None
 
     def _tick(self) -> None:
         node = self.node
         cfg = self.config
+        self.table.reap(node.now, cfg.dead_retention)
         probe = self._probe
         if probe is not None and not probe["acked"]:
             m = self.members.get(probe["target"])
@@ -251,58 +428,84 @@ class Swim:
         self._probe = None
         target = self._next_target()
         if target is not None:
-            state: dict[str, Any] = {"target": target.contact.node_id, "acked": False}
+            tid = target.contact.node_id
+            state: dict[str, Any] = {"target": tid, "acked": False}
             self._probe = state
 
             def acked(reply: Frame | None) -> None:
                 if isinstance(reply, ProbeAck):
                     state["acked"] = True
-                    self._apply(reply.updates)
+                    self._apply_reply(tid, reply)
                 elif not state["acked"]:
                     self._indirect(target, state)
 
             node.request(
-                target.contact,
-                lambda rid: Probe(node.id, rid, self._piggyback(target.contact.node_id)),
+                target.contact, lambda rid: Probe(node.id, rid, self._piggyback(tid)),
                 cfg.probe_timeout, acked,
             )  # fmt: skip
         node.later(cfg.period, self._tick)
 
-    def _indirect(self, target: _Member, state: dict[str, Any]) -> None:
+    def _indirect(self, target: Member, state: dict[str, Any]) -> None:
         node = self.node
         cfg = self.config
+        tid = target.contact.node_id
         helpers = [
-            m for n, m in self.members.items() if m.status == ALIVE and n != target.contact.node_id
+            m for n, m in self.members.items() if m.status == ALIVE and m.confirmed and n != tid
         ]
         node.rng.shuffle(helpers)
         wait = max(cfg.period - cfg.probe_timeout, cfg.probe_timeout)
+        for h in helpers[: cfg.indirect]:
+            node.request(h.contact, self._probe_request(tid, h.contact.node_id), wait,
+                         self._indirect_acked(h.contact.node_id, state))  # fmt: skip
 
+    def _probe_request(self, target: bytes, helper: bytes) -> Callable[[int], Frame]:
+        updates = self._piggyback(helper)
+        return lambda rid: ProbeRequest(self.node.id, rid, target, updates)
+
+    def _indirect_acked(
+        self, helper: bytes, state: dict[str, Any]
+    ) -> Callable[[Frame | None], None]:
         def acked(reply: Frame | None) -> None:
             if isinstance(reply, ProbeAck):
                 state["acked"] = True
-                self._apply(reply.updates)
+                self._apply_reply(helper, reply)
 
-        for h in helpers[: cfg.indirect]:
-            node.request(h.contact, self._probe_request(target, h), wait, acked)
-
-    def _probe_request(self, target: _Member, helper: _Member) -> Callable[[int], Frame]:
-        updates = self._piggyback(helper.contact.node_id)
-        return lambda rid: ProbeRequest(self.node.id, rid, target.contact, updates)
+        return acked
 
     def _on_probe(self, peer: Contact, f: Probe) -> None:
-        self._apply(f.updates)
+        if not self._apply(peer.node_id, f.updates):
+            raise AuthError("forged SWIM statement")
         self.node.send(peer, ProbeAck(self.node.id, f.rid, self._piggyback(peer.node_id)))
 
     def _on_probe_request(self, peer: Contact, f: ProbeRequest) -> None:
+        """Probe a known member for ``peer``, at the address the member signed; requests for
+        one target share one probe."""
         node = self.node
-        self._apply(f.updates)
+        if not self._apply(peer.node_id, f.updates):
+            raise AuthError("forged SWIM statement")
+        tid = f.target
+        m = self.members.get(tid)
+        if m is None or tid == peer.node_id:
+            self.stats["probe_request_refused"] += 1
+            return
+        waiting = self._relays.get(tid)
+        if waiting is not None:
+            if len(waiting) < self.config.max_relays_per_target:
+                waiting.append((peer, f.rid))
+            else:
+                self.stats["probe_request_dropped"] += 1
+            return
+        self._relays[tid] = [(peer, f.rid)]
 
         def acked(reply: Frame | None) -> None:
-            if isinstance(reply, ProbeAck):
-                self._apply(reply.updates)
-                node.send(peer, ProbeAck(node.id, f.rid, self._piggyback(peer.node_id)))
+            requesters = self._relays.pop(tid, [])
+            if not isinstance(reply, ProbeAck):
+                return
+            self._apply_reply(tid, reply)
+            for p, rid in requesters:
+                node.send(p, ProbeAck(node.id, rid, self._piggyback(p.node_id)))
 
         node.request(
-            f.target, lambda rid: Probe(node.id, rid, self._piggyback(f.target.node_id)),
+            m.contact, lambda rid: Probe(node.id, rid, self._piggyback(tid)),
             self.config.probe_timeout, acked,
         )  # fmt: skip
