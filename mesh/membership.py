@@ -165,7 +165,7 @@ class Swim:
         self._gossip: dict[bytes, list[Any]] = {}  # node id -> [Update, transmissions left]
         self._probe: dict[str, Any] | None = None
         self._own: Update | None = None
-        self._urgent: set[bytes] = set()  # members probed now (refutation, session)
+        self._urgent: dict[bytes, object] = {}  # members probed out of turn -> probe token
         self._relays: dict[bytes, list[tuple[Contact, int]]] = {}  # target -> requesters
         self._budget = VerifyBudget(
             cfg.verify_rate, cfg.verify_burst, cfg.verify_total_rate, cfg.verify_total_burst
@@ -174,11 +174,18 @@ class Swim:
             node.later(cfg.period * (0.5 + node.rng.random()), self._tick)
 
     def handlers(self) -> dict[type[Frame], Callable[[Contact, Any], None]]:
+        if not self.config.enabled:
+            return {}  # SWIM frames are then unexpected frames
         return {Probe: self._on_probe, ProbeRequest: self._on_probe_request}
 
+    def _n(self) -> int:
+        """N of the timing formulas: confirmed members + 1. Unconfirmed members (anybody's
+        gossip) do not count, so a flood of them cannot stretch suspicion timeouts."""
+        return len(self.members) - self.table.unconfirmed + 1
+
     def suspicion_timeout(self) -> float:
-        """``suspicion_mult * max(1, log10(N + 1)) * period``, N = members known + 1."""
-        n = len(self.members) + 1
+        """``suspicion_mult * max(1, log10(N + 1)) * period``, N = confirmed members + 1."""
+        n = self._n()
         return self.config.suspicion_mult * max(1.0, math.log10(n + 1)) * self.config.period
 
     def status(self, node_id: bytes) -> int | None:
@@ -204,7 +211,7 @@ class Swim:
 
     # ------------------------------------------------------------------ dissemination
     def _spread(self, update: Update) -> None:
-        n = len(self.members) + 1
+        n = self._n()
         times = max(1, math.ceil(self.config.retransmit_mult * math.log10(n + 1)))
         self._gossip[update.node_id] = [update, times]
 
@@ -255,23 +262,39 @@ class Swim:
             m.contact = contact
         self._probe_now(m)
 
+    def session_closed(self, node_id: bytes) -> None:
+        """Our session with ``node_id`` closed: probe it out of turn (a member that left is
+        suspected within a period instead of when its turn comes; a live one just answers)."""
+        m = self.members.get(node_id)
+        if m is not None and m.status == ALIVE:
+            self._probe_now(m)
+
     def _probe_now(self, m: Member) -> None:
-        """Probe ``m`` out of turn (one such probe per member at a time)."""
+        """Probe ``m`` out of turn, directly then indirectly; unanswered within a period, an
+        alive member becomes suspect. One such probe per member at a time; if the member was
+        accused again at a higher incarnation while it was under way, probe again (its ack
+        answered the older accusation)."""
         nid = m.contact.node_id
         if not self.config.enabled or nid in self._urgent:
             return
-        self._urgent.add(nid)
-        node = self.node
+        token = self._urgent[nid] = object()
+        inc = m.incarnation
 
-        def acked(reply: Frame | None) -> None:
-            self._urgent.discard(nid)
-            if isinstance(reply, ProbeAck):
-                self._apply_reply(nid, reply)
+        def answered() -> None:
+            if self._urgent.get(nid) is token:
+                del self._urgent[nid]
+            if self.members.get(nid) is m and m.status == SUSPECT and m.incarnation > inc:
+                self._probe_now(m)
 
-        node.request(
-            m.contact, lambda rid: Probe(node.id, rid, self._piggyback(nid)),
-            self.config.probe_timeout, acked,
-        )  # fmt: skip
+        state = self._probe_member(m, answered)
+
+        def verdict() -> None:
+            if self._urgent.get(nid) is token:
+                del self._urgent[nid]
+            if not state["acked"] and self.members.get(nid) is m and m.status == ALIVE:
+                self._suspect(m)
+
+        self.node.later(self.config.period, verdict)
 
     # ------------------------------------------------------------------ updates
     def _apply_reply(self, peer: bytes, reply: ProbeAck) -> None:
@@ -425,25 +448,34 @@ class Swim:
             m = self.members.get(probe["target"])
             if m is not None and m.status == ALIVE:
                 self._suspect(m)
-        self._probe = None
         target = self._next_target()
-        if target is not None:
-            tid = target.contact.node_id
-            state: dict[str, Any] = {"target": tid, "acked": False}
-            self._probe = state
-
-            def acked(reply: Frame | None) -> None:
-                if isinstance(reply, ProbeAck):
-                    state["acked"] = True
-                    self._apply_reply(tid, reply)
-                elif not state["acked"]:
-                    self._indirect(target, state)
-
-            node.request(
-                target.contact, lambda rid: Probe(node.id, rid, self._piggyback(tid)),
-                cfg.probe_timeout, acked,
-            )  # fmt: skip
+        self._probe = None if target is None else self._probe_member(target)
         node.later(cfg.period, self._tick)
+
+    def _probe_member(
+        self, target: Member, on_ack: Callable[[], None] | None = None
+    ) -> dict[str, Any]:
+        """Probe ``target`` directly, and indirectly if no ack comes within probe_timeout;
+        the returned state's ``acked`` tells whether any ack came (``on_ack``: called after
+        a direct ack was applied)."""
+        node = self.node
+        tid = target.contact.node_id
+        state: dict[str, Any] = {"target": tid, "acked": False}
+
+        def acked(reply: Frame | None) -> None:
+            if isinstance(reply, ProbeAck):
+                state["acked"] = True
+                self._apply_reply(tid, reply)
+                if on_ack is not None:
+                    on_ack()
+            elif not state["acked"]:
+                self._indirect(target, state)
+
+        node.request(
+            target.contact, lambda rid: Probe(node.id, rid, self._piggyback(tid)),
+            self.config.probe_timeout, acked,
+        )  # fmt: skip
+        return state
 
     def _indirect(self, target: Member, state: dict[str, Any]) -> None:
         node = self.node
