@@ -27,13 +27,16 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 def split_address(address: str) -> tuple[str, int] | None:
-    """``"host:port"`` / ``"[v6]:port"`` -> (host, port), or None if malformed."""
+    """``"host:port"`` / ``"[v6]:port"`` -> (host, port), or None if malformed (an IPv6
+    host must be bracketed: ``::1:7000`` is ambiguous)."""
     host, sep, port = address.rpartition(":")
     if not sep or not host or not port.isdigit() or len(port) > 5 or int(port) > 65535:
         return None
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
-    return host, int(port)
+    elif ":" in host:
+        return None
+    return (host, int(port)) if host else None
 
 
 def literal_refusal(address: str) -> str | None:

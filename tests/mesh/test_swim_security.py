@@ -9,6 +9,7 @@ in range, the member set is bounded, and addresses named by a peer are never pro
 from __future__ import annotations
 
 import random
+import tracemalloc
 from collections import Counter
 from dataclasses import replace
 
@@ -25,6 +26,7 @@ from mesh.identity import ED25519, SIM_FAST, NodeKey
 from mesh.membership import ALIVE, DEAD, SUSPECT, SwimConfig
 from mesh.realms import Realm
 from mesh.signing import sign_alive, signed_bytes
+from mesh.swim_table import VerifyBudget
 
 from .helpers import connect, drain, make_core, pump
 
@@ -288,6 +290,34 @@ def test_the_member_set_is_capped_and_a_confirmed_newcomer_still_gets_in():
     assert s.status(honest.node_id) == ALIVE and s.members[honest.node_id].confirmed
 
 
+def test_a_full_member_table_costs_under_a_kibibyte_per_member():
+    """The memory bound of docs/mesh_quic.md: max_members (4,096) members, each with its
+    statement, its gossip entry and its table entries, in under 4 MiB."""
+    cfg = replace(CFG, swim=SwimConfig(max_unconfirmed_per_peer=4096, verify_burst=1e6,
+                                       verify_total_burst=1e6))  # fmt: skip
+    a, x = make_core(1, [R], SIM_FAST, cfg), make_core(3, [R], SIM_FAST, cfg)
+    connect(x, a)
+    wires = [
+        F.encode(probe(x, *(said(k, 1, address=f"127.0.0.1:{20_000 + i}", crypto=SIM_FAST)
+                            for i, k in enumerate(_keys(64, 1000 + j)))))
+        for j in range(65)
+    ]  # fmt: skip
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for w in wires:
+            a.receive(x.node_id, w, 4.0)
+            a.frames_to_send()
+            drain(a)
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    s = swim(a)
+    assert len(s.members) == s.config.max_members == 4096
+    assert len(s._gossip) <= len(s.members)
+    assert grown < 4 * 1024 * 1024, f"{grown / len(s.members):.0f} bytes per member"
+
+
 def test_a_flood_of_unconfirmed_members_does_not_stretch_suspicion_timeouts():
     a, x = make_core(1, [R], SIM_FAST, CFG), make_core(3, [R], SIM_FAST, CFG)
     connect(x, a)
@@ -308,6 +338,34 @@ def test_a_member_whose_session_closed_is_probed_out_of_turn(trio):
     assert [type(f) for f in queued] == [F.Probe]
     a.handle_timer(4.0 + swim(a).config.period)  # no answer, direct or indirect
     assert swim(a).status(c.node_id) == SUSPECT
+
+
+def test_unconfirmed_members_get_half_the_probes_at_most_and_never_help():
+    a, x = make_core(1, [R], SIM_FAST, CFG), make_core(3, [R], SIM_FAST, CFG)
+    connect(x, a)
+    fakes = {k.node_id for k in _keys(64, 106)}
+    _flood(a, x, _keys(64, 106), SIM_FAST)
+    probed: Counter[str] = Counter()
+    asked: Counter[str] = Counter()
+    now = 4.0
+    for _ in range(40):  # 10 s: about ten protocol periods
+        now += 0.25
+        a.handle_timer(now)
+        for t in a.frames_to_send():
+            f = F.decode(t.data)
+            if isinstance(f, F.Probe):
+                probed["x" if t.peer == x.node_id else "?"] += 1
+            if isinstance(f, F.ProbeRequest):
+                asked["x" if t.peer == x.node_id else "fake"] += 1
+            if t.peer == x.node_id:
+                x.receive(a.node_id, t.data, now)
+        for c in a.connections_to_open():
+            probed["fake" if c.node_id in fakes else "?"] += 1
+        pump([a, x], now)
+        drain(a)
+    assert probed["?"] == 0
+    assert probed["x"] >= 4 and probed["fake"] >= 4  # alternating turns
+    assert asked["x"] >= 1 and asked["fake"] == 0  # indirect probes via confirmed members only
 
 
 def test_dead_members_are_reaped_after_the_retention_time_and_free_the_quota():
@@ -353,6 +411,16 @@ def test_signature_checks_a_peer_can_cause_are_budgeted():
 
 
 # --------------------------------------------------------------------------- peer-named targets
+def test_the_shared_verify_budget_spares_a_members_own_statements():
+    b = VerifyBudget(rate=1.0, burst=5.0, total_rate=1.0, total_burst=8.0)
+    peers = [bytes([i]) * 32 for i in range(4)]
+    taken = sum(b.take(p, 0.0) for p in peers for _ in range(5))
+    assert taken == 8  # the shared bucket, although each peer had 5
+    assert b.take(peers[3], 0.0, own=True)  # a member's own statement: its own bucket only
+    assert sum(b.take(peers[3], 0.0, own=True) for _ in range(10)) == 4  # 5 - the one above
+    assert b.take(peers[0], 3.0)  # refilled
+
+
 def test_a_probe_request_for_an_unknown_target_opens_nothing(trio):
     a, _c, x = trio
     a.frames_to_send()
@@ -383,14 +451,19 @@ VICTIM = KEYS[0]
 @st.composite
 def updates(draw):
     key = draw(st.sampled_from(KEYS))
+    kind = draw(st.sampled_from(("low",) * 4 + ("top",) * 3 + ("over",)))
     inc = draw(
-        st.one_of(st.integers(0, 8), st.integers(F.MAX_INCARNATION - 4, F.MAX_INCARNATION - 1))
+        {
+            "low": st.integers(0, 8),
+            "top": st.integers(F.MAX_INCARNATION - 4, F.MAX_INCARNATION - 1),
+            "over": st.integers(F.MAX_INCARNATION, 2**64 - 1),  # the frame is malformed
+        }[kind]
     )
     status = draw(st.sampled_from((ALIVE, SUSPECT, DEAD)))
-    u = said(key, inc, status, address=draw(st.sampled_from(("mem:1", "mem:2"))), crypto=SIM_FAST)
-    if draw(st.booleans()) and draw(st.booleans()):
-        u = F.Update(u.status, u.public_key, u.address, u.incarnation, bytes(64))  # forged
-    return u
+    address = draw(st.sampled_from(("mem:1", "mem:2")))
+    if inc >= F.MAX_INCARNATION or (draw(st.booleans()) and draw(st.booleans())):
+        return F.Update(status, key.public_key, address, inc, bytes(64))  # not signed
+    return said(key, inc, status, address=address, crypto=SIM_FAST)
 
 
 @settings(max_examples=150, deadline=None)

@@ -10,6 +10,7 @@ address attacks, no UDP socket of the victim is bound to anything but its listen
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -117,6 +118,11 @@ def _stats(n: NodeProc) -> dict[str, int]:
     return n.request("stats")
 
 
+def _report(attack: str, **figures: Any) -> None:
+    """The test's measurements, one JSON line (shown with ``pytest -s``; docs/mesh_quic.md)."""
+    print(json.dumps({"attack": attack, **figures}))
+
+
 def _up(*nodes: NodeProc) -> None:
     for n in nodes:
         assert n.proc.poll() is None, f"node {n.name} died"
@@ -125,9 +131,9 @@ def _up(*nodes: NodeProc) -> None:
 def test_forged_liveness_neither_silences_b_nor_kills_it_at_a(
     pair: tuple[NodeProc, NodeProc],
 ) -> None:
-    """ "B alive at 2**64-1" sent to B (and forged inside the range), "B dead at 2**64-1" and
-    forged accusations sent to A, and B's genuine statement replayed to A as a death notice,
-    twice a second for 6 s."""
+    """To B: "B alive at 2**64-1" (and forged inside the range); to A: "B dead at 2**64-1",
+    forged accusations, and B's genuine statement replayed as a death notice; twice a second
+    for 6 s."""
     a, b = pair
     rss = {n.name: _rss(n) for n in pair}
     b_id = bytes.fromhex(b.node_id)
@@ -138,13 +144,17 @@ def test_forged_liveness_neither_silences_b_nor_kills_it_at_a(
     assert seen["failed"] == 0 and seen["ok"] >= 4, seen
     assert seen["b_dead_at_a"] == 0, seen
     _up(a, b)
-    assert _recovered(a, b) <= 10.0
+    recovery = _recovered(a, b)
+    assert recovery <= 10.0
     sa, sb = _stats(a), _stats(b)
     assert sb["swim.forged"] >= 1 and sa["swim.forged"] >= 1  # forgeries were refused
     assert sa["node.MemberSuspected"] >= 1  # the genuine replay was only a suspicion ...
     assert sb["swim.refuted"] >= 1  # ... which B refuted
-    for n in pair:
-        assert _rss(n) - rss[n.name] < 32 * MB, f"{n.name} grew {(_rss(n) - rss[n.name]) / MB}"
+    grown = {n.name: (_rss(n) - rss[n.name]) / MB for n in pair}
+    assert max(grown.values()) < 32, grown
+    _report("forge_liveness", **done, **seen, recovery_s=round(recovery, 2),
+            refuted_by_b=sb["swim.refuted"], forged_refused=sa["swim.forged"] + sb["swim.forged"],
+            rss_growth_mb={k: round(v, 1) for k, v in grown.items()})  # fmt: skip
 
 
 @pytest.fixture
@@ -168,7 +178,8 @@ def test_member_flood_is_capped_and_memory_bounded(own_pair: tuple[NodeProc, Nod
     try:
         seen = _during(lambda: attack.running and not over.is_set(), a, b)
         _up(a, b)
-        assert _recovered(a, b) <= 10.0
+        recovery = _recovered(a, b)
+        assert recovery <= 10.0
     finally:
         release.set()
     done = attack.join()
@@ -179,6 +190,9 @@ def test_member_flood_is_capped_and_memory_bounded(own_pair: tuple[NodeProc, Nod
     assert s["swim.quota_refused"] > 0
     grown = _rss(a) - rss
     assert grown < 48 * MB, f"victim grew by {grown / MB:.1f} MB holding {s['swim.members']}"
+    _report("flood_members", **done, **seen, recovery_s=round(recovery, 2),
+            **{k: v for k, v in s.items() if k.startswith("swim.")},
+            rss_growth_mb=round(grown / MB, 1))  # fmt: skip
 
 
 def test_peer_named_addresses_open_no_socket(pair: tuple[NodeProc, NodeProc]) -> None:
@@ -202,6 +216,8 @@ def test_peer_named_addresses_open_no_socket(pair: tuple[NodeProc, NodeProc]) ->
     s = _stats(a)
     assert s["transport.dial_refused"] - before >= len(targets)
     assert s["swim.probe_request_refused"] >= 1
+    _report("name_addresses_v4", **done, **seen, udp_binds=sorted(binds),
+            dial_refused=s["transport.dial_refused"] - before)  # fmt: skip
 
 
 def test_a_seed_of_the_other_family_is_refused_without_a_wildcard_socket(
@@ -231,4 +247,6 @@ def test_peer_named_addresses_on_ipv6_open_no_socket(pair6: tuple[NodeProc, Node
     assert _recovered(a, b) <= 10.0
     binds |= _udp_binds(a)
     assert binds == {"::1"}, binds
-    assert _stats(a)["transport.dial_refused"] - before >= len(targets)
+    refused = _stats(a)["transport.dial_refused"] - before
+    assert refused >= len(targets)
+    _report("name_addresses_v6", **seen, udp_binds=sorted(binds), dial_refused=refused)
