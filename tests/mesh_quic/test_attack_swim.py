@@ -47,24 +47,23 @@ def _start_pair(tmp: Path, listen: str) -> tuple[NodeProc, NodeProc]:
     return a, b
 
 
-@pytest.fixture(scope="module")
-def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[NodeProc, NodeProc]]:
-    a, b = _start_pair(tmp_path_factory.mktemp("swim4"), "127.0.0.1:0")
+def _serve_pair(tmp: Path, listen: str) -> Iterator[tuple[NodeProc, NodeProc]]:
+    a, b = _start_pair(tmp, listen)
     try:
         yield a, b
     finally:
         a.kill()
         b.kill()
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[NodeProc, NodeProc]]:
+    yield from _serve_pair(tmp_path_factory.mktemp("swim4"), "127.0.0.1:0")
 
 
 @pytest.fixture(scope="module")
 def pair6(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[NodeProc, NodeProc]]:
-    a, b = _start_pair(tmp_path_factory.mktemp("swim6"), "[::1]:0")
-    try:
-        yield a, b
-    finally:
-        a.kill()
-        b.kill()
+    yield from _serve_pair(tmp_path_factory.mktemp("swim6"), "[::1]:0")
 
 
 def _call(src: NodeProc, procedure: str) -> bool:
@@ -160,12 +159,7 @@ def test_forged_liveness_neither_silences_b_nor_kills_it_at_a(
 @pytest.fixture
 def own_pair(tmp_path: Path) -> Iterator[tuple[NodeProc, NodeProc]]:
     """A pair for one test only (its attacker's identities leave it a churned routing table)."""
-    a, b = _start_pair(tmp_path, "127.0.0.1:0")
-    try:
-        yield a, b
-    finally:
-        a.kill()
-        b.kill()
+    yield from _serve_pair(tmp_path, "127.0.0.1:0")
 
 
 def test_member_flood_is_capped_and_memory_bounded(own_pair: tuple[NodeProc, NodeProc]) -> None:
