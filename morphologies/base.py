@@ -12,6 +12,12 @@ A *morphology* (DXNN's term) names the sensors and actuators an agent has and ma
 The episode's fitness is the sum over all cycles; ``scape.goal_reached`` says whether the task's
 goal was met (DXNN's ``goal_reached`` end flag).
 
+Two optional scape attributes: a scape that runs several independent episodes in one
+evaluation (the Gymnasium adapter) sets ``new_episode`` true after the act that ended one of
+them, and the loop then resets the network's recurrent state before the next cycle
+(:func:`episode_restarted`); a scape that holds resources has a ``close()``, which the loops
+call on every scape they made, however the episode ended (:func:`close_scape`).
+
 Scapes are pure: they take a :class:`random.Random` (never the global RNG), read no clock, and
 start no threads. Bad actuator vectors (wrong length, non-finite values) raise
 :class:`MorphologyError`.
@@ -34,6 +40,8 @@ __all__ = [
     "Scape",
     "SensorSpec",
     "check_vector",
+    "close_scape",
+    "episode_restarted",
     "run_episode",
 ]
 
@@ -115,6 +123,19 @@ def check_vector(output: Sequence[float], vl: int, what: str) -> list[float]:
     return vec[:vl]
 
 
+def episode_restarted(scape: Scape) -> bool:
+    """Whether the scape's last act ended one of the independent episodes it runs and started
+    the next (its optional ``new_episode`` attribute): reset the network before sensing."""
+    return bool(getattr(scape, "new_episode", False))
+
+
+def close_scape(scape: Scape) -> None:
+    """Call the scape's optional ``close()``."""
+    close = getattr(scape, "close", None)
+    if callable(close):
+        close()
+
+
 def run_episode(
     morphology: Morphology,
     policy: Policy,
@@ -122,19 +143,30 @@ def run_episode(
     *,
     scape: Scape | None = None,
     max_cycles: int | None = None,
+    reset: Callable[[], None] | None = None,
 ) -> EpisodeResult:
-    """Run one episode of ``policy`` on a new scape (or the one given) per DXNN's cycle."""
+    """Run one episode of ``policy`` on a new scape (or the one given) per DXNN's cycle.
+
+    ``reset`` (the network's recurrent-state reset) is called when the scape starts a new
+    independent episode (:func:`episode_restarted`). A scape made here is closed at the end
+    (:func:`close_scape`); one given is left to its owner."""
     sc = morphology.new_scape(rng) if scape is None else scape
-    limit = morphology.max_cycles if max_cycles is None else max_cycles
-    fitness = 0.0
-    for cycle in range(1, limit + 1):
-        inputs = {s.name: sc.sense(s.name) for s in morphology.sensors}
-        outputs = policy(inputs)
-        halt = False
-        for a in morphology.actuators:
-            f, h = sc.act(a.name, outputs[a.name])
-            fitness += f
-            halt = halt or h
-        if halt:
-            return EpisodeResult(fitness, cycle, sc.goal_reached)
-    return EpisodeResult(fitness, limit, sc.goal_reached)
+    try:
+        limit = morphology.max_cycles if max_cycles is None else max_cycles
+        fitness = 0.0
+        for cycle in range(1, limit + 1):
+            inputs = {s.name: sc.sense(s.name) for s in morphology.sensors}
+            outputs = policy(inputs)
+            halt = False
+            for a in morphology.actuators:
+                f, h = sc.act(a.name, outputs[a.name])
+                fitness += f
+                halt = halt or h
+            if halt:
+                return EpisodeResult(fitness, cycle, sc.goal_reached)
+            if reset is not None and episode_restarted(sc):
+                reset()
+        return EpisodeResult(fitness, limit, sc.goal_reached)
+    finally:
+        if scape is None:
+            close_scape(sc)

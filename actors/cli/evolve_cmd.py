@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from actors.cli import UsageError
+from actors.cli.genotype_files import load_genotype
 from actors.cli.island_cmd import (
     add_mesh_arguments,
     island_session,
@@ -235,41 +236,12 @@ def run_morphologies(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_genotype(args: argparse.Namespace) -> Any:
-    from actors.evolution.checkpoint import state_from_json
-    from actors.genotype import GenotypeDecodeError, GenotypeStore, StoreError, agent_from_json
-
-    if args.store:
-        try:
-            with GenotypeStore(args.store) as store:
-                if args.genotype != "champion":
-                    agent = store.get_agent(args.genotype)
-                    if agent is None:
-                        raise UsageError(f"no agent {args.genotype!r} in {args.store}")
-                    return agent
-                for pop in store.list_populations():
-                    cp = store.last_checkpoint(pop)
-                    if cp is not None:
-                        _, _, state = state_from_json(cp.state)
-                        if state.champion is not None:
-                            return state.champion
-                raise UsageError(f"{args.store} holds no champion")
-        except StoreError as exc:
-            raise UsageError(str(exc)) from exc
-    try:
-        return agent_from_json(Path(args.genotype).read_bytes())
-    except OSError as exc:
-        raise UsageError(f"cannot read {args.genotype}: {exc.strerror}") from exc
-    except GenotypeDecodeError as exc:
-        raise UsageError(f"{args.genotype} is not a genotype: {exc}") from exc
-
-
 def run_show(args: argparse.Namespace) -> int:
     from actors.evolution.draw import genotype_summary, write_png
     from actors.evolution.errors import EvolutionError
     from actors.genotype import agent_to_dot
 
-    agent = _load_genotype(args)
+    agent = load_genotype(args.genotype, args.store)
     print(genotype_summary(agent))
     if args.dot:
         text = agent_to_dot(agent)

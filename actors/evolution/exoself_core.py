@@ -20,7 +20,8 @@ With ``tune=False`` the session evaluates the genotype's weights once (validatio
 
 :func:`run_episode_flat` runs one episode of a phenotype against a morphology's scape
 (DXNN's cortex cycle: sense every sensor, step, act with every actuator, sum the fitness,
-stop on ``halt``), and returns the behaviour vector novelty search uses.
+stop on ``halt``; reset the phenotype when the scape starts a new independent episode; close
+the scape at the end), and returns the behaviour vector novelty search uses.
 
 Everything here is deterministic given the :class:`random.Random` passed in.
 """
@@ -45,7 +46,7 @@ from actors.evolution.tuning import (
 )
 from actors.genotype.records import Agent
 from actors.neural.from_genotype import flat_deltas, spec_from_agent, weight_slots
-from morphologies.base import EpisodeResult, Morphology
+from morphologies.base import EpisodeResult, Morphology, close_scape, episode_restarted
 
 __all__ = [
     "BEHAVIOUR_CYCLES",
@@ -91,32 +92,37 @@ def run_episode_flat(
     fitness = 0.0
     cycles = limit
     goal = False
-    for cycle in range(1, limit + 1):
-        if flat is not None:
-            x: list[float] = []
-            for name in sensors:
-                x.extend(scape.sense(name))
-            out = flat(x)
-            pieces = []
-            pos = 0
-            for name, k in actuators:
-                pieces.append((name, out[pos : pos + k]))
-                pos += k
-        else:
-            named = step({name: scape.sense(name) for name in sensors})
-            pieces = [(name, list(named[name])) for name, _ in actuators]
-        if cycle <= BEHAVIOUR_CYCLES:
-            for _, vec in pieces:
-                behaviour.extend(float(v) for v in vec)
-        halt = False
-        for name, vec in pieces:
-            f, h = scape.act(name, vec)
-            fitness += f
-            halt = halt or h
-        if halt:
-            cycles = cycle
-            break
-    goal = bool(scape.goal_reached)
+    try:
+        for cycle in range(1, limit + 1):
+            if flat is not None:
+                x: list[float] = []
+                for name in sensors:
+                    x.extend(scape.sense(name))
+                out = flat(x)
+                pieces = []
+                pos = 0
+                for name, k in actuators:
+                    pieces.append((name, out[pos : pos + k]))
+                    pos += k
+            else:
+                named = step({name: scape.sense(name) for name in sensors})
+                pieces = [(name, list(named[name])) for name, _ in actuators]
+            if cycle <= BEHAVIOUR_CYCLES:
+                for _, vec in pieces:
+                    behaviour.extend(float(v) for v in vec)
+            halt = False
+            for name, vec in pieces:
+                f, h = scape.act(name, vec)
+                fitness += f
+                halt = halt or h
+            if halt:
+                cycles = cycle
+                break
+            if episode_restarted(scape):
+                phenotype.reset()  # type: ignore[attr-defined]
+        goal = bool(scape.goal_reached)
+    finally:
+        close_scape(scape)
     behaviour.extend([0.0] * (BEHAVIOUR_CYCLES * width - len(behaviour)))
     behaviour.append(cycles / limit)
     return Episode(EpisodeResult(fitness, cycles, goal), tuple(behaviour))
