@@ -232,7 +232,8 @@ def run_morphologies(args: argparse.Namespace) -> int:
         actuators = ", ".join(f"{a.name}[{a.vl}]" for a in m.actuators)
         test = " (success test)" if name in SUCCESS_TESTS else ""
         print(f"{name:16} {m.description}{test}\n{'':16} in: {sensors}; out: {actuators}")
-    print("gym:<EnvId>      any Gymnasium environment with Box/Discrete spaces (extra 'gym')")
+    print("gym:<EnvId>      any Gymnasium environment with Box/Discrete spaces (extra 'gym'):")
+    print(f"{'':16} mean return of 5 episodes (gym:<EnvId>,episodes=K for K) (success test)")
     return 0
 
 

@@ -99,4 +99,14 @@ def test_gym_unknown_environment() -> None:
 def test_solved_thresholds_are_the_benchmark_ones() -> None:
     from morphologies.gym_adapter import SOLVED_AT
 
-    assert SOLVED_AT["CartPole-v1"] == 475 and SOLVED_AT["LunarLander-v3"] == 200
+    assert SOLVED_AT == {
+        "CartPole-v1": 475,
+        "Acrobot-v1": -100,
+        "MountainCar-v0": -110,
+        "LunarLander-v3": 200,
+    }
+    if not gym_missing:  # the environments' own specs say the same
+        import gymnasium
+
+        for env_id, threshold in SOLVED_AT.items():
+            assert gymnasium.spec(env_id).reward_threshold == threshold
