@@ -31,16 +31,6 @@ from actors.cli.genotype_files import load_genotype
 __all__ = ["register"]
 
 
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return value
-
-
 def register(sub: Any) -> None:
     p = sub.add_parser(
         "run",
@@ -62,9 +52,9 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--seed",
-        type=_seed,
+        type=int,
         default=0,
-        help="seed of the first episode; episode i uses seed+i (default 0)",
+        help="seed of the first episode (>= 0); episode i uses seed+i (default 0)",
     )
     show = p.add_mutually_exclusive_group()
     show.add_argument(
@@ -145,6 +135,8 @@ def run_run(args: argparse.Namespace) -> int:
     from morphologies import MorphologyError, get_morphology
     from morphologies.gym_adapter import GymSettings
 
+    if args.seed < 0:
+        raise UsageError(f"--seed must be >= 0, got {args.seed}")
     agent = load_genotype(args.genotype, args.store)
     name = args.morphology or agent.morphology.name
     try:

@@ -12,19 +12,8 @@ import pytest
 
 from actors.cli import main
 from actors.genotype import agent_from_json, encode_agent
+from tests.evolution.test_evolve_cli import CONFIG as XOR_CONFIG
 from tests.morphologies.gym_envs import needs_gym, track_envs
-
-XOR_CONFIG = """
-[monitor]
-population_size = 8
-
-[stopping]
-max_evaluations = 4000
-
-[constraint]
-connection_architecture = "feedforward"
-neural_afs = ["tanh"]
-"""
 
 
 def _evolve(tmp: Path, morphology: str, seed: int, *extra: str) -> dict[str, Any]:
@@ -216,7 +205,8 @@ def test_bad_input_is_one_line_and_exit_2(
     assert "does not fit single_pole" in _bad(capsys, str(champion), "--morphology", "single_pole")
     assert "need a Gymnasium morphology" in _bad(capsys, str(champion), "--render")
     assert "positive integer" in _bad(capsys, str(champion), "--episodes", "0")
-    assert "integer >= 0" in _bad(capsys, str(champion), "--seed", "-1")
+    assert "--seed must be >= 0" in _bad(capsys, str(champion), "--seed", "-1")
+    assert "invalid int value" in _bad(capsys, str(champion), "--seed", "x")
     assert "cannot write" in _bad(capsys, str(champion), "--json", str(tmp_path / "no/such/x"))
 
 
