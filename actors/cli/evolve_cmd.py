@@ -232,8 +232,10 @@ def run_morphologies(args: argparse.Namespace) -> int:
         actuators = ", ".join(f"{a.name}[{a.vl}]" for a in m.actuators)
         test = " (success test)" if name in SUCCESS_TESTS else ""
         print(f"{name:16} {m.description}{test}\n{'':16} in: {sensors}; out: {actuators}")
+    from morphologies.gym_adapter import DEFAULT_EPISODES
+
     print("gym:<EnvId>      any Gymnasium environment with Box/Discrete spaces (extra 'gym'):")
-    print(f"{'':16} mean return of 5 episodes (gym:<EnvId>,episodes=K for K) (success test)")
+    print(f"{'':16} mean return of {DEFAULT_EPISODES} episodes, or K with gym:<EnvId>,episodes=K")
     return 0
 
 

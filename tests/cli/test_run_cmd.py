@@ -84,6 +84,8 @@ def test_run_an_mbg_file(
     mbg = tmp_path / "champion.mbg"
     mbg.write_bytes(encode_agent(champion))
     assert _run_json(capsys, str(mbg), "--episodes", "2")["mean"] == champion.fitness
+    assert main(["show", str(mbg)]) == 0  # show resolves GENOTYPE the same way
+    assert champion.id in capsys.readouterr().out
     # a seed genotype written by `megabrain genotype seed` for xor's sensors and actuator
     seed = tmp_path / "seed.mbg"
     assert main(["genotype", "seed", "--sensor", "xor_GetInput:2", "--actuator",
