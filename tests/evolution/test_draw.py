@@ -22,6 +22,7 @@ from actors.evolution.draw_layout import Layout, layout_agent
 from actors.evolution.errors import ReporterError
 from actors.genotype import Agent, agent_to_dot, mutate
 from actors.genotype.export import (
+    ACTUATOR_LINK_COLOR,
     MIXED_COLOR,
     NEGATIVE_COLOR,
     POSITIVE_COLOR,
@@ -65,6 +66,18 @@ def check_layout(agent: Agent, lay: Layout) -> None:
         assert 0 < a.x0 < a.x1 < lay.width and 0 < a.y0 < a.y1 < lay.height
         for b in lay.boxes[i + 1 :]:
             assert a.x1 < b.x0 or b.x1 < a.x0 or a.y1 < b.y0 or b.y1 < a.y0, (a.id, b.id)
+    # labels: what each element is
+    for s in agent.sensors:
+        assert lay.box(s.id).lines == (s.name, f"[{s.vl}]") and lay.box(s.id).kind == "sensor"
+    for a in agent.actuators:
+        assert lay.box(a.id).lines == (a.name, f"[{a.vl}]") and lay.box(a.id).kind == "actuator"
+    for n in agent.neurons:
+        lines = lay.box(n.id).lines
+        assert lines[0] == n.af
+        bias = [x for x in lines if x.startswith("b ")]
+        assert bias == ([] if n.bias is None else [f"b {n.bias.w:+.2f}"])
+        assert (n.pf in lines) == (n.pf != "none")
+        assert (n.aggr in lines) == (n.aggr != "dot_product")
     # every link once, nothing else
     expected = Counter(connections(agent))
     assert Counter(link.connection for link in lay.links) == expected
@@ -105,6 +118,7 @@ def check_layout(agent: Agent, lay: Layout) -> None:
         assert link.hollow_head == (c.kind == "modulatory")
         if c.kind == "actuator":
             assert c.weights == () and c.index is not None
+            assert link.color == ACTUATOR_LINK_COLOR
             assert agent_actuator(agent, c.target).fanin_ids[c.index] == c.source
         else:
             if all(w >= 0 for w in c.weights):

@@ -260,6 +260,7 @@ def test_plot_stats_lines_bands_goal_and_solved_star() -> None:
     ax_div = artist(fig, "line:diversity").axes
     assert list(artist(fig, "line:diversity").get_ydata()) == [s.diversity for s in run]
     assert list(artist(fig, "line:species").get_ydata()) == [s.species for s in run]
+    assert list(artist(fig, "line:population").get_ydata()) == [s.population for s in run]
     assert ax_div.get_xlabel() == "evaluations"
     # legends: inside the figure, over no panel
     fig.canvas.draw()

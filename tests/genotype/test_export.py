@@ -201,7 +201,11 @@ def check_dot(agent: Agent) -> None:
     for n in agent.neurons:
         line = next(x for x in dot.splitlines() if x.startswith(f'  "{n.id}" [shape='))
         assert n.af in line and f"L={n.layer:g}" in line
-        assert ("b " in line) == (n.bias is not None)
+        assert ("\\nb " in line) == (n.bias is not None)
+        assert (f"\\n{n.pf}" in line) == (n.pf != "none")
+        assert (f"\\n{n.aggr}" in line) == (n.aggr != "dot_product")
+    neurons, n_links = agent.size()
+    assert f'label="{agent.id}: {neurons} neurons, {n_links} links"; labelloc=t;' in dot
     # the legend: one sample edge per style
     legend = dot[dot.index("subgraph cluster_legend") :]
     for words in ("w >= 0", "w < 0", "mixed signs", "recurrent", "modulatory", "actuator"):
@@ -219,6 +223,14 @@ def test_dot_lists_every_node_and_link() -> None:
 @given(grown_agents())
 def test_dot_of_random_genotypes(agent: Agent) -> None:
     check_dot(agent)
+
+
+def test_dot_labels_a_long_sensor_vector_by_count() -> None:
+    agent = seed_agent(2, MorphologySpec("wide", (SensorSpec("eye", 12),),
+                                         (ActuatorSpec("out", 1),)))  # fmt: skip
+    check_dot(agent)
+    labels = [a["label"] for s, _, a in dot_edges(agent_to_dot(agent)) if s.startswith("s-")]
+    assert labels and all(x.startswith("12 w, max |w| ") for x in labels)
 
 
 def test_dot_escapes_names() -> None:
