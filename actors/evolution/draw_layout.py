@@ -43,6 +43,7 @@ from actors.genotype.export import (
     Connection,
     connections,
     link_style,
+    neuron_lines,
     weight_scale,
 )
 
@@ -177,14 +178,7 @@ def _labels(agent: Agent) -> dict[str, tuple[str, ...]]:
     for s in agent.sensors:
         out[s.id] = (s.name, f"[{s.vl}]")
     for n in agent.neurons:
-        lines = [n.af]
-        if n.bias is not None:
-            lines.append(f"b {n.bias.w:+.2f}")
-        if n.pf != "none":
-            lines.append(n.pf)
-        if n.aggr != "dot_product":
-            lines.append(n.aggr)
-        out[n.id] = tuple(lines)
+        out[n.id] = neuron_lines(n)
     for a in agent.actuators:
         out[a.id] = (a.name, f"[{a.vl}]")
     return out

@@ -33,6 +33,7 @@ __all__ = [
     "agent_to_json",
     "connections",
     "link_style",
+    "neuron_lines",
     "weight_scale",
     "weight_width",
 ]
@@ -178,15 +179,22 @@ def _weights_label(weights: tuple[float, ...]) -> str:
     return f"{len(weights)} w, max |w| {max(abs(w) for w in weights):.3g}"
 
 
-def _neuron_label(n: Neuron) -> str:
-    lines = [n.af, f"L={n.layer:g}"]
+def neuron_lines(n: Neuron) -> tuple[str, ...]:
+    """What a picture says of neuron ``n``: its activation function, ``b`` and the bias
+    weight when it has one, its plasticity rule and aggregation when not the defaults."""
+    lines = [n.af]
     if n.bias is not None:
         lines.append(f"b {n.bias.w:+.3g}")
     if n.pf != "none":
         lines.append(n.pf)
     if n.aggr != "dot_product":
         lines.append(n.aggr)
-    return "\n".join(lines)
+    return tuple(lines)
+
+
+def _neuron_label(n: Neuron) -> str:
+    first, *rest = neuron_lines(n)
+    return "\n".join([first, f"L={n.layer:g}", *rest])
 
 
 def _legend_dot(scale: float) -> list[str]:

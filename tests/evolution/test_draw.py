@@ -75,7 +75,7 @@ def check_layout(agent: Agent, lay: Layout) -> None:
         lines = lay.box(n.id).lines
         assert lines[0] == n.af
         bias = [x for x in lines if x.startswith("b ")]
-        assert bias == ([] if n.bias is None else [f"b {n.bias.w:+.2f}"])
+        assert bias == ([] if n.bias is None else [f"b {n.bias.w:+.3g}"])
         assert (n.pf in lines) == (n.pf != "none")
         assert (n.aggr in lines) == (n.aggr != "dot_product")
     # every link once, nothing else
