@@ -199,6 +199,16 @@ def test_a_self_loop_and_a_skip_link_go_around_the_boxes() -> None:
             assert all(not b.y0 <= y <= b.y1 for b in inside)
 
 
+def test_a_grown_network_of_many_layers() -> None:
+    rng = random.Random(2)
+    agent = seed_agent(7)
+    for _ in range(30):
+        agent = mutate(agent, rng)
+    assert len(agent.neurons) >= 20 and len(agent.pattern) >= 6
+    assert sum(1 for c in connections(agent) if c.recurrent) >= 5
+    check_layout(agent, layout_agent(agent))
+
+
 def test_a_sensor_vector_is_one_link_with_its_weights() -> None:
     agent = seed_agent(3)  # MULTI: sensors of vl 3 and 2
     lay = layout_agent(agent)
