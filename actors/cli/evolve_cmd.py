@@ -3,7 +3,8 @@
 ``evolve MORPHOLOGY`` runs (or with ``--resume`` continues) a DXNN-style evolution and
 prints its progress; ``--json`` writes a summary and exports the champion next to it.
 ``morphologies`` lists what can be evolved. ``show GENOTYPE`` prints a genotype's summary
-and writes its DOT and PNG pictures. Bad arguments exit with status 2 and a message.
+and writes its DOT text and a picture (PNG, SVG or PDF by the file's suffix). Bad arguments
+exit with status 2 and a message.
 """
 
 from __future__ import annotations
@@ -83,7 +84,8 @@ def register(sub: Any) -> None:
     p.add_argument("--config", metavar="FILE.toml", help="TOML configuration")
     p.add_argument("--json", metavar="PATH", help="write a JSON summary (and the champion)")
     p.add_argument("--stats", metavar="PATH", help="write per-generation stats as JSONL")
-    p.add_argument("--plot", metavar="PATH", help="write a PNG of fitness and diversity")
+    p.add_argument("--plot", metavar="PATH",
+                   help="write a plot of fitness and diversity (.png, .svg or .pdf)")  # fmt: skip
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     add_mesh_arguments(p)
     p.set_defaults(func=run_evolve)
@@ -91,12 +93,21 @@ def register(sub: Any) -> None:
     m = sub.add_parser("morphologies", help="list the morphologies evolve knows")
     m.set_defaults(func=run_morphologies)
 
-    s = sub.add_parser("show", help="summarise a genotype and draw it (DOT, PNG)")
+    s = sub.add_parser(
+        "show",
+        help="summarise a genotype and draw it (DOT, PNG/SVG/PDF)",
+        description="Print a genotype's summary, and write its DOT text and a picture. "
+        "GENOTYPE is a genotype file (the msgpack encoding `megabrain genotype seed` writes, "
+        "or a JSON export such as evolve's PATH.champion.json), or with --store an agent id "
+        "or 'champion'.",
+    )
     s.add_argument("genotype", metavar="GENOTYPE",
-                   help="a JSON export, or an agent id / 'champion' with --store")  # fmt: skip
+                   help="a genotype file, or an agent id / 'champion' with --store")  # fmt: skip
     s.add_argument("--store", metavar="PATH", help="read the genotype from this store")
     s.add_argument("--dot", metavar="PATH", help="write the DOT text ('-' for stdout)")
-    s.add_argument("--png", metavar="PATH", help="write a PNG picture")
+    s.add_argument("--draw", "--png", dest="draw", metavar="PATH",
+                   help="write a picture, in the format the suffix names: "
+                   ".png, .svg or .pdf (--png is the older name)")  # fmt: skip
     s.set_defaults(func=run_show)
 
 
@@ -240,23 +251,32 @@ def run_morphologies(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    from actors.evolution.draw import genotype_summary, write_png
+    from actors.evolution.draw import genotype_summary, write_picture
     from actors.evolution.errors import EvolutionError
+    from actors.evolution.pictures import picture_format
     from actors.genotype import agent_to_dot
 
+    if args.draw:
+        try:
+            picture_format(args.draw)
+        except EvolutionError as exc:
+            raise UsageError(str(exc)) from exc
     agent = load_genotype(args.genotype, args.store)
     print(genotype_summary(agent))
     if args.dot:
         text = agent_to_dot(agent)
         if args.dot == "-":
-            print(text)
+            print(text, end="")
         else:
-            Path(args.dot).write_text(text, encoding="utf-8")
+            try:
+                Path(args.dot).write_text(text, encoding="utf-8")
+            except OSError as exc:
+                raise UsageError(f"cannot write {args.dot}: {exc.strerror or exc}") from exc
             print(f"dot          {args.dot}")
-    if args.png:
+    if args.draw:
         try:
-            renderer = write_png(agent, args.png)
+            renderer = write_picture(agent, args.draw)
         except EvolutionError as exc:
             raise UsageError(str(exc)) from exc
-        print(f"png          {args.png} (drawn with {renderer})")
+        print(f"picture      {args.draw} (drawn with {renderer})")
     return 0

@@ -2,8 +2,9 @@
 
 ``GENOTYPE`` is a file -- the JSON export (``megabrain evolve --json`` writes
 ``X.champion.json``) or the canonical msgpack encoding (``megabrain genotype seed -o X.mbg``),
-told apart by the first byte -- or, with ``--store PATH``, an agent id of that genotype store
-or ``champion`` (the champion of the last checkpoint of the first population that has one).
+told apart by content (:func:`actors.cli.genotype.read_agent_file`) -- or, with ``--store
+PATH``, an agent id of that genotype store or ``champion`` (the champion of the last
+checkpoint of the first population that has one).
 Anything that cannot be read or is not a genotype raises :class:`~actors.cli.UsageError`
 with one line naming the problem (the command exits 2).
 """
@@ -22,16 +23,11 @@ def load_genotype(genotype: str, store: str | None = None) -> Agent:
     """The agent ``genotype`` names (see the module docstring)."""
     if store:
         return _from_store(genotype, store)
-    from actors.genotype import GenotypeDecodeError, agent_from_json, decode_agent
+    from actors.cli.genotype import read_agent_file
 
-    try:
-        data = Path(genotype).read_bytes()
-    except OSError as exc:
-        raise UsageError(f"cannot read {genotype}: {exc.strerror}") from exc
-    try:
-        return agent_from_json(data) if data.lstrip()[:1] == b"{" else decode_agent(data)
-    except GenotypeDecodeError as exc:
-        raise UsageError(f"{genotype} is not a genotype: {exc}") from exc
+    return read_agent_file(
+        genotype, store_hint=f"pass --store {genotype} and an agent id or 'champion'"
+    )
 
 
 def _from_store(genotype: str, store: str) -> Agent:

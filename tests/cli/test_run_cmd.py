@@ -190,10 +190,11 @@ def test_bad_input_is_one_line_and_exit_2(
     }
     for name, content in files.items():
         (tmp_path / name).write_text(content, encoding="utf-8")
-        assert "is not a genotype" in _bad(capsys, str(tmp_path / name))
+        assert "not a genotype" in _bad(capsys, str(tmp_path / name))
     assert "cannot read" in _bad(capsys, str(tmp_path / "missing.json"))
-    assert "cannot read" in _bad(capsys, str(tmp_path))  # a directory
+    assert "is a directory" in _bad(capsys, str(tmp_path))
     store = str(xor_run["dir"] / "s.db")
+    assert f"pass --store {store}" in _bad(capsys, store)  # a store given as the file
     assert "no agent 'g-nope'" in _bad(capsys, "g-nope", "--store", store)
     assert "no store at" in _bad(capsys, "champion", "--store", str(tmp_path / "none.db"))
     (tmp_path / "junk.db").write_bytes(b"not sqlite" * 100)
