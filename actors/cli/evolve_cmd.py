@@ -157,6 +157,15 @@ def import_modules(specs: list[str]) -> list[str]:
                 if not path.is_file():
                     raise FileNotFoundError(f"no such file: {spec}")
                 name = path.stem
+                loaded = sys.modules.get(name)
+                if loaded is not None:
+                    where = getattr(loaded, "__file__", None)
+                    if where is not None and Path(where).resolve() == path.resolve():
+                        continue  # imported already
+                    raise ImportError(
+                        f"a module named {name!r} is already loaded ({where or 'built in'}); "
+                        "rename the file"
+                    )
                 loader = importlib.util.spec_from_file_location(name, path)
                 if loader is None or loader.loader is None:
                     raise ImportError(f"not a Python module: {spec}")

@@ -64,6 +64,19 @@ def test_a_function_passed_directly_is_registered_and_replaced_on_a_second_call(
     assert megabrain.get_morphology("count_up").sensors[0].vl == 2 and again.champion
 
 
+def test_a_morphology_object_is_registered_once() -> None:
+    def one(net: Network) -> float:
+        return net([1.0])[0]
+
+    m = fitness_morphology("api_object", inputs=1, outputs=1, evaluate=one, register=False)
+    assert megabrain.evolve(m, max_generations=1, population=3).morphology == "api_object"
+    assert megabrain.get_morphology("api_object") is m
+    assert megabrain.evolve(m, max_generations=1, population=3).generations == 1  # same object
+    other = fitness_morphology("api_object", inputs=2, outputs=1, evaluate=one, register=False)
+    with pytest.raises(MorphologyError, match="already registered"):
+        megabrain.evolve(other, max_generations=1)
+
+
 def test_problems_that_cannot_be_registered_are_refused() -> None:
     def xor(net: Network) -> float:
         return 0.0
