@@ -131,10 +131,17 @@ def test_backends_give_the_same_run() -> None:
 def test_local_workers_know_the_function_and_give_the_simple_run() -> None:
     kw = {"seed": 3, "population": 6, "max_evaluations": 1500}
     simple = megabrain.evolve("api_parity3", **kw)  # type: ignore[arg-type]
-    local = megabrain.evolve("api_parity3", runtime="local", workers=2, **kw)  # type: ignore[arg-type]
-    assert local.evaluations == simple.evaluations and local.solved == simple.solved
-    assert simple.champion is not None and local.champion is not None
-    assert encode_agent(local.champion) == encode_agent(simple.champion)
+    for phenotype in ("compiled", "actors"):
+        local = megabrain.evolve(
+            "api_parity3",
+            runtime="local",
+            workers=2,
+            phenotype=phenotype,
+            **kw,  # type: ignore[arg-type]
+        )
+        assert local.evaluations == simple.evaluations and local.solved == simple.solved
+        assert simple.champion is not None and local.champion is not None
+        assert encode_agent(local.champion) == encode_agent(simple.champion), phenotype
 
 
 def test_network_of_a_scape_morphology_runs_the_champion() -> None:
