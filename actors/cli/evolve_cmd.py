@@ -5,7 +5,8 @@ prints its progress; ``--json`` writes a summary and exports the champion next t
 ``--module MODULE`` first imports a module of the user's that registers morphologies (a
 fitness function, :func:`morphologies.fitness_morphology`, or a scape).
 ``morphologies`` lists what can be evolved. ``show GENOTYPE`` prints a genotype's summary
-and writes its DOT and PNG pictures. Bad arguments exit with status 2 and a message.
+and writes its DOT text and a picture (PNG, SVG or PDF by the file's suffix). Bad arguments
+exit with status 2 and a message.
 """
 
 from __future__ import annotations
@@ -88,7 +89,8 @@ def register(sub: Any) -> None:
     p.add_argument("--config", metavar="FILE.toml", help="TOML configuration")
     p.add_argument("--json", metavar="PATH", help="write a JSON summary (and the champion)")
     p.add_argument("--stats", metavar="PATH", help="write per-generation stats as JSONL")
-    p.add_argument("--plot", metavar="PATH", help="write a PNG of fitness and diversity")
+    p.add_argument("--plot", metavar="PATH",
+                   help="write a plot of fitness and diversity (.png, .svg or .pdf)")  # fmt: skip
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     p.add_argument("-v", "--verbose", action="store_true",
                    help="also print details (candidates failing their success test)")  # fmt: skip
@@ -100,12 +102,21 @@ def register(sub: Any) -> None:
                    help="import MODULE first (see evolve --module)")  # fmt: skip
     m.set_defaults(func=run_morphologies)
 
-    s = sub.add_parser("show", help="summarise a genotype and draw it (DOT, PNG)")
+    s = sub.add_parser(
+        "show",
+        help="summarise a genotype and draw it (DOT, PNG/SVG/PDF)",
+        description="Print a genotype's summary, and write its DOT text and a picture. "
+        "GENOTYPE is a genotype file (the msgpack encoding `megabrain genotype seed` writes, "
+        "or a JSON export such as evolve's PATH.champion.json), or with --store an agent id "
+        "or 'champion'.",
+    )
     s.add_argument("genotype", metavar="GENOTYPE",
-                   help="a JSON export, or an agent id / 'champion' with --store")  # fmt: skip
+                   help="a genotype file, or an agent id / 'champion' with --store")  # fmt: skip
     s.add_argument("--store", metavar="PATH", help="read the genotype from this store")
     s.add_argument("--dot", metavar="PATH", help="write the DOT text ('-' for stdout)")
-    s.add_argument("--png", metavar="PATH", help="write a PNG picture")
+    s.add_argument("--draw", "--png", dest="draw", metavar="PATH",
+                   help="write a picture, in the format the suffix names: "
+                   ".png, .svg or .pdf (--png is the older name)")  # fmt: skip
     s.set_defaults(func=run_show)
 
 
@@ -304,10 +315,13 @@ def run_morphologies(args: argparse.Namespace) -> int:
 
 
 def _load_genotype(args: argparse.Namespace) -> Any:
+    from actors.cli.genotype import read_agent_file
     from actors.evolution.checkpoint import state_from_json
-    from actors.genotype import GenotypeDecodeError, GenotypeStore, StoreError, agent_from_json
+    from actors.genotype import GenotypeStore, StoreError
 
     if args.store:
+        if not Path(args.store).is_file():
+            raise UsageError(f"no store at {args.store}")
         try:
             with GenotypeStore(args.store) as store:
                 if args.genotype != "champion":
@@ -323,33 +337,40 @@ def _load_genotype(args: argparse.Namespace) -> Any:
                             return state.champion
                 raise UsageError(f"{args.store} holds no champion")
         except StoreError as exc:
-            raise UsageError(str(exc)) from exc
-    try:
-        return agent_from_json(Path(args.genotype).read_bytes())
-    except OSError as exc:
-        raise UsageError(f"cannot read {args.genotype}: {exc.strerror}") from exc
-    except GenotypeDecodeError as exc:
-        raise UsageError(f"{args.genotype} is not a genotype: {exc}") from exc
+            raise UsageError(f"{args.store}: {exc}") from exc
+    return read_agent_file(
+        args.genotype,
+        store_hint=f"pass --store {args.genotype} and an agent id or 'champion'",
+    )
 
 
 def run_show(args: argparse.Namespace) -> int:
-    from actors.evolution.draw import genotype_summary, write_png
+    from actors.evolution.draw import genotype_summary, write_picture
     from actors.evolution.errors import EvolutionError
+    from actors.evolution.pictures import picture_format
     from actors.genotype import agent_to_dot
 
+    if args.draw:
+        try:
+            picture_format(args.draw)
+        except EvolutionError as exc:
+            raise UsageError(str(exc)) from exc
     agent = _load_genotype(args)
     print(genotype_summary(agent))
     if args.dot:
         text = agent_to_dot(agent)
         if args.dot == "-":
-            print(text)
+            print(text, end="")
         else:
-            Path(args.dot).write_text(text, encoding="utf-8")
+            try:
+                Path(args.dot).write_text(text, encoding="utf-8")
+            except OSError as exc:
+                raise UsageError(f"cannot write {args.dot}: {exc.strerror or exc}") from exc
             print(f"dot          {args.dot}")
-    if args.png:
+    if args.draw:
         try:
-            renderer = write_png(agent, args.png)
+            renderer = write_picture(agent, args.draw)
         except EvolutionError as exc:
             raise UsageError(str(exc)) from exc
-        print(f"png          {args.png} (drawn with {renderer})")
+        print(f"picture      {args.draw} (drawn with {renderer})")
     return 0
