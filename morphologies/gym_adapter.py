@@ -28,7 +28,8 @@ from morphologies.base import ActuatorSpec, Morphology, MorphologyError, SensorS
 
 __all__ = ["SOLVED_AT", "GymScape", "gym_morphology"]
 
-#: Average return over 100 episodes at which an environment counts as solved (BENCHMARKS.md).
+#: Average return over 100 episodes at which an environment counts as solved
+#: (``docs/benchmarks.md``).
 SOLVED_AT = {
     "CartPole-v1": 475.0,
     "Acrobot-v1": -100.0,
