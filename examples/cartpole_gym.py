@@ -11,14 +11,14 @@ import random
 import statistics
 import sys
 
-import megabrain
+import actors
 
 budget = int(sys.argv[1]) if len(sys.argv) > 1 else 2_000
-result = megabrain.evolve(
+result = actors.evolve(
     "gym:CartPole-v1", seed=1, population=10, fitness_goal=500, max_evaluations=budget,
     progress=True,
 )  # fmt: skip
-morphology = megabrain.get_morphology("gym:CartPole-v1")
+morphology = actors.get_morphology("gym:CartPole-v1")
 net = result.network()
 returns = []
 for seed in range(100):

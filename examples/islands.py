@@ -13,11 +13,11 @@ import sys
 
 import parity  # noqa: F401 - registers the morphology "parity3"
 
-import megabrain
+import actors
 from actors.distributed.lockstep import LockstepOptions, run_lockstep
 
 budget = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
-config = megabrain.EvolutionConfig()
+config = actors.EvolutionConfig()
 for sharing in (False, True):
     for seed in (1, 2, 3):
         r = run_lockstep(LockstepOptions("parity3", nodes=3, seed=seed, config=config,

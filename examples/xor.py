@@ -2,10 +2,10 @@
 
 import sys
 
-import megabrain
+import actors
 
 budget = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
-result = megabrain.evolve(
+result = actors.evolve(
     "xor", seed=1, population=6, fitness_goal=2.5, max_evaluations=budget, progress=True,
     tuning={"duration": "const", "duration_parameter": 6},
     constraint={"connection_architecture": "feedforward", "neural_afs": ["tanh"]},

@@ -2,9 +2,9 @@
 
 ::
 
-    import megabrain                      # megabrain.evolve is this module's evolve
+    import actors                      # actors.evolve is this module's evolve
 
-    result = megabrain.evolve("xor", seed=1, max_evaluations=5000)
+    result = actors.evolve("xor", seed=1, max_evaluations=5000)
     result.solved, result.evaluations, result.champion       # champion: an Agent
     net = result.network()                                   # callable: net([-1, 1])
 
@@ -12,7 +12,7 @@
         ...
         return fitness                    # or (fitness, solved)
 
-    result = megabrain.evolve(parity, inputs=3, outputs=1, goal=31.0, population=10)
+    result = actors.evolve(parity, inputs=3, outputs=1, goal=31.0, population=10)
 
 Settings are keywords: the common ones by name (``population``, ``max_evaluations``,
 ``max_generations``, ``fitness_goal``, ``workers``), any other knob through its TOML table as a

@@ -8,7 +8,7 @@
     net = result.network()                                  # the champion, callable
     net([-1.0, 1.0])
 
-(:func:`actors.evolution.api.evolve`, also ``megabrain.evolve``, is the one-call form with
+(:func:`actors.evolution.api.evolve`, also ``actors.evolve``, is the one-call form with
 keyword settings.)
 
 The supervision tree (``one_for_all``: if the monitor dies, its exoselves go with it)::

@@ -1,4 +1,4 @@
-"""The one-call API (``megabrain.evolve``) and fitness-function morphologies in real runs: one
+"""The one-call API (``actors.evolve``) and fitness-function morphologies in real runs: one
 call of the function is one evaluation, the champion's network is the one that was scored,
 the backends and runtimes agree, and settings are validated like ``--config`` files."""
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-import megabrain
+import actors
 from actors.evolution.errors import ConfigError, EvolutionError
 from actors.genotype import encode_agent
 from morphologies import MorphologyError, Network, fitness_morphology
@@ -36,7 +36,7 @@ fitness_morphology("api_parity3", inputs=3, outputs=1, evaluate=parity3, replace
 
 def test_one_call_of_the_function_is_one_evaluation_and_the_champion_is_what_was_scored() -> None:
     CALLS["n"] = 0
-    result = megabrain.evolve("api_parity3", seed=2, population=10, max_evaluations=20_000)
+    result = actors.evolve("api_parity3", seed=2, population=10, max_evaluations=20_000)
     assert result.solved and result.reason == "solved"
     assert CALLS["n"] == result.evaluations  # tuning evaluations included, nothing else
     assert result.config["monitor"]["population_size"] == 10
@@ -53,15 +53,15 @@ def test_a_function_passed_directly_is_registered_and_replaced_on_a_second_call(
     def count_up(net: Network) -> float:
         return net([0.5])[0] + 1.0
 
-    first = megabrain.evolve(count_up, inputs=1, outputs=1, max_generations=1, population=4)
+    first = actors.evolve(count_up, inputs=1, outputs=1, max_generations=1, population=4)
     assert first.morphology == "count_up" and first.generations == 1
-    assert megabrain.get_morphology("count_up").sensors[0].vl == 1
+    assert actors.get_morphology("count_up").sensors[0].vl == 1
 
     def count_up(net: Network) -> float:  # type: ignore[no-redef] # a notebook's re-run cell
         return net([0.5, 0.5])[0]
 
-    again = megabrain.evolve(count_up, inputs=2, outputs=1, max_generations=1, population=4)
-    assert megabrain.get_morphology("count_up").sensors[0].vl == 2 and again.champion
+    again = actors.evolve(count_up, inputs=2, outputs=1, max_generations=1, population=4)
+    assert actors.get_morphology("count_up").sensors[0].vl == 2 and again.champion
 
 
 def test_a_morphology_object_is_registered_once() -> None:
@@ -69,12 +69,12 @@ def test_a_morphology_object_is_registered_once() -> None:
         return net([1.0])[0]
 
     m = fitness_morphology("api_object", inputs=1, outputs=1, evaluate=one, register=False)
-    assert megabrain.evolve(m, max_generations=1, population=3).morphology == "api_object"
-    assert megabrain.get_morphology("api_object") is m
-    assert megabrain.evolve(m, max_generations=1, population=3).generations == 1  # same object
+    assert actors.evolve(m, max_generations=1, population=3).morphology == "api_object"
+    assert actors.get_morphology("api_object") is m
+    assert actors.evolve(m, max_generations=1, population=3).generations == 1  # same object
     other = fitness_morphology("api_object", inputs=2, outputs=1, evaluate=one, register=False)
     with pytest.raises(MorphologyError, match="already registered"):
-        megabrain.evolve(other, max_generations=1)
+        actors.evolve(other, max_generations=1)
 
 
 def test_problems_that_cannot_be_registered_are_refused() -> None:
@@ -82,44 +82,44 @@ def test_problems_that_cannot_be_registered_are_refused() -> None:
         return 0.0
 
     with pytest.raises(MorphologyError, match="not a fitness function"):
-        megabrain.evolve(xor, inputs=2, outputs=1)
+        actors.evolve(xor, inputs=2, outputs=1)
     with pytest.raises(MorphologyError, match="name="):
-        megabrain.evolve(lambda net: 0.0, inputs=2, outputs=1)
+        actors.evolve(lambda net: 0.0, inputs=2, outputs=1)
     with pytest.raises(MorphologyError, match="inputs= and outputs="):
-        megabrain.evolve(xor)
+        actors.evolve(xor)
     with pytest.raises(MorphologyError, match="unknown morphology"):
-        megabrain.evolve("no_such_task")
+        actors.evolve("no_such_task")
     with pytest.raises(MorphologyError, match="expected a morphology name"):
-        megabrain.evolve(42)  # type: ignore[arg-type]
+        actors.evolve(42)  # type: ignore[arg-type]
 
 
 def test_settings_are_validated_and_layered(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"monitor\.populaton_size"):
-        megabrain.evolve("xor", monitor={"populaton_size": 3})
+        actors.evolve("xor", monitor={"populaton_size": 3})
     with pytest.raises(ConfigError, match=r"tuning\.duration"):
-        megabrain.evolve("xor", tuning={"duration": "forever"})
+        actors.evolve("xor", tuning={"duration": "forever"})
     with pytest.raises(ConfigError, match="constraint"):
-        megabrain.evolve("xor", constraint={"neural_afs": ["no_such_function"]})
+        actors.evolve("xor", constraint={"neural_afs": ["no_such_function"]})
     with pytest.raises(ConfigError, match="stopping"):  # every limit off
-        megabrain.evolve("xor", max_evaluations=None, max_generations=None)
+        actors.evolve("xor", max_evaluations=None, max_generations=None)
     with pytest.raises(EvolutionError, match="resume needs a store"):
-        megabrain.evolve("xor", resume=True)
+        actors.evolve("xor", resume=True)
     path = tmp_path / "run.toml"
     path.write_text("[monitor]\npopulation_size = 5\n[stopping]\nmax_generations = 2\n")
     # the file, then the tables, then the named settings
-    r = megabrain.evolve("xor", config=path, stopping={"max_generations": 3}, population=4,
+    r = actors.evolve("xor", config=path, stopping={"max_generations": 3}, population=4,
                          max_evaluations=None, fitness_goal=1e9)  # fmt: skip
     assert r.config["monitor"]["population_size"] == 4
     assert r.config["stopping"] == {"fitness_goal": 1e9, "max_evaluations": "none",
                                     "max_generations": 3}  # fmt: skip
     assert r.generations == 3 and r.reason == "generation limit"
-    r = megabrain.evolve("xor", config={"monitor": {"population_size": 3}}, max_generations=1)
+    r = actors.evolve("xor", config={"monitor": {"population_size": 3}}, max_generations=1)
     assert r.config["monitor"]["population_size"] == 3
 
 
 def test_backends_give_the_same_run() -> None:
     runs = [
-        megabrain.evolve("api_parity3", seed=4, population=6, max_evaluations=400, phenotype=p)
+        actors.evolve("api_parity3", seed=4, population=6, max_evaluations=400, phenotype=p)
         for p in ("compiled", "actors")
     ]
     assert runs[0].evaluations == runs[1].evaluations
@@ -130,9 +130,9 @@ def test_backends_give_the_same_run() -> None:
 @pytest.mark.multiproc
 def test_local_workers_know_the_function_and_give_the_simple_run() -> None:
     kw = {"seed": 3, "population": 6, "max_evaluations": 1500}
-    simple = megabrain.evolve("api_parity3", **kw)  # type: ignore[arg-type]
+    simple = actors.evolve("api_parity3", **kw)  # type: ignore[arg-type]
     for phenotype in ("compiled", "actors"):
-        local = megabrain.evolve(
+        local = actors.evolve(
             "api_parity3",
             runtime="local",
             workers=2,
@@ -145,7 +145,7 @@ def test_local_workers_know_the_function_and_give_the_simple_run() -> None:
 
 
 def test_network_of_a_scape_morphology_runs_the_champion() -> None:
-    r = megabrain.evolve("xor", seed=1)
+    r = actors.evolve("xor", seed=1)
     assert r.solved
     net = r.network()
     outs = [net([a, b])[0] for a, b in ((-1, -1), (1, -1), (-1, 1), (1, 1))]
