@@ -69,8 +69,8 @@ __all__ = [
     "run_gym_episodes",
 ]
 
-#: Average return over 100 episodes at which an environment counts as solved (BENCHMARKS.md);
-#: used when the environment's spec has no ``reward_threshold``.
+#: Average return over 100 episodes at which an environment counts as solved
+#: (``docs/benchmarks.md``); used when the environment's spec has no ``reward_threshold``.
 SOLVED_AT = {
     "CartPole-v1": 475.0,
     "Acrobot-v1": -100.0,

@@ -12,6 +12,9 @@ Add a morphology by building a :class:`~morphologies.base.Morphology` and regist
         max_cycles=10_000,
     ))
 
+A problem that needs no scape (a fitness function of the whole network) registers with
+:func:`morphologies.function.fitness_morphology` instead.
+
 Names of the form ``gym:<EnvId>`` (or ``gym:<EnvId>,episodes=K``) resolve on demand to a
 Gymnasium adapter (optional extra ``gym``).
 """

@@ -2,7 +2,7 @@
 
 An agent whose evaluation reached the scape's goal (DXNN's ``goal_reached``) is a
 *candidate solution*; a morphology registered here must also pass its success test, run on
-the champion's weights without tuning. The tests are those of ``BENCHMARKS.md``:
+the champion's weights without tuning. The tests are those of ``docs/benchmarks.md``:
 
 * ``single_pole``, ``single_pole_nv``, ``dpv``: balance 100,000 steps from the standard
   start (the scape's goal is exactly this, so the test re-checks it on a fresh network);
