@@ -19,6 +19,12 @@ morphology's sensor and actuator order) and ``network.reset()`` -- and the episo
 what :meth:`NetworkScape.evaluate` returns; its cycles are the network's steps
 (:class:`StepNetwork` counts them).
 
+Two optional scape attributes: a scape that runs several independent episodes in one
+evaluation (the Gymnasium adapter) sets ``new_episode`` true after the act that ended one of
+them, and the loop then resets the network's recurrent state before the next cycle
+(:func:`episode_restarted`); a scape that holds resources has a ``close()``, which the loops
+call on every scape they made, however the episode ended (:func:`close_scape`).
+
 Scapes are pure: they take a :class:`random.Random` (never the global RNG), read no clock, and
 start no threads. Bad actuator vectors (wrong length, non-finite values) raise
 :class:`MorphologyError`.
@@ -44,6 +50,8 @@ __all__ = [
     "SensorSpec",
     "StepNetwork",
     "check_vector",
+    "close_scape",
+    "episode_restarted",
     "policy_step",
     "run_episode",
 ]
@@ -208,6 +216,19 @@ def check_vector(output: Sequence[float], vl: int, what: str) -> list[float]:
     return vec[:vl]
 
 
+def episode_restarted(scape: Scape) -> bool:
+    """Whether the scape's last act ended one of the independent episodes it runs and started
+    the next (its optional ``new_episode`` attribute): reset the network before sensing."""
+    return bool(getattr(scape, "new_episode", False))
+
+
+def close_scape(scape: Scape) -> None:
+    """Call the scape's optional ``close()``."""
+    close = getattr(scape, "close", None)
+    if callable(close):
+        close()
+
+
 def policy_step(morphology: Morphology, policy: Policy) -> Callable[[list[float]], list[float]]:
     """``policy`` as a flat step function: the input vector split into the morphology's sensor
     vectors, the actuator vectors (each fitted to its ``vl``) concatenated in order."""
@@ -243,30 +264,39 @@ def run_episode(
     """Run one episode of ``policy`` on a new scape (or the one given) per DXNN's cycle.
 
     A :class:`NetworkScape` gets ``policy`` as a :class:`Network` (at most ``max_cycles``
-    steps) whose ``reset()`` calls ``reset`` (nothing if ``None``).
+    steps) whose ``reset()`` calls ``reset`` (nothing if ``None``). Otherwise ``reset`` (the
+    network's recurrent-state reset) is called when the scape starts a new independent
+    episode (:func:`episode_restarted`). A scape made here is closed at the end
+    (:func:`close_scape`); one given is left to its owner.
     """
     sc = morphology.new_scape(rng) if scape is None else scape
-    limit = morphology.max_cycles if max_cycles is None else max_cycles
-    if isinstance(sc, NetworkScape):
-        net = StepNetwork(
-            policy_step(morphology, policy),
-            reset or _no_reset,
-            sum(s.vl for s in morphology.sensors),
-            sum(a.vl for a in morphology.actuators),
-            max_calls=limit,
-            name=morphology.name,
-        )
-        fitness = sc.evaluate(net)
-        return EpisodeResult(fitness, net.calls, sc.goal_reached)
-    fitness = 0.0
-    for cycle in range(1, limit + 1):
-        inputs = {s.name: sc.sense(s.name) for s in morphology.sensors}
-        outputs = policy(inputs)
-        halt = False
-        for a in morphology.actuators:
-            f, h = sc.act(a.name, outputs[a.name])
-            fitness += f
-            halt = halt or h
-        if halt:
-            return EpisodeResult(fitness, cycle, sc.goal_reached)
-    return EpisodeResult(fitness, limit, sc.goal_reached)
+    try:
+        limit = morphology.max_cycles if max_cycles is None else max_cycles
+        if isinstance(sc, NetworkScape):
+            net = StepNetwork(
+                policy_step(morphology, policy),
+                reset or _no_reset,
+                sum(s.vl for s in morphology.sensors),
+                sum(a.vl for a in morphology.actuators),
+                max_calls=limit,
+                name=morphology.name,
+            )
+            fitness = sc.evaluate(net)
+            return EpisodeResult(fitness, net.calls, sc.goal_reached)
+        fitness = 0.0
+        for cycle in range(1, limit + 1):
+            inputs = {s.name: sc.sense(s.name) for s in morphology.sensors}
+            outputs = policy(inputs)
+            halt = False
+            for a in morphology.actuators:
+                f, h = sc.act(a.name, outputs[a.name])
+                fitness += f
+                halt = halt or h
+            if halt:
+                return EpisodeResult(fitness, cycle, sc.goal_reached)
+            if reset is not None and episode_restarted(sc):
+                reset()
+        return EpisodeResult(fitness, limit, sc.goal_reached)
+    finally:
+        if scape is None:
+            close_scape(sc)

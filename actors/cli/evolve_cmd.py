@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from actors.cli import UsageError
+from actors.cli.genotype_files import load_genotype
 from actors.cli.island_cmd import (
     add_mesh_arguments,
     island_session,
@@ -310,38 +311,11 @@ def run_morphologies(args: argparse.Namespace) -> int:
         actuators = ", ".join(f"{a.name}[{a.vl}]" for a in m.actuators)
         test = " (success test)" if name in SUCCESS_TESTS else ""
         print(f"{name:16} {m.description}{test}\n{'':16} in: {sensors}; out: {actuators}")
-    print("gym:<EnvId>      any Gymnasium environment with Box/Discrete spaces (extra 'gym')")
+    from morphologies.gym_adapter import DEFAULT_EPISODES
+
+    print("gym:<EnvId>      any Gymnasium environment with Box/Discrete spaces (extra 'gym'):")
+    print(f"{'':16} mean return of {DEFAULT_EPISODES} episodes, or K with gym:<EnvId>,episodes=K")
     return 0
-
-
-def _load_genotype(args: argparse.Namespace) -> Any:
-    from actors.cli.genotype import read_agent_file
-    from actors.evolution.checkpoint import state_from_json
-    from actors.genotype import GenotypeStore, StoreError
-
-    if args.store:
-        if not Path(args.store).is_file():
-            raise UsageError(f"no store at {args.store}")
-        try:
-            with GenotypeStore(args.store) as store:
-                if args.genotype != "champion":
-                    agent = store.get_agent(args.genotype)
-                    if agent is None:
-                        raise UsageError(f"no agent {args.genotype!r} in {args.store}")
-                    return agent
-                for pop in store.list_populations():
-                    cp = store.last_checkpoint(pop)
-                    if cp is not None:
-                        _, _, state = state_from_json(cp.state)
-                        if state.champion is not None:
-                            return state.champion
-                raise UsageError(f"{args.store} holds no champion")
-        except StoreError as exc:
-            raise UsageError(f"{args.store}: {exc}") from exc
-    return read_agent_file(
-        args.genotype,
-        store_hint=f"pass --store {args.genotype} and an agent id or 'champion'",
-    )
 
 
 def run_show(args: argparse.Namespace) -> int:
@@ -355,7 +329,7 @@ def run_show(args: argparse.Namespace) -> int:
             picture_format(args.draw)
         except EvolutionError as exc:
             raise UsageError(str(exc)) from exc
-    agent = _load_genotype(args)
+    agent = load_genotype(args.genotype, args.store)
     print(genotype_summary(agent))
     if args.dot:
         text = agent_to_dot(agent)

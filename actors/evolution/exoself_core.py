@@ -20,7 +20,8 @@ With ``tune=False`` the session evaluates the genotype's weights once (validatio
 
 :func:`run_episode_flat` runs one episode of a phenotype against a morphology's scape
 (DXNN's cortex cycle: sense every sensor, step, act with every actuator, sum the fitness,
-stop on ``halt``), and returns the behaviour vector novelty search uses. A scape that
+stop on ``halt``; reset the phenotype when the scape starts a new independent episode; close
+the scape at the end), and returns the behaviour vector novelty search uses. A scape that
 evaluates whole networks (:class:`~morphologies.base.NetworkScape`, e.g. a fitness function)
 is handed the phenotype as a :class:`~morphologies.base.StepNetwork` instead.
 
@@ -52,6 +53,8 @@ from morphologies.base import (
     Morphology,
     NetworkScape,
     StepNetwork,
+    close_scape,
+    episode_restarted,
     policy_step,
 )
 
@@ -91,43 +94,48 @@ def run_episode_flat(
     ``(name, output count)`` pairs in output order. A phenotype with ``step_flat`` (the
     compiled backend) is driven through it; any other through ``step``.
     """
-    scape = morphology.new_scape(rng)
     limit = morphology.max_cycles if max_cycles is None else max_cycles
     flat = getattr(phenotype, "step_flat", None)
     step = getattr(phenotype, "step")  # noqa: B009 - a Phenotype, checked by the caller
-    if isinstance(scape, NetworkScape):
-        return _network_episode(morphology, scape, phenotype, sensors, actuators, limit)
     width = sum(k for _, k in actuators)
     behaviour: list[float] = []
     fitness = 0.0
     cycles = limit
     goal = False
-    for cycle in range(1, limit + 1):
-        if flat is not None:
-            x: list[float] = []
-            for name in sensors:
-                x.extend(scape.sense(name))
-            out = flat(x)
-            pieces = []
-            pos = 0
-            for name, k in actuators:
-                pieces.append((name, out[pos : pos + k]))
-                pos += k
-        else:
-            named = step({name: scape.sense(name) for name in sensors})
-            pieces = [(name, list(named[name])) for name, _ in actuators]
-        if cycle <= BEHAVIOUR_CYCLES:
-            for _, vec in pieces:
-                behaviour.extend(float(v) for v in vec)
-        halt = False
-        for name, vec in pieces:
-            f, h = scape.act(name, vec)
-            fitness += f
-            halt = halt or h
-        if halt:
-            cycles = cycle
-            break
-    goal = bool(scape.goal_reached)
+    scape = morphology.new_scape(rng)
+    try:
+        if isinstance(scape, NetworkScape):
+            return _network_episode(morphology, scape, phenotype, sensors, actuators, limit)
+        for cycle in range(1, limit + 1):
+            if flat is not None:
+                x: list[float] = []
+                for name in sensors:
+                    x.extend(scape.sense(name))
+                out = flat(x)
+                pieces = []
+                pos = 0
+                for name, k in actuators:
+                    pieces.append((name, out[pos : pos + k]))
+                    pos += k
+            else:
+                named = step({name: scape.sense(name) for name in sensors})
+                pieces = [(name, list(named[name])) for name, _ in actuators]
+            if cycle <= BEHAVIOUR_CYCLES:
+                for _, vec in pieces:
+                    behaviour.extend(float(v) for v in vec)
+            halt = False
+            for name, vec in pieces:
+                f, h = scape.act(name, vec)
+                fitness += f
+                halt = halt or h
+            if halt:
+                cycles = cycle
+                break
+            if episode_restarted(scape):
+                phenotype.reset()  # type: ignore[attr-defined]
+        goal = bool(scape.goal_reached)
+    finally:
+        close_scape(scape)
     behaviour.extend([0.0] * (BEHAVIOUR_CYCLES * width - len(behaviour)))
     behaviour.append(cycles / limit)
     return Episode(EpisodeResult(fitness, cycles, goal), tuple(behaviour))
