@@ -1,62 +1,53 @@
 """SWIM failure detection (Das, Gupta & Motivala, 2002), sans-I/O, one instance per realm node.
 
-Every protocol period this node probes one member, taking members in a shuffled round-robin
-order (SWIM section 4.3). No ack within ``probe_timeout`` -> it asks ``indirect`` other members
-to probe the target for it (PROBE-REQ, section 3.1). No ack, direct or indirect, by the end of
-the period -> the target becomes *suspect* (section 4.2); a suspect not refuted within the
-suspicion timeout, ``suspicion_mult * max(1, log10(N + 1)) * period`` (growing with log N as in
-Lifeguard / memberlist), is declared *dead*. Membership updates are piggybacked on probes and
-acks (section 4.1), each retransmitted about ``retransmit_mult * log10(N + 1)`` times.
+Every protocol period this node probes one member (shuffled round robin, SWIM section 4.3).
+No ack within ``probe_timeout`` -> it asks ``indirect`` other members to probe the target
+(PROBE-REQ, section 3.1); no ack at all by the end of the period -> the target is *suspect*
+(section 4.2), and *dead* unless refuted within ``suspicion_mult * max(1, log10(N + 1))``
+periods (growing with log N as in Lifeguard / memberlist). Updates are piggybacked on probes
+and acks (section 4.1), each retransmitted about ``retransmit_mult * log10(N + 1)`` times.
+Ordering (section 4.2 as memberlist refines it): higher incarnations win; at equal
+incarnation an accusation beats alive; a notice older than the member's incarnation is
+ignored.
 
-Against a hostile realm member (it holds a valid key of its own and can mint more):
+Against a hostile realm member (a valid key of its own, and as many more as it can mint):
 
-* **Signed self-incarnations.** Only a member can speak for its own liveness: every update
-  carries the subject's ALIVE statement, ``[public key, address, incarnation]`` signed by the
-  subject for the realm (:func:`mesh.signing.sign_alive`, as libp2p's signed peer records,
-  RFC 0003). An ALIVE update *is* such a statement; a SUSPECT or DEAD accusation carries the
-  statement at the accused incarnation, so nobody can accuse a member at an incarnation it
-  never signed, and the member always refutes by signing a higher one. Incarnations are
-  range-checked at decode (``< MAX_INCARNATION = 2**62``), so a refutation never leaves u64.
-  An update that does not change our view is dropped before its signature is checked; the
-  checks a peer can cause are budgeted (:class:`~mesh.swim_table.VerifyBudget`); a forged
-  statement rejects the whole frame (``AUTH_FAILED``). The node signs its own statement once
-  per incarnation.
-* **Accusations are suspicions.** A member is declared dead only by this node's own
-  suspicion timer; a SUSPECT or DEAD notice from another member starts (or restarts, at a
-  higher incarnation) that timer and probes the accused at once, carrying the accusation,
-  so a live member refutes within one round trip (memberlist likewise turns a remote *dead*
-  into a suspicion when it merges state). Ordering of updates otherwise follows section 4.2 as
-  memberlist refines it: higher incarnations win; at equal incarnation an accusation beats
-  alive; a notice older than the member's incarnation is ignored.
-* **Refutation.** Hearing itself accused (or an ALIVE statement of its own it does not hold,
-  signed by an earlier run of its key) at an incarnation at least its own, a node moves to
-  ``max(own, heard) + 1``: the number it jumps above is always one its own key signed.
-* **Bounded members** (:class:`~mesh.swim_table.MemberTable`): ``max_members``, a quota of
-  unconfirmed (gossip-learned, never in session with us) members per introducing peer, dead
-  members forgotten after ``dead_retention``; the gossip queue holds one entry per member.
-  Probing alternates between confirmed and unconfirmed members, so unconfirmed members that
-  never answer at most halve the probe rate of the confirmed ones; indirect probes go through
-  confirmed members only.
-* **No peer-named addresses.** A ProbeRequest names its target by node id only; it is
-  honoured for a known member, probed at the address that member signed, and concurrent
-  requests for one target share one probe.
+* **Signed self-incarnations.** Every update carries the subject's ALIVE statement,
+  ``[public key, address, incarnation]`` signed by the subject for the realm
+  (:func:`mesh.signing.sign_alive`; as libp2p's signed peer records, RFC 0003). A SUSPECT or
+  DEAD accusation carries the statement at the accused incarnation, so nobody can accuse a
+  member at an incarnation it never signed; incarnations are range-checked at decode
+  (``< MAX_INCARNATION = 2**62``). Updates that change nothing are dropped before any
+  signature check, checks are budgeted (:class:`~mesh.swim_table.VerifyBudget`), a forged
+  statement rejects the frame (``AUTH_FAILED``); our own statement is signed once per
+  incarnation.
+* **Accusations are suspicions.** Only this node's own suspicion timer declares a member
+  dead; a remote SUSPECT / DEAD notice starts (or, at a higher incarnation, restarts) it and
+  probes the accused at once, carrying the accusation (memberlist, too, turns a remote
+  *dead* into a suspicion when merging state).
+* **Refutation** goes to ``max(own, heard) + 1``, where "heard" is always an incarnation our
+  own key signed (an accusation, or a statement of an earlier run of our key).
+* **Bounded members** (:class:`~mesh.swim_table.MemberTable`): a cap, a per-introducer quota
+  of unconfirmed members (gossip-learned, never in session with us), dead members forgotten
+  after ``dead_retention``; unconfirmed members do not count in N, are never indirect-probe
+  helpers, and get at most every other probe turn.
+* **No peer-named addresses.** A ProbeRequest names its target by node id; it is honoured for
+  a known member, probed at the address that member signed; requests for one target share one
+  probe.
 
-Rejoin (nodes restart with the same key): *dead* is not final. An ALIVE statement with an
-incarnation above the one a member died at revives it (:class:`~mesh.events.MemberRejoined`):
-
-* every Probe / ProbeAck / ProbeRequest carries the sender's own statement first;
-* a frame to a member we hold as suspect or dead carries that accusation, so the accused
-  refutes at once instead of waiting for gossip to reach it;
-* a fresh authenticated session from a member held dead (see :meth:`Swim.session_opened`) is
-  answered with an immediate probe carrying the accusation.
-
-A shell that restarts a node should also pass ``incarnation_start`` (to
-:class:`~mesh.core.MeshCore`) above every incarnation used before -- e.g. persisted, or
-wall-clock milliseconds -- so the restarted node's first probe already revives it.
+Rejoin: *dead* is not final. A statement with an incarnation above the one a member died at
+revives it (:class:`~mesh.events.MemberRejoined`). Every Probe / ProbeAck / ProbeRequest
+carries the sender's own statement first; a frame to a member held suspect or dead carries
+the accusation; a fresh session from a member held dead (:meth:`Swim.session_opened`) is
+answered with an immediate probe, and a member whose session closed is probed out of turn. A
+shell restarting a node should pass ``incarnation_start`` (to :class:`~mesh.core.MeshCore`)
+above every incarnation used before (persisted, or wall-clock ms), so its first probe
+already revives it.
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import Counter
 from collections.abc import Callable
@@ -76,7 +67,16 @@ from mesh.frames import (
     Update,
 )
 from mesh.signing import sign_alive, verify_alive
-from mesh.swim_table import ALIVE, DEAD, SUSPECT, Member, MemberTable, VerifyBudget
+from mesh.swim_table import (
+    ALIVE,
+    DEAD,
+    SUSPECT,
+    Member,
+    MemberTable,
+    VerifyBudget,
+    holds,
+    is_news,
+)  # fmt: skip
 
 if TYPE_CHECKING:
     from mesh.core import RealmNode
@@ -125,24 +125,6 @@ class SwimConfig:
         for name in ("max_members", "max_unconfirmed_per_peer", "max_relays_per_target"):
             if getattr(self, name) < 1:
                 raise MeshUsageError(f"{name} must be at least 1")
-
-
-def _is_news(m: Member | None, u: Update) -> bool:
-    """Would ``u`` change our view of its subject (section 4.2 ordering)?"""
-    if m is None or u.incarnation != m.incarnation:
-        return m is None or u.incarnation > m.incarnation
-    return u.status != ALIVE and m.status == ALIVE
-
-
-def _held(m: Member | None, u: Update) -> bool:
-    """Does ``u`` carry the very statement we hold (already verified) for ``m``?"""
-    held = None if m is None else m.statement
-    return (
-        held is not None
-        and held.incarnation == u.incarnation
-        and held.signature == u.signature
-        and held.address == u.address
-    )
 
 
 class Swim:
@@ -225,8 +207,8 @@ class Swim:
         if not self._gossip:
             return tuple(out)
         room = max(0, self.config.max_piggyback - len(out))
-        best = sorted(self._gossip.items(), key=lambda kv: -kv[1][1])
-        for nid, entry in best[:room]:
+        best = heapq.nlargest(room, self._gossip.items(), key=lambda kv: kv[1][1])
+        for nid, entry in best:  # nlargest: like a stable sort, O(n log room)
             out.append(entry[0])
             entry[1] -= 1
             if entry[1] <= 0:
@@ -313,14 +295,14 @@ class Swim:
                     return False
                 continue
             m = self.members.get(nid)
-            if not _is_news(m, u):
+            if not is_news(m, u):
                 continue
             if m is None:
                 why = self.table.refusal(peer) if nid != peer else None
                 if why is not None:
                     self.stats[why] += 1
                     continue
-            if not _held(m, u):  # an accusation carrying the statement we hold needs no check
+            if not holds(m, u):  # an accusation carrying the statement we hold needs no check
                 if not self._budget.take(peer, now, own=nid == peer):
                     self.stats["verify_throttled"] += 1
                     continue

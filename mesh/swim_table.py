@@ -23,7 +23,7 @@ from typing import Any
 
 from mesh.frames import Contact, Update
 
-__all__ = ["Member", "MemberTable", "VerifyBudget"]
+__all__ = ["Member", "MemberTable", "VerifyBudget", "holds", "is_news"]
 
 ALIVE, SUSPECT, DEAD = 0, 1, 2
 
@@ -47,6 +47,24 @@ class Member:
         self.introducer = introducer
         self.changed = 0.0
         self.timer: Any = None
+
+
+def is_news(m: Member | None, u: Update) -> bool:
+    """Would ``u`` change our view of its subject (SWIM section 4.2 ordering)?"""
+    if m is None or u.incarnation != m.incarnation:
+        return m is None or u.incarnation > m.incarnation
+    return u.status != ALIVE and m.status == ALIVE
+
+
+def holds(m: Member | None, u: Update) -> bool:
+    """Does ``u`` carry the very statement we hold (already verified) for ``m``?"""
+    held = None if m is None else m.statement
+    return (
+        held is not None
+        and held.incarnation == u.incarnation
+        and held.signature == u.signature
+        and held.address == u.address
+    )
 
 
 class MemberTable:
