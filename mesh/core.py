@@ -299,11 +299,15 @@ class MeshCore:
         its routing entries -- a peer that left, or that we dropped, is not handed out to
         lookups until it authenticates again (SWIM would take its suspicion timeout)."""
         self.now = now
-        self.sessions.pop(peer, None)
+        info = self.sessions.pop(peer, None)
         self._waiting.pop(peer, None)
         self._inbound.pop(peer, None)
-        for node in self.realms.values():
-            node.dht.routing.remove(peer)
+        for realm in self.realms.values():
+            realm.dht.routing.remove(peer)
+        for rid in info.realms if info is not None else ():
+            node = self.realms.get(rid)
+            if node is not None:
+                node.swim.session_closed(peer)  # an established session ended: probe it now
 
     def receive(self, peer: bytes, data: bytes, now: float) -> None:
         """Handle one whole frame from authenticated ``peer``; never raises on bad input."""
