@@ -97,6 +97,9 @@ def _admin_entry(original: Any, *args: Any, **kwargs: Any) -> Any:
     """The Admin process's target: tie to the driver, keep this process as the Admin."""
     global _in_system
     _in_system = True
+    # the driver's SIGTERM handler (the CLI turns SIGTERM into KeyboardInterrupt) is not the
+    # Admin's: Thespian sets only its child-exit handlers here, so restore the default
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     parent, from_main = _forker
     if from_main:
         tie_to_parent(parent)

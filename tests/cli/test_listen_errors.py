@@ -90,3 +90,21 @@ def test_demo_reports_a_node_that_cannot_listen(tmp_path: Path, udp: str) -> Non
         f"megabrain demo: error: node n0 exited at start: cannot listen on {udp}: {IN_USE}; "
         f"see its log {out / 'n0.log'}"
     )
+
+
+def test_evolve_mesh_local_checks_its_address_before_starting_actor_processes(
+    udp: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from actors.cli import main
+    from actors.runtime import RuntimeSystem
+
+    def started(self: RuntimeSystem) -> RuntimeSystem:
+        raise AssertionError("the actor system was started before the address was checked")
+
+    monkeypatch.setattr(RuntimeSystem, "start", started)
+    with pytest.raises(SystemExit) as exc:
+        main([*EVOLVE, "--runtime", "local", "--listen", udp])
+    assert exc.value.code == 2
+    assert capsys.readouterr().err == (
+        f"megabrain evolve: error: cannot listen on {udp}: {IN_USE}\n"
+    )
