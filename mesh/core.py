@@ -266,9 +266,13 @@ class MeshCore:
     def peer_unreachable(self, peer: bytes, now: float) -> None:
         """A connection to ``peer`` failed or closed: drop its session and queued frames."""
         self.now = now
-        self.sessions.pop(peer, None)
+        info = self.sessions.pop(peer, None)
         self._waiting.pop(peer, None)
         self._inbound.pop(peer, None)
+        for rid in info.realms if info is not None else ():
+            node = self.realms.get(rid)
+            if node is not None:
+                node.swim.session_closed(peer)  # an established session ended: probe it now
 
     def receive(self, peer: bytes, data: bytes, now: float) -> None:
         """Handle one whole frame from authenticated ``peer``; never raises on bad input."""

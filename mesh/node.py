@@ -288,7 +288,9 @@ class MeshNode:
         if not contact.address:
             self._core().peer_unreachable(contact.node_id, self._now())
             return
-        fut = self.transport.dial(contact.address, contact.node_id)
+        # every address the core hands us came from the network: the transport's checks for
+        # peer-named addresses apply (mesh.addresses)
+        fut = self.transport.dial(contact.address, contact.node_id, named_by_peer=True)
 
         def done(f: asyncio.Future[PeerInfo]) -> None:
             if self._closed or self.transport is None:
@@ -545,6 +547,10 @@ class MeshNode:
         if self.core is not None:
             out.update({f"core.{k}": v for k, v in self.core.stats.items()})
             out.update({f"core.bytes.{k}": v for k, v in self.core.frame_bytes.items()})
+            swim: Counter[str] = Counter()
+            for rn in self.core.realms.values():
+                swim.update(rn.swim.counters())
+            out.update({f"swim.{k}": v for k, v in swim.items()})
         if self.transport is not None:
             out.update({f"transport.{k}": v for k, v in self.transport.stats.items()})
             out["transport.connections"] = self.transport.connection_count()

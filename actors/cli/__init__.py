@@ -32,6 +32,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "actors.cli.runtime_cmd",
     "actors.cli.genotype",
     "actors.cli.evolve_cmd",
+    "actors.cli.run_cmd",
+    "actors.cli.config_cmd",
     "actors.cli.demo_cmd",
     "actors.cli.mesh_cmd",
 )

@@ -4,9 +4,10 @@ The population monitor calls the hooks of one :class:`ReporterSet`, which fans e
 out to its reporters in the order they were added. Every hook of :class:`Reporter` is a
 no-op, so a reporter overrides only what it needs. Shipped reporters:
 
-* :class:`ConsoleReporter` -- a live progress display (``rich``): generation, evaluations,
-  best fitness, species, evaluations per second; one plain line per generation when the
-  console is not a terminal; nothing at all in quiet mode.
+* :class:`ConsoleReporter` -- a live progress display (``rich``, on stderr): generation,
+  evaluations, best fitness, species, evaluations per second; one plain line per generation
+  when the console is not a terminal (never wrapped); the final summary on stdout; details
+  (failed success tests) only when verbose; nothing at all in quiet mode.
 * :class:`JsonlStatsReporter` -- one JSON object per generation (:meth:`GenerationStats.to_dict`),
   flushed line by line, so a killed run keeps every finished generation;
   :func:`read_stats` reads such a file back.
@@ -63,6 +64,9 @@ class Reporter:
     def info(self, message: str) -> None:
         """A free-form message (a validation result, a restarted phenotype...)."""
 
+    def detail(self, message: str) -> None:
+        """A message for verbose output only (a candidate that failed its success test)."""
+
     def end_run(self, summary: RunSummary) -> None:
         """The run is over; release files and displays."""
 
@@ -102,6 +106,10 @@ class ReporterSet(Reporter):
         for r in self._reporters:
             r.info(message)
 
+    def detail(self, message: str) -> None:
+        for r in self._reporters:
+            r.detail(message)
+
     def end_run(self, summary: RunSummary) -> None:
         for r in self._reporters:
             r.end_run(summary)
@@ -114,19 +122,36 @@ def _fmt(x: float) -> str:
 class ConsoleReporter(Reporter):
     """Progress on a ``rich`` console.
 
-    ``live=None`` picks the live display when the console is a terminal and plain lines
-    otherwise. ``quiet=True`` prints nothing. The display is refreshed on events only (no
+    ``console`` takes the progress (default: stderr) and ``summary`` the final summary line
+    (default: stdout when ``console`` is not given, else ``console``), so that piping stdout
+    keeps just the result. ``live=None`` picks the live display when the console is a
+    terminal and plain lines otherwise; plain lines are never wrapped at the console's width
+    (a pipe would otherwise break them at 80 columns, mid-field). ``verbose`` also prints
+    :meth:`detail` messages (failed success tests), which would otherwise scroll the live
+    display away. ``quiet=True`` prints nothing. The display is refreshed on events only (no
     refresh thread).
     """
 
     def __init__(
-        self, console: Console | None = None, *, quiet: bool = False, live: bool | None = None
+        self,
+        console: Console | None = None,
+        *,
+        quiet: bool = False,
+        live: bool | None = None,
+        verbose: bool = False,
+        summary: Console | None = None,
     ) -> None:
+        self.summary = summary or (Console() if console is None else console)
         self.console = console or Console(stderr=True)
         self.quiet = quiet
+        self.verbose = verbose
         self.live = self.console.is_terminal if live is None else live
         self._progress: Progress | None = None
         self._task: TaskID | None = None
+
+    def _print(self, text: str, console: Console | None = None) -> None:
+        target = console or (self._progress.console if self._progress else self.console)
+        target.print(text, highlight=False, soft_wrap=True, markup=False)
 
     def start_run(self, info: RunInfo) -> None:
         if self.quiet:
@@ -143,11 +168,10 @@ class ConsoleReporter(Reporter):
             if info.resumed_from_generation is not None
             else ""
         )
-        self.console.print(
+        self._print(
             f"evolving {info.morphology}: seed {info.seed}, population {info.population_size}"
             + (", " + ", ".join(limits) if limits else "")
-            + resumed,
-            highlight=False,
+            + resumed
         )
         if self.live:
             self._progress = Progress(
@@ -186,24 +210,23 @@ class ConsoleReporter(Reporter):
             )
             self._progress.refresh()
         else:
-            self.console.print(
+            self._print(
                 f"gen {stats.generation}  evals {stats.total_evaluations}  "
                 f"best {_fmt(stats.fitness_max)}  avg {_fmt(stats.fitness_avg)}  "
                 f"neurons {stats.neurons_avg:.1f}  species {stats.species}  "
-                f"diversity {stats.diversity}  {rate} evals/s",
-                highlight=False,
+                f"diversity {stats.diversity}  {rate} evals/s"
             )
 
     def found_solution(self, stats: GenerationStats, agent_id: str) -> None:
         self.info(f"solved by {agent_id} in generation {stats.generation}")
 
     def info(self, message: str) -> None:
-        if self.quiet:
-            return
-        if self._progress is not None:
-            self._progress.console.print(message, highlight=False)
-        else:
-            self.console.print(message, highlight=False)
+        if not self.quiet:
+            self._print(message)
+
+    def detail(self, message: str) -> None:
+        if self.verbose:
+            self.info(message)
 
     def end_run(self, summary: RunSummary) -> None:
         if self._progress is not None:
@@ -211,13 +234,13 @@ class ConsoleReporter(Reporter):
             self._progress = None
         if self.quiet:
             return
-        self.console.print(
+        self._print(
             f"{'solved' if summary.solved else 'not solved'}"
-            + (f" ({summary.reason})" if summary.reason else "")
+            + (f" ({summary.reason})" if summary.reason not in ("", "solved") else "")
             + f": {summary.evaluations} evaluations, {summary.generations} generations, "
             f"best {_fmt(summary.best_fitness)}, champion {summary.champion_id}, "
             f"{summary.wall_seconds:.1f} s",
-            highlight=False,
+            self.summary,
         )
 
 

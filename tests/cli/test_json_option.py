@@ -65,6 +65,7 @@ def test_runtime_check_json_dash_and_path(cwd: Path, capsys: pytest.CaptureFixtu
     [
         (["evolve", "xor", "--quiet"], "evolve"),
         (["runtime", "check", "--mode", "simple"], "runtime"),
+        (["run", "champion.json"], "run"),
         (["mesh", "--control-file", "nowhere.json", "nodes"], "mesh"),
         (["mesh", "--control-file", "nowhere.json", "best"], "mesh"),
     ],

@@ -116,6 +116,80 @@ def test_console_quiet_prints_nothing() -> None:
     assert buf.getvalue() == ""
 
 
+def test_details_only_when_verbose_in_lines_and_in_the_live_display() -> None:
+    for terminal in (False, True):
+        for verbose in (False, True):
+            buf = io.StringIO()
+            con = Console(file=buf, force_terminal=terminal, width=120, color_system=None)
+            rep = ConsoleReporter(con, verbose=verbose)
+            assert rep.live is terminal
+            rep.start_run(INFO)
+            rep.end_generation(stats(0))
+            rep.detail("a7: success test failed (balanced_steps 1234)")
+            rep.info("adopted b from outside the run")
+            rep.end_generation(stats(1))
+            rep.end_run(SUMMARY)
+            out = buf.getvalue()
+            assert ("success test failed" in out) is verbose, (terminal, verbose)
+            assert "adopted b from outside the run" in out
+            assert "solved (fitness goal)" in out
+    quiet, buf = console()
+    got: list[str] = []
+
+    class Details(Reporter):
+        def detail(self, message: str) -> None:
+            got.append(message)
+
+    rs = ReporterSet([ConsoleReporter(quiet, quiet=True, verbose=True), Details(), Reporter()])
+    rs.detail("fans out")
+    assert got == ["fans out"] and buf.getvalue() == ""  # quiet wins over verbose
+
+
+def test_piped_lines_are_not_wrapped_at_the_console_width() -> None:
+    buf = io.StringIO()
+    con = Console(file=buf, force_terminal=False, width=40, color_system=None)  # a pipe
+    rep = ConsoleReporter(con, verbose=True)
+    rep.start_run(INFO)
+    rep.end_generation(stats(12, best=0.123456789))
+    rep.detail("g-0123456789abcdef: success test failed (balanced_steps 99999, generalization 3)")
+    rep.end_run(SUMMARY)
+    lines = buf.getvalue().splitlines()
+    gen = [x for x in lines if x.startswith("gen 12")]
+    assert len(gen) == 1 and gen[0].endswith("evals/s") and len(gen[0]) > 40
+    assert any(x.endswith("generalization 3)") and len(x) > 40 for x in lines)
+    assert lines[-1].startswith("solved (fitness goal)") and lines[-1].endswith(" s")
+    assert len(lines) == 4  # header, one generation, the detail, the summary
+
+
+def test_markup_in_messages_is_printed_as_is() -> None:
+    con, buf = console()
+    rep = ConsoleReporter(con)
+    rep.info("[bold]agent[/bold] [1, 2]")
+    assert "[bold]agent[/bold] [1, 2]" in buf.getvalue()
+
+
+def test_summary_goes_to_stdout_and_progress_to_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    rep = ConsoleReporter()  # default consoles: neither is a terminal under capture
+    assert not rep.live
+    rep.start_run(INFO)
+    rep.end_generation(stats(0))
+    rep.found_solution(stats(0), "b")
+    rep.end_run(SUMMARY)
+    captured = capsys.readouterr()
+    assert captured.out.startswith("solved (fitness goal): 240 evaluations")
+    assert captured.out.count("\n") == 1
+    assert "evolving xor" in captured.err and "gen 0" in captured.err
+    assert "solved by b" in captured.err and "240 evaluations" not in captured.err
+    summary_buf = io.StringIO()
+    progress, progress_buf = console()
+    rep = ConsoleReporter(progress, summary=Console(file=summary_buf, color_system=None))
+    rep.start_run(INFO)
+    rep.end_run(SUMMARY)
+    progress_text = progress_buf.getvalue()
+    assert "evolving xor" in progress_text and "240 evaluations" not in progress_text
+    assert summary_buf.getvalue().startswith("solved (fitness goal)")
+
+
 def test_jsonl_reporter_writes_and_resumes(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "stats.jsonl"
     rep = JsonlStatsReporter(path)

@@ -9,6 +9,7 @@ import random
 import msgpack
 import pytest
 
+from mesh import frames
 from mesh.dht.records import SUBSCRIPTION, VALUE, record_key
 from mesh.events import EventReceived, FrameRejected
 from mesh.events import RejectReason as RR
@@ -90,7 +91,7 @@ def test_unsigned_events_are_rejected(pair):
     # an event without its signature field at all is malformed
     wire = Publish(R1.id, 0, unsigned, False).to_wire()
     wire[2] = wire[2][:4]  # [topic, author, seq, payload] -- no signature
-    raw = msgpack.packb([1, Publish.TYPE, *wire], use_bin_type=True)
+    raw = msgpack.packb([frames.PROTOCOL_VERSION, Publish.TYPE, *wire], use_bin_type=True)
     victim.receive(attacker.node_id, raw, 1.0)
     events = drain(victim)
     assert not delivered(events) and rejected(events) == [RR.MALFORMED]

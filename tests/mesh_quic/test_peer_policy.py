@@ -5,7 +5,6 @@ from __future__ import annotations
 from mesh.core import MeshConfig
 from mesh.events import MemberRejoined
 from mesh.events import RejectReason as R
-from mesh.frames import Contact
 from mesh.membership import ALIVE, DEAD
 from mesh.peer_policy import RejectBudget, RejectPolicy, dead_everywhere
 from mesh.realms import Realm
@@ -41,12 +40,16 @@ def test_dead_member_is_revived_on_fresh_authentication() -> None:
     a = make_core(1, [Realm("r")], config=config)
     b = make_core(2, [Realm("r")], config=config)
     swim = a.realm("r").swim
-    swim.peer_seen(Contact(b.node_id, b.address))
+    connect(a, b, 0.0)
+    a.handle_timer(2.0)  # one SWIM round: a holds b's signed statement (what accusations carry)
+    pump([a, b], 2.0)
     assert not dead_everywhere(a, b.node_id)
     swim._declare_dead(swim.members[b.node_id])  # as if its suspicion had timed out
     assert swim.status(b.node_id) == DEAD and dead_everywhere(a, b.node_id)
-    connect(a, b, 1.0)
-    pump([a, b], 1.0)
+    a.peer_unreachable(b.node_id, 2.5)
+    b.peer_unreachable(a.node_id, 2.5)
+    connect(a, b, 3.0)
+    pump([a, b], 3.0)
     assert swim.status(b.node_id) == ALIVE and not dead_everywhere(a, b.node_id)
     assert b.realm("r").swim.incarnation == 1  # b refuted its death
     assert any(isinstance(e, MemberRejoined) for e in drain(a))
