@@ -46,6 +46,9 @@ class UsageError(Exception):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="megabrain",
+        epilog="A command's --json PATH writes its JSON to PATH ('-': to standard output, "
+        "and nothing else there); exit status 0 done, 1 failed, 2 bad input (one line on "
+        "standard error), 130 interrupted (Ctrl-C or SIGTERM). See docs/cli.md.",
         description=(
             "megabrain: BEAM-style actors on Thespian, DXNN-style neuroevolution on them, "
             "and a QUIC mesh that shares evolved genotypes between nodes."

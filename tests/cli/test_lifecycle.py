@@ -15,7 +15,8 @@ from typing import Any
 import psutil
 import pytest
 
-from tests.runtime.lifeline_procs import ROOT, cli, descendants, env, stop, survivors, wait_until
+from tests.runtime.conftest import eventually
+from tests.runtime.lifeline_procs import ROOT, cli, descendants, env, stop, survivors
 
 pytestmark = pytest.mark.multiproc
 
@@ -36,7 +37,7 @@ class Run:
         self.proc = cli([*EVOLVE, "--runtime", "local", "--workers", "2",
                          "--stats", str(self.stats), *extra], tmp / "run")  # fmt: skip
         self.pids: list[int] = []
-        wait_until(self._going, 90.0, "two generations")
+        eventually(self._going, 90.0)  # two generations
         self.pids = descendants(self.proc.pid)  # the Admin and every actor process
         assert len(self.pids) >= 8  # Admin, logger, registry, 2 supervisors, monitor, 2 exoselves
 
@@ -108,8 +109,7 @@ def _island(tmp: Path) -> tuple[Run, Path, dict[str, Any]]:
     status, control = tmp / "status.json", tmp / "control.json"
     run = Run(tmp, "--mesh", "--realm", "lifecycle", "--linger", "0",
               "--mesh-status", str(status), "--control-file", str(control))  # fmt: skip
-    info = wait_until(lambda: control.exists() and json.loads(control.read_text()), 30.0,
-                      "the island's control file")  # fmt: skip
+    info = eventually(lambda: control.exists() and json.loads(control.read_text()), 30.0)
     return run, control, info
 
 
@@ -137,7 +137,7 @@ def test_sigkill_of_a_demo_takes_its_nodes(tmp_path: Path) -> None:
     demo = cli(args, tmp_path / "demo")
     pids: list[int] = []
     try:
-        wait_until(lambda: (out / "go").exists() or demo.poll() is not None, 90.0, "both nodes")
+        eventually(lambda: (out / "go").exists() or demo.poll() is not None, 90.0)  # both up
         assert demo.poll() is None, (tmp_path / "demo.stderr").read_text()
         pids = descendants(demo.pid)
         assert len(pids) >= 2

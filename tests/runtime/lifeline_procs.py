@@ -64,18 +64,6 @@ def cli(args: Sequence[str], out: Path, **kwargs: Any) -> subprocess.Popen[bytes
         )  # fmt: skip
 
 
-def wait_until(pred: Any, timeout: float, what: str, interval: float = 0.05) -> Any:
-    """Poll ``pred`` until truthy; AssertionError after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = pred()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
-
-
 def stop(proc: subprocess.Popen[Any], pids: Sequence[int] = ()) -> None:
     """Cleanup: SIGKILL ``proc`` if it still runs, reap it, SIGKILL ``pids``."""
     if proc.poll() is None:
