@@ -61,6 +61,7 @@ from mesh.addresses import literal_refusal, route_refusal, split_address
 from mesh.errors import MeshError, MeshUsageError
 from mesh.handshake import Handshake, PeerInfo
 from mesh.identity import CryptoSuite, NodeKey
+from mesh.listening import bind_errors
 from mesh.quic_connection import (
     ALPN,
     AUTH,
@@ -248,8 +249,10 @@ class QuicTransport:
     def address(self) -> str:
         return format_address(self.host, self.port)
 
+    @bind_errors
     async def listen(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Start the server on ``host:port`` (0: OS-assigned); returns the bound address."""
+        """Start the server on ``host:port`` (0: OS-assigned); returns the bound address.
+        Raises :class:`~mesh.errors.ListenError` if the socket cannot be bound."""
         self._server = await serve(
             host, port, configuration=self._quic_config(False, _is_loopback(host)),
             create_protocol=self._accept,

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import math
 import os
 from pathlib import Path
@@ -27,6 +26,7 @@ from actors.cli.island_cmd import (
     mesh_settings,
     wait_for_start,
 )
+from actors.cli.output import STDOUT, check_json_target, write_json
 
 __all__ = ["register"]
 
@@ -88,7 +88,10 @@ def register(sub: Any) -> None:
     p.add_argument("--store", metavar="PATH", help="SQLite genotype store (checkpoints)")
     p.add_argument("--resume", action="store_true", help="continue the run kept in --store")
     p.add_argument("--config", metavar="FILE.toml", help="TOML configuration")
-    p.add_argument("--json", metavar="PATH", help="write a JSON summary (and the champion)")
+    p.add_argument("--json", metavar="PATH",
+                   help="write a JSON summary to PATH and the champion next to it "
+                   "(STEM.champion.json); '-': the summary to standard output and nothing "
+                   "else there, no champion file")  # fmt: skip
     p.add_argument("--stats", metavar="PATH", help="write per-generation stats as JSONL")
     p.add_argument("--plot", metavar="PATH",
                    help="write a plot of fitness and diversity (.png, .svg or .pdf)")  # fmt: skip
@@ -234,6 +237,7 @@ def run_evolve(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from exc
     if args.resume and not args.store:
         raise UsageError("--resume needs --store PATH")
+    check_json_target(args.json)
     if args.store:
         try:
             with GenotypeStore(args.store) as store:
@@ -270,7 +274,7 @@ def run_evolve(args: argparse.Namespace) -> int:
     if args.json:
         out = Path(args.json)
         champion_path = None
-        if result.champion is not None:
+        if result.champion is not None and args.json != STDOUT:  # "-": no champion file
             champion_path = out.with_name(out.stem + ".champion.json")
             champion_path.write_text(agent_to_json(result.champion, indent=1), encoding="utf-8")
         size = result.champion_size
@@ -296,7 +300,7 @@ def run_evolve(args: argparse.Namespace) -> int:
             "megabrain_version": megabrain_version,
             "config": {**result.config, "mesh": (mesh or args.mesh_config).to_dict()},
         }
-        out.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        write_json(args.json, summary)
     return 0
 
 

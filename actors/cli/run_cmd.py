@@ -9,7 +9,7 @@ for a Gymnasium morphology it is the environment's seed (``env.reset(seed=...)``
 episodes in one ``gymnasium.make(env_id)``), for any other the seed of the scape's rng.
 ``--render`` shows a Gymnasium environment in a window (``render_mode="human"``), ``--video
 DIR`` records every episode with ``gymnasium.wrappers.RecordVideo`` (extra ``video``).
-``--json PATH`` writes the results (``-``: to stdout, instead of the table). Bad input
+``--json PATH`` writes the results (``-``: to stdout, and the table to stderr). Bad input
 (missing or corrupt file, unknown morphology, a genotype that does not fit the morphology)
 prints one line and exits 2; the exit status does not depend on the verdict.
 """
@@ -17,16 +17,15 @@ prints one line and exits 2; the exit status does not depend on the verdict.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import statistics
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from actors.cli import UsageError
 from actors.cli.evolve_cmd import _positive_int
 from actors.cli.genotype_files import load_genotype
+from actors.cli.output import JSON_HELP, check_json_target, write_json
 
 __all__ = ["register"]
 
@@ -65,7 +64,7 @@ def register(sub: Any) -> None:
     show.add_argument(
         "--video", metavar="DIR", help="record Gymnasium episode i as DIR/rl-video-episode-<i>.mp4"
     )
-    p.add_argument("--json", metavar="PATH", help="write the results as JSON ('-': stdout)")
+    p.add_argument("--json", metavar="PATH", help=JSON_HELP)
     p.set_defaults(func=run_run)
 
 
@@ -137,6 +136,7 @@ def run_run(args: argparse.Namespace) -> int:
 
     if args.seed < 0:
         raise UsageError(f"--seed must be >= 0, got {args.seed}")
+    check_json_target(args.json)
     agent = load_genotype(args.genotype, args.store)
     name = args.morphology or agent.morphology.name
     try:
@@ -180,17 +180,9 @@ def run_run(args: argparse.Namespace) -> int:
         else {"solved": report.solved, "details": dict(sorted(report.details.items()))},
         "video": args.video,
     }
-    if args.json != "-":
-        _print(result, agent, gym)
+    _print(result, agent, gym)  # (to stderr with --json -: actors.cli.output)
     if args.json:
-        text = json.dumps(result, indent=2) + "\n"
-        if args.json == "-":
-            print(text, end="")
-        else:
-            try:
-                Path(args.json).write_text(text, encoding="utf-8")
-            except OSError as exc:
-                raise UsageError(f"cannot write {args.json}: {exc.strerror}") from exc
+        write_json(args.json, result)
     return 0
 
 

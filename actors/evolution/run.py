@@ -28,7 +28,8 @@ replies into :class:`~actors.evolution.stats.GenerationStats` for the reporters.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Protocol
@@ -189,6 +190,31 @@ def _result(
     )
 
 
+@contextmanager
+def _end_on_interrupt(
+    out: ReporterSet, history: list[GenerationStats], started: float
+) -> Iterator[None]:
+    """On Ctrl-C (or SIGTERM, which the CLI turns into the same): the reporters end the run
+    with reason ``interrupted`` (the plot is drawn, the stats file closed), then the actor
+    system shuts down. The store keeps the last generation the monitor committed."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        last = history[-1] if history else None
+        out.end_run(
+            RunSummary(
+                solved=False,
+                evaluations=last.total_evaluations if last else 0,
+                generations=last.generation + 1 if last else 0,
+                best_fitness=max((s.fitness_max for s in history), default=float("nan")),
+                champion_id=None,
+                wall_seconds=time.monotonic() - started,
+                reason="interrupted",
+            )
+        )
+        raise
+
+
 def evolve(
     opts: EvolveOptions, reporters: Sequence[Reporter] = (), hook: StepHook | None = None
 ) -> RunResult:
@@ -215,7 +241,7 @@ def evolve(
         store=opts.store,
         resume=opts.resume,
     )
-    with start_system(opts.runtime) as rt:
+    with start_system(opts.runtime) as rt, _end_on_interrupt(out, history, started):
         rt.start_supervisor(
             SupFlags("one_for_all", intensity=1, period=60.0), _tree(opts.workers), id="evolution"
         )
