@@ -81,7 +81,9 @@ def test_peer_unreachable_drops_the_session():
     a, b = make_core(8, [R]), make_core(9, [R])
     connect(a, b)
     a.frames_to_send()
+    assert b.node_id in a.realm(R.id).dht.routing
     a.peer_unreachable(b.node_id, 1.0)
+    assert b.node_id not in a.realm(R.id).dht.routing  # not handed out to lookups any more
     a.receive(b.node_id, F.encode(F.Ping(R.id, 1)), 1.0)
     assert any(isinstance(e, FrameRejected) for e in drain(a))
     assert a.frames_to_send() == []

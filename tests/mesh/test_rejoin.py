@@ -3,7 +3,7 @@
 import random
 
 from mesh.core import MeshConfig
-from mesh.events import EventReceived, FrameRejected, MemberDied, MemberRejoined
+from mesh.events import EventReceived, MemberDied, MemberRejoined
 from mesh.identity import NodeKey
 from mesh.membership import ALIVE, DEAD, SUSPECT
 from mesh.realms import Realm
@@ -122,4 +122,5 @@ def test_restarting_seq_from_zero_is_refused_as_replay():
     sub = _publish_after_restart(lambda old: 0)
     got = _received(sub)
     assert b"new0" not in got and b"new1" not in got
-    assert any(isinstance(e, FrameRejected) for e in sub.events)
+    # taken for copies of the old events (the first copy of each is an uncharged retry)
+    assert sub.core.realm("default").pubsub.stats["duplicates"] >= 2
