@@ -42,6 +42,7 @@ from typing import Any
 from mesh.errors import MeshError, MeshUsageError
 from mesh.events import EventReceived
 from mesh.frames import Record
+from mesh.listening import bind_errors
 from mesh.node import MeshNode
 from mesh.transport import format_address, parse_address
 
@@ -77,6 +78,7 @@ class ControlServer:
         self._arrived = asyncio.Event()
         self.address = ""
 
+    @bind_errors  # an OSError binding host:port becomes ListenError
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         self._server = await asyncio.start_server(self._client, host, port, limit=_MAX_LINE)
         sock = self._server.sockets[0]

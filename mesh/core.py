@@ -16,6 +16,12 @@ Frames are sent only on authenticated sessions, and a realm's frames only to pee
 membership of that realm in their handshake; frames for a peer without a session wait (bounded)
 until it is authenticated or ``connect_timeout`` passes. ``receive`` never raises on bad input:
 it drops the frame, counts it and reports :class:`~mesh.events.FrameRejected`.
+
+No frame above ``limits.max_frame_bytes`` ever leaves the core: answers built from stored data
+(a DHT Value) carry what fits; an API call whose frame would not fit raises MeshUsageError at
+the call; any other oversized frame is dropped and counted (``stats["oversized_dropped"]``).
+A reply that arrives after its request timed out is dropped uncharged, once
+(``stats["late_responses"]``); any other unexpected response is rejected.
 """
 
 from __future__ import annotations
@@ -29,17 +35,21 @@ from typing import Any
 
 from mesh.dht.protocol import Dht
 from mesh.dht.records import GENOTYPE, record_key
+from mesh.dht.storage import StorageLimits
 from mesh.errors import AuthError, FrameError, MeshUsageError
 from mesh.events import FrameRejected, MeshEvent, RejectReason
 from mesh.frames import (
     Ack,
+    Call,
     Contact,
     ErrorReply,
+    Event,
     Frame,
     Limits,
     Nodes,
     Pong,
     ProbeAck,
+    Publish,
     Result,
     Value,
     decode,
@@ -56,6 +66,12 @@ from mesh.signing import sign_record
 __all__ = ["MeshConfig", "MeshCore", "RealmNode", "Transmit"]
 
 _RESPONSES = (Pong, Nodes, Value, Ack, Result, ErrorReply, ProbeAck)
+_MAX_U64 = (1 << 64) - 1
+#: An API frame whose variable part (payload, names) is this far below the frame limit fits
+#: without being encoded to check (the fixed part of any frame is a few hundred bytes).
+_SLACK = 4096
+#: Timed-out requests remembered at once, so that their late replies go uncharged.
+_MAX_LATE = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,11 +114,22 @@ class MeshConfig:
     refresh_interval: float = 3600.0
     #: Re-store our own records this often (paper section 2.5); 0 disables.
     republish_interval: float = 3600.0
+    #: Records handed to newcomers (section 2.5), in charged bytes: a token bucket shared by
+    #: all newcomers (rate per second, burst), so that logging in again and again under new
+    #: keys does not make this node send its storage each time. One newcomer never gets more
+    #: than the per-storer quota of ``storage``.
+    handover_rate: float = 256 * 1024
+    handover_burst: float = 8 * 1024 * 1024
     #: Default TTL of records we author, in seconds.
     record_ttl: int = 86_400
     #: Expire stored records / dedup entries this often.
     housekeeping_interval: float = 60.0
+    #: A reply arriving at most this long after its request timed out is dropped uncharged
+    #: (once per request); later or unasked-for responses are rejected (UNEXPECTED_RESPONSE).
+    late_reply_window: float = 30.0
     limits: Limits = field(default_factory=Limits)
+    #: Bounds of the DHT record storage: quotas per storing peer, per key and in all.
+    storage: StorageLimits = field(default_factory=StorageLimits)
     pubsub: PubSubConfig = field(default_factory=PubSubConfig)
     rpc: RpcConfig = field(default_factory=RpcConfig)
     swim: SwimConfig = field(default_factory=SwimConfig)
@@ -147,8 +174,9 @@ class RealmNode:
     def contact(self) -> Contact:
         return Contact(self.key.node_id, self.core.address)
 
-    def send(self, peer: Contact, frame: Frame) -> None:
-        self.core._send(peer, self.id, frame)
+    def send(self, peer: Contact, frame: Frame) -> bool:
+        """Send ``frame`` to ``peer``; False if it exceeds the frame limit (dropped, counted)."""
+        return self.core._send(peer, self.id, frame)
 
     def request(
         self,
@@ -220,6 +248,8 @@ class MeshCore:
         self.sessions: dict[bytes, PeerInfo] = {}
         self.stats: dict[str, int] = {
             "sent": 0, "received": 0, "rejected": 0, "bytes_sent": 0, "rate_limited": 0,
+            "oversized_dropped": 0, "late_responses": 0, "answers_truncated": 0,
+            "records_refused": 0, "handover_skipped": 0, "dht_records": 0, "dht_bytes": 0,
         }  # fmt: skip
         #: Encoded bytes of the frames this node sent (or queued for a connection), by frame
         #: type name: where a node's bandwidth goes (transport overhead not included).
@@ -237,6 +267,7 @@ class MeshCore:
         #: serve, for callers that choose among several (RPC providers). Forgotten with the
         #: session, so it holds at most one entry per open session.
         self.answered: dict[bytes, float] = {}
+        self._late: dict[int, tuple[bytes, float]] = {}  # timed-out rid -> (peer, until)
         self._next_rid = rng.getrandbits(32)
         self._seq = seq_start
         self.incarnation_start = incarnation_start
@@ -275,19 +306,28 @@ class MeshCore:
 
     def peer_unreachable(self, peer: bytes, now: float) -> None:
         """A connection to ``peer`` failed or closed: drop its session and queued frames, and
+        its routing entries -- a peer that left, or that we dropped, is not handed out to
+        lookups until it authenticates again (SWIM would take its suspicion timeout) -- and
         fail every request pending on ``peer`` at once (its callback gets None, as on a
         timeout): no answer can come on a connection that is gone, so lookups move on to
         other contacts and callers retry elsewhere instead of waiting out the timeout."""
         self.now = now
-        self.sessions.pop(peer, None)
+        info = self.sessions.pop(peer, None)
         self._waiting.pop(peer, None)
         self._inbound.pop(peer, None)
         self.answered.pop(peer, None)
-        for rid in sorted(self._pending_by_peer.pop(peer, ())):
-            entry = self._pending.pop(rid, None)
+        for req in sorted(self._pending_by_peer.pop(peer, ())):
+            entry = self._pending.pop(req, None)
             if entry is not None:
                 entry[2].cancel()
+                self._expect_late(req, peer)
                 entry[1](None)
+        for realm in self.realms.values():
+            realm.dht.routing.remove(peer)
+        for rid in info.realms if info is not None else ():
+            node = self.realms.get(rid)
+            if node is not None:
+                node.swim.session_closed(peer)  # an established session ended: probe it now
 
     def receive(self, peer: bytes, data: bytes, now: float) -> None:
         """Handle one whole frame from authenticated ``peer``; never raises on bad input."""
@@ -322,6 +362,12 @@ class MeshCore:
             rid = frame.rid
             pending = self._pending.get(rid)
             if pending is None or pending[0] != peer:
+                late = self._late.get(rid)
+                if late is not None and late[0] == peer:
+                    del self._late[rid]
+                    if late[1] >= now:  # our request timed out: the peer is not to blame
+                        self.stats["late_responses"] += 1
+                        return
                 self._reject(peer, RejectReason.UNEXPECTED_RESPONSE)
                 return
             del self._pending[rid]
@@ -466,6 +512,12 @@ class MeshCore:
         :mod:`mesh.pubsub`)."""
         self.now = now
         node = self.realm(realm)
+        self._check_text(topic, "topic")
+        self._check_fits(
+            lambda: Publish(node.id, _MAX_U64, Event(topic, self.key.public_key, _MAX_U64,
+                                                     payload, bytes(64)), True),
+            len(payload) + len(topic.encode("utf-8")), "publication",
+        )  # fmt: skip
         return node.pubsub.publish(topic, payload, reliable=reliable, supersede=supersede)
 
     def register(
@@ -487,7 +539,13 @@ class MeshCore:
     ) -> int:
         """Call ``procedure``; reports CallSucceeded or CallFailed with the returned op id."""
         self.now = now
-        return self.realm(realm).rpc.call(procedure, args, timeout=timeout, provider=provider)
+        node = self.realm(realm)
+        self._check_text(procedure, "procedure name")
+        self._check_fits(
+            lambda: Call(node.id, _MAX_U64, procedure, args, 0.0),
+            len(args) + len(procedure.encode("utf-8")), "call",
+        )  # fmt: skip
+        return node.rpc.call(procedure, args, timeout=timeout, provider=provider)
 
     def respond(
         self,
@@ -498,7 +556,8 @@ class MeshCore:
         *,
         error: str | None = None,
     ) -> None:
-        """Answer a CallReceived."""
+        """Answer a CallReceived. A ``value`` too large for one frame is answered with a REMOTE
+        error to the caller, and raises MeshUsageError here."""
         self.now = now
         self.realm(realm).rpc.respond(op, value, error=error)
 
@@ -509,6 +568,20 @@ class MeshCore:
         heapq.heappush(self._timers, (t.when, self._timer_seq, t))
         return t
 
+    def _check_text(self, text: str, what: str) -> None:
+        if len(text) > self.config.limits.max_text:
+            raise MeshUsageError(f"{what} longer than max_text ({self.config.limits.max_text})")
+
+    def _check_fits(self, make: Callable[[], Frame], variable: int, what: str) -> None:
+        """MeshUsageError if the frame ``make()`` (whose variable part is ``variable`` bytes)
+        would exceed the frame limit; encoded to check only when it may."""
+        limit = self.config.limits.max_frame_bytes
+        if variable + _SLACK <= limit:
+            return
+        n = len(encode(make()))
+        if n > limit:
+            raise MeshUsageError(f"{what} frame of {n} bytes exceeds max_frame_bytes ({limit})")
+
     def _reject(self, peer: bytes, code: RejectReason, detail: str = "") -> None:
         self.stats["rejected"] += 1
         self._events.append(FrameRejected(peer, code, detail))
@@ -518,24 +591,30 @@ class MeshCore:
         self.stats["bytes_sent"] += len(data)
         self._out.append(Transmit(peer, address, data))
 
-    def _send(self, peer: Contact, realm: bytes, frame: Frame) -> None:
+    def _send(self, peer: Contact, realm: bytes, frame: Frame) -> bool:
+        """Queue ``frame`` for ``peer``; False (dropped, counted) if it exceeds the frame
+        limit: no peer would accept it."""
         nid = peer.node_id
         if nid == self.node_id:
-            return
+            return True
         data = encode(frame)
+        if len(data) > self.config.limits.max_frame_bytes:
+            self.stats["oversized_dropped"] += 1
+            return False
         self.frame_bytes[type(frame).__name__] += len(data)
         info = self.sessions.get(nid)
         if info is not None:
             if realm in info.realms:
                 self._emit_bytes(nid, info.address, data)
             # else: never deliver a realm's frames to a peer that did not prove membership
-            return
+            return True
         queue = self._waiting.get(nid)
         if queue is None:
             queue = self._waiting[nid] = deque(maxlen=self.config.max_pending_per_peer)
             self._connect.append(peer)
             self._later(self.config.connect_timeout, lambda: self._connect_expired(nid))
         queue.append((realm, data))
+        return True
 
     def _connect_expired(self, nid: bytes) -> None:
         if nid not in self.sessions:
@@ -562,12 +641,22 @@ class MeshCore:
             entry = self._pending.pop(rid, None)
             if entry is not None:
                 self._unindex(entry[0], rid)
+                self._expect_late(rid, entry[0])
                 on_reply(None)
 
         self._pending[rid] = (peer.node_id, on_reply, self._later(timeout, expire))
         self._pending_by_peer.setdefault(peer.node_id, set()).add(rid)
         self._send(peer, realm, make(rid))
         return rid
+
+    def _expect_late(self, rid: int, peer: bytes) -> None:
+        """Our request ``rid`` to ``peer`` gave up waiting: a reply that still comes within
+        ``late_reply_window`` is not the peer's fault (counted, not rejected)."""
+        late = self._late
+        late.pop(rid, None)
+        if len(late) >= _MAX_LATE:
+            del late[next(iter(late))]
+        late[rid] = (peer, self.now + self.config.late_reply_window)
 
     def _unindex(self, peer: bytes, rid: int) -> None:
         rids = self._pending_by_peer.get(peer)
@@ -581,4 +670,8 @@ class MeshCore:
             node.dht.storage.expire(self.now)
             node.pubsub.housekeeping()
             node.rpc.housekeeping()
+        for node in self.realms.values():
+            node.dht.update_gauges()
+        for rid in [r for r, (_, until) in self._late.items() if until < self.now]:
+            del self._late[rid]
         self._later(self.config.housekeeping_interval, self._housekeeping)

@@ -21,6 +21,8 @@ import msgpack
 from mesh.errors import FrameError
 from mesh.wire import (
     DEFAULT_LIMITS,
+    MAX_INCARNATION,
+    MAX_UPDATES,
     Cert,
     Contact,
     Event,
@@ -31,7 +33,6 @@ from mesh.wire import (
     WireValue,
     v_blob,
     v_bool,
-    v_contact,
     v_contacts,
     v_float,
     v_id,
@@ -41,10 +42,13 @@ from mesh.wire import (
     v_small,
     v_text,
     v_u64,
+    v_updates,
 )
 
 __all__ = [
     "DEFAULT_LIMITS",
+    "MAX_INCARNATION",
+    "MAX_UPDATES",
     "PROTOCOL_VERSION",
     "Ack",
     "Call",
@@ -78,7 +82,10 @@ __all__ = [
     "encode",
 ]
 
-PROTOCOL_VERSION = 1
+#: 2: SWIM updates carry their subject's signed ALIVE statement, incarnations are bounded by
+#: MAX_INCARNATION, a frame carries at most MAX_UPDATES of them, and a ProbeRequest names its
+#: target by node id only (version 1 nodes are refused: their frames fail to decode).
+PROTOCOL_VERSION = 2
 
 # --------------------------------------------------------------------------- frames
 
@@ -247,7 +254,8 @@ class ErrorReply(Frame):
 
 @dataclass(frozen=True, slots=True)
 class Probe(Frame):
-    """SWIM direct probe, with piggybacked membership updates."""
+    """SWIM direct probe, with piggybacked membership updates (each carrying its subject's
+    signed ALIVE statement, see :class:`~mesh.wire.Update`)."""
 
     TYPE = 40
     rid: int
@@ -263,16 +271,17 @@ class ProbeAck(Frame):
 
 @dataclass(frozen=True, slots=True)
 class ProbeRequest(Frame):
-    """SWIM indirect probe: please probe ``target`` for me."""
+    """SWIM indirect probe: please probe member ``target`` (a node id) for me. It carries no
+    address: the helper probes the target at the address the target signed, if it knows it."""
 
     TYPE = 42
     rid: int
-    target: Contact
+    target: bytes
     updates: tuple[Update, ...]
 
 
 _claims = v_list(RealmClaim.validator())
-_updates = v_list(Update.validator())
+
 _event = Event.validator()
 
 
@@ -295,8 +304,8 @@ Publish.SCHEMA = (v_u64, _event, v_bool)
 Call.SCHEMA = (v_u64, v_text, v_blob, v_float)
 Result.SCHEMA = (v_u64, v_blob)
 ErrorReply.SCHEMA = (v_u64, v_small(255), v_text)
-Probe.SCHEMA = ProbeAck.SCHEMA = (v_u64, _updates)
-ProbeRequest.SCHEMA = (v_u64, v_contact, _updates)
+Probe.SCHEMA = ProbeAck.SCHEMA = (v_u64, v_updates)
+ProbeRequest.SCHEMA = (v_u64, v_id, v_updates)
 
 FRAME_TYPES: dict[int, type[Frame]] = {
     cls.TYPE: cls

@@ -38,6 +38,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from mesh.core import MeshCore
@@ -132,6 +133,10 @@ class MeshNode:
         )  # fmt: skip
         address = await self.transport.listen(host, port)
         cfg = self.config
+        cap = cfg.transport.max_frame_bytes  # the core never builds a frame the transport refuses
+        if cap < cfg.mesh.limits.max_frame_bytes:
+            limits = replace(cfg.mesh.limits, max_frame_bytes=cap)
+            cfg = replace(cfg, mesh=replace(cfg.mesh, limits=limits))
         wall_ns = time.time_ns()
         self.core = MeshCore(
             self.key, self.realms, random.Random(self.rng.getrandbits(64)),
@@ -250,26 +255,31 @@ class MeshNode:
     def _on_timer(self) -> None:
         self._timer = None
         self._timer_at = None
-        self._core().handle_timer(self._now())
-        self._flush()
+        try:
+            self._core().handle_timer(self._now())
+        finally:  # whatever a timer raised, the next one is armed
+            self._flush()
 
     def _flush(self) -> None:
-        """Send what the core produced, dial who it asked for, dispatch events, re-arm."""
+        """Send what the core produced, dial who it asked for, dispatch events, re-arm.
+
+        Nothing raised while handling one frame, dial or event stops the others: it is logged
+        and counted (``node.flush_errors``)."""
         self._flush_pending = False
         if self._closed or self.core is None or self.transport is None:
             return
         core, tr = self.core, self.transport
         for _ in range(8):  # events may produce frames (respond) which produce nothing more
             for t in core.frames_to_send():
-                if not tr.send(t.peer, t.data):
+                if not self._step(tr.send, t.peer, t.data):
                     self.counters["frames_unsent"] += 1
             for c in core.connections_to_open():
-                self._dial(c)
+                self._step(self._dial, c)
             ev = core.next_event()
             if ev is None:
                 break
             while ev is not None:
-                self._dispatch(ev)
+                self._step(self._dispatch, ev)
                 ev = core.next_event()
         when = core.next_timer()
         if when != self._timer_at:
@@ -281,6 +291,15 @@ class MeshNode:
                 assert self._loop is not None
                 self._timer = self._loop.call_at(when, self._on_timer)
 
+    def _step(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """One step of a flush; its exception is logged and counted, never raised."""
+        try:
+            return fn(*args)
+        except Exception:
+            self.counters["flush_errors"] += 1
+            _log.exception("mesh node: %s failed", getattr(fn, "__name__", fn))
+            return None
+
     def _dial(self, contact: Contact) -> None:
         assert self.transport is not None
         if self.transport.connected(contact.node_id):
@@ -288,7 +307,9 @@ class MeshNode:
         if not contact.address:
             self._core().peer_unreachable(contact.node_id, self._now())
             return
-        fut = self.transport.dial(contact.address, contact.node_id)
+        # every address the core hands us came from the network: the transport's checks for
+        # peer-named addresses apply (mesh.addresses)
+        fut = self.transport.dial(contact.address, contact.node_id, named_by_peer=True)
 
         def done(f: asyncio.Future[PeerInfo]) -> None:
             if self._closed or self.transport is None:
@@ -367,7 +388,10 @@ class MeshNode:
                 value, error = None, f"{type(exc).__name__}: {exc}"[:500]
             if self._closed:
                 return
-            self._core().respond(ev.realm, ev.op, self._now(), value, error=error)
+            try:
+                self._core().respond(ev.realm, ev.op, self._now(), value, error=error)
+            except MeshUsageError:  # reply too large (the caller got REMOTE) or call forgotten
+                self.counters["respond_refused"] += 1
             self._flush()
 
         self._spawn(run())
@@ -545,6 +569,10 @@ class MeshNode:
         if self.core is not None:
             out.update({f"core.{k}": v for k, v in self.core.stats.items()})
             out.update({f"core.bytes.{k}": v for k, v in self.core.frame_bytes.items()})
+            swim: Counter[str] = Counter()
+            for rn in self.core.realms.values():
+                swim.update(rn.swim.counters())
+            out.update({f"swim.{k}": v for k, v in swim.items()})
         if self.transport is not None:
             out.update({f"transport.{k}": v for k, v in self.transport.stats.items()})
             out["transport.connections"] = self.transport.connection_count()

@@ -22,9 +22,14 @@ __all__ = [
 ]
 
 
-#: Rejections that an honest peer causes in normal operation, or that our own slowness causes:
-#: a reply arriving after our request timed out, a retried event whose ack was lost, a frame
-#: racing the session set-up, a record older than the one we hold. They cost nothing.
+#: Rejections that an honest peer may cause now and then, or that our own slowness causes: an
+#: unasked-for or repeated reply, a repeated event, a frame racing the session set-up, a record
+#: refused (older than the one held, or a full quota). They cost a fraction of a token
+#: (``RejectPolicy.benign_cost``): never free, so a flood of them drops its sender. (The
+#: honest cases that are *not* the peer's doing cost nothing because they are not rejections:
+#: the first late reply to a request of ours that timed out, and the first repeat of an event
+#: -- a retry after a lost ack -- are dropped or acked uncharged; see :mod:`mesh.core` and
+#: :mod:`mesh.pubsub`.)
 BENIGN_REASONS: frozenset[RejectReason] = frozenset(
     {
         RejectReason.UNEXPECTED_RESPONSE,
@@ -38,12 +43,20 @@ BENIGN_REASONS: frozenset[RejectReason] = frozenset(
 @dataclass(frozen=True)
 class RejectPolicy:
     """A token bucket per peer: ``burst`` tokens, refilled at ``rate`` per second; a rejected
-    malformed frame costs ``malformed_cost``, any other rejection one token, except the
-    :data:`BENIGN_REASONS`, which are free (decided on the core's :class:`RejectReason`)."""
+    malformed frame costs ``malformed_cost``, one of the :data:`BENIGN_REASONS`
+    ``benign_cost``, any other rejection one token (decided on the core's
+    :class:`RejectReason`). At the defaults a peer is dropped after 10 malformed frames, 100
+    other rejections or 400 benign ones in a row; 5 rejections or 20 benign ones per second
+    are never charged beyond the refill."""
 
+    #: Tokens refilled per second.
     rate: float = 5.0
+    #: Bucket size (and a new peer's budget).
     burst: float = 100.0
+    #: Cost of a frame that does not decode.
     malformed_cost: float = 10.0
+    #: Cost of a benign rejection (late or repeated replies and events, refused records).
+    benign_cost: float = 0.25
     #: Peers tracked at once; beyond it every budget is reset (memory bound).
     max_peers: int = 4096
 
@@ -59,8 +72,6 @@ class RejectBudget:
         """Spend for one frame rejected for ``code``; True when the budget is exhausted (drop
         the peer)."""
         p = self.policy
-        if code in BENIGN_REASONS:
-            return False
         b = self._buckets.get(peer)
         if b is None:
             if len(self._buckets) >= p.max_peers:
@@ -68,7 +79,10 @@ class RejectBudget:
             b = self._buckets[peer] = [p.burst, now]
         b[0] = min(p.burst, b[0] + (now - b[1]) * p.rate)
         b[1] = now
-        b[0] -= p.malformed_cost if code == RejectReason.MALFORMED else 1.0
+        if code == RejectReason.MALFORMED:
+            b[0] -= p.malformed_cost
+        else:
+            b[0] -= p.benign_cost if code in BENIGN_REASONS else 1.0
         if b[0] < 0:
             del self._buckets[peer]
             return True

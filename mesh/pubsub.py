@@ -50,6 +50,9 @@ if TYPE_CHECKING:
 
 __all__ = ["PubSub", "PubSubConfig"]
 
+#: Events whose first copy (an uncharged retry) is remembered at once, oldest forgotten first.
+_MAX_RETRIED = 16_384
+
 
 @dataclass(frozen=True)
 class PubSubConfig:
@@ -129,6 +132,7 @@ class PubSub:
         self._pubs: dict[int, _Pub] = {}
         self._topics: dict[str, _Topic] = {}
         self._latest: dict[str, _Pub] = {}  # topic -> the pending superseding publication
+        self._retried: dict[tuple[bytes, int], None] = {}  # events repeated once already
 
     def handlers(self) -> dict[type[Frame], Callable[[Contact, Any], None]]:
         return {Publish: self._on_publish}
@@ -338,18 +342,31 @@ class PubSub:
 
     # ------------------------------------------------------------------ receiving
     def _on_publish(self, peer: Contact, f: Publish) -> None:
+        """Receive an event: the cheap dedup check before the signature check, so a replayed
+        frame costs a dict lookup, not an Ed25519 verification. A copy is acked (at-least-once:
+        its sender may have lost our ack) and never delivered; the first copy of an event is a
+        retry and goes uncharged, every further one is rejected as REPLAYED_EVENT."""
         node = self.node
         ev = f.event
+        if self.guard.seen(ev.author, ev.seq):
+            self.stats["duplicates"] += 1
+            if f.want_ack:
+                node.send(peer, Ack(node.id, f.rid))
+            name = (ev.author, ev.seq)
+            if name in self._retried:
+                node.reject(peer.node_id, RejectReason.REPLAYED_EVENT)
+            else:
+                if len(self._retried) >= _MAX_RETRIED:
+                    del self._retried[next(iter(self._retried))]
+                self._retried[name] = None
+            return
         if not verify_event(node.crypto, node.id, ev):
             self.stats["forged"] += 1
             node.reject(peer.node_id, RejectReason.FORGED_EVENT)
             return
         if f.want_ack:
             node.send(peer, Ack(node.id, f.rid))
-        if not self.guard.accept(ev.author, ev.seq, node.now):
-            self.stats["duplicates"] += 1
-            node.reject(peer.node_id, RejectReason.REPLAYED_EVENT)
-            return
+        self.guard.accept(ev.author, ev.seq, node.now)
         if ev.topic in self.topics:
             self._deliver_local(ev, peer.node_id)
 

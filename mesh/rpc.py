@@ -127,18 +127,26 @@ class Rpc:
             reply = ErrorReply(node.id, f.rid, REMOTE, f"{type(exc).__name__}: {exc}"[:512])
         self._reply(peer, f.rid, reply)
 
-    def _reply(self, peer: Contact, rid: int, reply: Frame) -> None:
+    def _reply(self, peer: Contact, rid: int, reply: Frame) -> bool:
+        """Send (and remember) ``reply``; a reply too large for one frame is replaced by a
+        REMOTE error (returns False then)."""
         if len(self._replies) >= self.config.reply_cache_size:
             self.housekeeping()
             while len(self._replies) >= self.config.reply_cache_size:
                 del self._replies[next(iter(self._replies))]
-        self._replies[(peer.node_id, rid)] = (reply, self.node.now + self.config.reply_cache_ttl)
-        self.node.send(peer, reply)
+        node = self.node
+        fits = node.send(peer, reply)
+        if not fits:
+            reply = ErrorReply(node.id, rid, REMOTE, "reply exceeds max_frame_bytes")
+            node.send(peer, reply)
+        self._replies[(peer.node_id, rid)] = (reply, node.now + self.config.reply_cache_ttl)
+        return fits
 
     def respond(self, op: int, value: bytes | None = None, *, error: str | None = None) -> None:
         """Answer the :class:`CallReceived` ``op`` with ``value`` or a REMOTE ``error``.
 
-        MeshUsageError if ``op`` is unknown or was forgotten after its deadline passed.
+        MeshUsageError if ``op`` is unknown or was forgotten after its deadline passed, or if
+        ``value`` is too large for one frame (the caller then gets a REMOTE error).
         """
         entry = self._inbound.pop(op, None)
         if entry is None:
@@ -147,8 +155,11 @@ class Rpc:
         node = self.node
         if error is not None:
             self._reply(peer, rid, ErrorReply(node.id, rid, REMOTE, error[:512]))
-        else:
-            self._reply(peer, rid, Result(node.id, rid, value or b""))
+        elif not self._reply(peer, rid, Result(node.id, rid, value or b"")):
+            raise MeshUsageError(
+                f"reply of {len(value or b'')} bytes exceeds max_frame_bytes; "
+                "the caller got a REMOTE error"
+            )
 
     def housekeeping(self) -> None:
         """Forget expired replies and unanswered calls whose deadline has passed."""

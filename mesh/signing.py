@@ -3,7 +3,7 @@
 Every signature covers ``domain(purpose, realm) + canonical bytes``, where the domain string is
 ``b"megabrain-mesh/1\\0<purpose>\\0<realm id>\\0"``. Binding protocol, purpose and realm into the
 signed bytes means a signature made for one use (a DHT record, a pub/sub event, a certificate,
-a handshake) or for one realm can never be replayed as another.
+a handshake, a SWIM ALIVE statement) or for one realm can never be replayed as another.
 
 Authors number what they sign with a per-author sequence number ``seq``; :class:`ReplayGuard`
 rejects an ``(author, seq)`` seen before (TTL'd cache) or far below the author's high-water mark.
@@ -14,15 +14,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from mesh.frames import Event, Record, packb
+from mesh.errors import MeshUsageError
+from mesh.frames import MAX_INCARNATION, Event, Record, Update, packb
 from mesh.identity import CryptoSuite, NodeKey
 
 __all__ = [
     "DOMAIN_PREFIX",
     "ReplayGuard",
     "domain",
+    "sign_alive",
     "sign_event",
     "sign_record",
+    "verify_alive",
     "verify_event",
     "verify_record",
 ]
@@ -80,6 +83,27 @@ def verify_event(crypto: CryptoSuite, realm: bytes, event: Event) -> bool:
     return crypto.verify(
         event.author, event.signature, signed_bytes("event", realm, event.unsigned_wire())
     )
+
+
+def sign_alive(
+    crypto: CryptoSuite, key: NodeKey, realm: bytes, address: str, incarnation: int
+) -> Update:
+    """``key``'s SWIM ALIVE statement in ``realm``: "I am alive at ``address``, incarnation
+    ``incarnation``" (purpose ``swim-alive``). MeshUsageError outside 0..MAX_INCARNATION-1."""
+    if type(incarnation) is not int or not 0 <= incarnation < MAX_INCARNATION:
+        raise MeshUsageError(f"incarnation {incarnation!r} outside 0..2**62-1")
+    unsigned = [key.public_key, address, incarnation]
+    sig = crypto.sign(key, signed_bytes("swim-alive", realm, unsigned))
+    return Update(0, key.public_key, address, incarnation, sig)
+
+
+def verify_alive(crypto: CryptoSuite, realm: bytes, update: Update) -> bool:
+    """True if ``update`` carries its subject's own ALIVE statement for ``realm`` (whatever
+    status it is labelled with)."""
+    return crypto.verify(
+        update.public_key, update.signature,
+        signed_bytes("swim-alive", realm, update.unsigned_wire()),
+    )  # fmt: skip
 
 
 class ReplayGuard:

@@ -54,17 +54,19 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from socket import AF_INET6, SO_RCVBUF, SO_SNDBUF, SOCK_DGRAM, SOL_SOCKET
+from socket import AF_INET, AF_INET6, SO_RCVBUF, SO_SNDBUF, SOCK_DGRAM, SOL_SOCKET
 from typing import Any, Protocol
 
 from aioquic.asyncio.server import QuicServer, serve
 from aioquic.quic.configuration import QuicConfiguration
 from aioquic.quic.connection import QuicConnection
 
+from mesh.addresses import literal_refusal, route_refusal, split_address
 from mesh.admission import IdentityBudget
 from mesh.errors import MeshError, MeshUsageError
 from mesh.handshake import Handshake, PeerInfo
 from mesh.identity import CryptoSuite, NodeKey
+from mesh.listening import bind_errors
 from mesh.quic_connection import (
     ALPN,
     AUTH,
@@ -185,12 +187,10 @@ def _is_loopback(host: str) -> bool:
 
 def parse_address(address: str) -> tuple[str, int]:
     """``"host:port"`` or ``"[v6]:port"`` -> (host, port); MeshUsageError if malformed."""
-    host, sep, port = address.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+    parts = split_address(address)
+    if parts is None:
         raise MeshUsageError(f"bad address {address!r} (want HOST:PORT)")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    return host, int(port)
+    return parts
 
 
 def format_address(host: str, port: int) -> str:
@@ -228,6 +228,7 @@ class QuicTransport:
         self.loop = asyncio.get_running_loop()
         self.host = ""
         self.port = 0
+        self._bind_ip = ""  # the IP the server socket is bound to: every dial's source
         self._server: QuicServer | None = None
         self._conns: set[PeerConnection] = set()
         self._active: dict[bytes, PeerConnection] = {}
@@ -275,8 +276,10 @@ class QuicTransport:
     def address(self) -> str:
         return format_address(self.host, self.port)
 
+    @bind_errors
     async def listen(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Start the server on ``host:port`` (0: OS-assigned); returns the bound address."""
+        """Start the server on ``host:port`` (0: OS-assigned); returns the bound address.
+        Raises :class:`~mesh.errors.ListenError` if the socket cannot be bound."""
         self._server = await serve(
             host, port, configuration=self._quic_config(False, _is_loopback(host)),
             create_protocol=self._accept,
@@ -284,6 +287,7 @@ class QuicTransport:
         sock = self._server._transport.get_extra_info("socket")  # type: ignore[union-attr]
         self._tune(sock)
         self.host, self.port = host, sock.getsockname()[1]
+        self._bind_ip = str(sock.getsockname()[0])
         self._housekeeper = self.loop.create_task(self._housekeeping())
         return self.address
 
@@ -301,11 +305,16 @@ class QuicTransport:
         return conn
 
     # ------------------------------------------------------------------ dialling
-    def dial(self, address: str, expected: bytes | None = None) -> asyncio.Future[PeerInfo]:
+    def dial(
+        self, address: str, expected: bytes | None = None, *, named_by_peer: bool = False
+    ) -> asyncio.Future[PeerInfo]:
         """Connect to ``address`` and authenticate; the future gives the peer (or fails).
 
         Concurrent dials of one address share one attempt; a recently failed address fails
-        at once until its backoff delay has passed (TransportError).
+        at once until its backoff delay has passed (TransportError). Every dial passes the
+        checks of :mod:`mesh.addresses` (family and scope of the listen address; with
+        ``named_by_peer``, an IP literal): a refused address fails at once, without a socket
+        or a packet (TransportError, counted as ``dial_refused``).
         """
         fut = self._dials.get(address)
         if fut is not None:
@@ -313,6 +322,10 @@ class QuicTransport:
         fut = self.loop.create_future()
         now = self.loop.time()
         nxt, _ = self._backoff.get(address, (0.0, 0.0))
+        why = literal_refusal(address) if named_by_peer else None
+        if why is not None:
+            self._refuse(fut, address, why)
+            return fut
         if self._closing or now < nxt:
             fut.set_exception(TransportError(f"{address}: backing off"))
             fut.exception()
@@ -329,15 +342,16 @@ class QuicTransport:
         conn: PeerConnection | None = None
         try:
             host, port = parse_address(address)
+            if not self._bind_ip:
+                raise TransportError("not listening: nothing to dial from")
+            family = AF_INET6 if ipaddress.ip_address(self._bind_ip).version == 6 else AF_INET
             infos = await self.loop.getaddrinfo(host, port, type=SOCK_DGRAM)
-            family, addr = infos[0][0], infos[0][4]
-            v6 = family == AF_INET6
-            bind_host = self.host  # dial from the listening interface (loopback by default)
-            try:
-                if ipaddress.ip_address(bind_host).version != (6 if v6 else 4):
-                    bind_host = "::" if v6 else "0.0.0.0"
-            except ValueError:
-                bind_host = "::" if v6 else "0.0.0.0"
+            addr = ([i for i in infos if i[0] == family] or infos)[0][4]
+            why = "port 0" if port == 0 else route_refusal(self._bind_ip, str(addr[0]))
+            if why is not None:
+                self._refuse(fut, address, why)
+                return
+            bind_host = self._bind_ip  # the listening interface, never another wildcard
             if len(self._conns) >= self.config.max_connections:
                 raise TransportError("connection cap reached")
             loopback = _is_loopback(str(addr[0])) and _is_loopback(bind_host)
@@ -374,6 +388,12 @@ class QuicTransport:
                 fut.exception()
         finally:
             self._dials.pop(address, None)
+
+    def _refuse(self, fut: asyncio.Future[PeerInfo], address: str, why: str) -> None:
+        self.stats["dial_refused"] += 1
+        self.last_errors.append(("dial_refused", f"{address}: {why}"))
+        fut.set_exception(TransportError(f"{address}: refused: {why}"))
+        fut.exception()
 
     # ------------------------------------------------------------------ admission
     def ban(self, node_id: bytes) -> None:

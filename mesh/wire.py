@@ -9,17 +9,25 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
 from mesh.errors import FrameError
+from mesh.identity import node_id_of
 
 __all__ = [
-    "DEFAULT_LIMITS", "Cert", "Contact", "Event", "Limits", "RealmClaim", "Record", "Update",
-    "WireValue",
+    "DEFAULT_LIMITS", "MAX_INCARNATION", "MAX_UPDATES", "Cert", "Contact", "Event", "Limits",
+    "RealmClaim", "Record", "Update", "WireValue",
 ]  # fmt: skip
 
 _U64 = 1 << 64
+
+#: SWIM incarnations on the wire lie in ``0 .. MAX_INCARNATION - 1`` (decode refuses others).
+#: The bound sits far inside u64, so a refutation (an incarnation + 1) always stays encodable.
+MAX_INCARNATION = 1 << 62
+#: Most SWIM updates one frame may carry (decode refuses more); ``SwimConfig.max_piggyback``
+#: cannot exceed it.
+MAX_UPDATES = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,12 +239,39 @@ class Event(WireValue):
 
 @dataclass(frozen=True, slots=True)
 class Update(WireValue):
-    """A SWIM membership update piggybacked on probes: status 0 alive, 1 suspect, 2 dead."""
+    """A SWIM membership update: ``status`` (0 alive, 1 suspect, 2 dead) of the member whose
+    own signed ALIVE statement it carries.
 
-    node_id: bytes
-    address: str
+    The statement is ``(public_key, address, incarnation, signature)``: the subject's key
+    signed ``[public_key, address, incarnation]`` for the realm (purpose ``swim-alive``, see
+    :func:`mesh.signing.sign_alive`). An ALIVE update is that statement itself; a SUSPECT or
+    DEAD update (an accusation) carries the subject's statement *at the accused incarnation*,
+    so nobody can accuse a member at an incarnation it never signed. ``node_id`` is derived:
+    SHA-256 of ``public_key``.
+    """
+
     status: int
+    public_key: bytes
+    address: str
     incarnation: int
+    signature: bytes
+    node_id: bytes = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "node_id", node_id_of(self.public_key))
+
+    def to_wire(self) -> list[Any]:
+        return [self.status, self.public_key, self.address, self.incarnation, self.signature]
+
+    def unsigned_wire(self) -> list[Any]:
+        """What the subject signs (the status is not part of its statement)."""
+        return [self.public_key, self.address, self.incarnation]
+
+    def with_status(self, status: int) -> Update:
+        """The same statement labelled ``status`` (an accusation, or the ALIVE form)."""
+        if status == self.status:
+            return self
+        return Update(status, self.public_key, self.address, self.incarnation, self.signature)
 
 
 def _meta_pair(v: Any, lim: Limits) -> tuple[str, Any]:
@@ -267,7 +302,15 @@ Cert.SCHEMA = (v_id, v_id, v_float, v_id, v_sig)
 RealmClaim.SCHEMA = (v_id, _optional(Cert.validator()))
 Record.SCHEMA = (v_small(255), v_id, v_id, v_u64, v_u64, v_bool, _meta, v_blob, v_sig)
 Event.SCHEMA = (v_text, v_id, v_u64, v_blob, v_sig)
-Update.SCHEMA = (v_id, v_text, v_small(2), v_u64)
+
+
+def v_incarnation(v: Any, lim: Limits) -> int:
+    if type(v) is not int or not 0 <= v < MAX_INCARNATION:
+        raise FrameError("expected an incarnation in 0..2**62-1")
+    return v
+
+
+Update.SCHEMA = (v_small(2), v_id, v_text, v_incarnation, v_sig)
 
 
 def v_contact(v: Any, lim: Limits) -> Contact:
@@ -284,3 +327,10 @@ def v_contact(v: Any, lim: Limits) -> Contact:
 
 v_contacts = v_list(v_contact)
 v_record = Record.validator()
+_update = Update.validator()
+
+
+def v_updates(v: Any, lim: Limits) -> tuple[Update, ...]:
+    if type(v) is not list or len(v) > min(MAX_UPDATES, lim.max_collection):
+        raise FrameError(f"expected at most {MAX_UPDATES} SWIM updates")
+    return tuple(_update(x, lim) for x in v)

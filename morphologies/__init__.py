@@ -2,7 +2,8 @@
 
 Imports numpy only (never :mod:`actors` or :mod:`mesh`); the Gymnasium adapter imports gymnasium
 lazily. Registered morphologies: ``xor``, ``single_pole``, ``single_pole_nv``, ``dpv``, ``dpnv``,
-``discrete_tmaze``, and ``gym:<EnvId>`` on demand.
+``discrete_tmaze``, and ``gym:<EnvId>`` on demand; :func:`fitness_morphology` registers one from
+a plain fitness function.
 """
 
 from morphologies.base import (
@@ -10,11 +11,15 @@ from morphologies.base import (
     EpisodeResult,
     Morphology,
     MorphologyError,
+    Network,
+    NetworkScape,
     Policy,
     Scape,
     SensorSpec,
+    StepNetwork,
     run_episode,
 )
+from morphologies.function import fitness_morphology
 from morphologies.pole_balancing import TASKS, pole_morphology
 from morphologies.registry import get_morphology, morphology_names, register_morphology
 from morphologies.tmaze import tmaze_morphology
@@ -25,9 +30,13 @@ __all__ = [
     "EpisodeResult",
     "Morphology",
     "MorphologyError",
+    "Network",
+    "NetworkScape",
     "Policy",
     "Scape",
     "SensorSpec",
+    "StepNetwork",
+    "fitness_morphology",
     "get_morphology",
     "morphology_names",
     "register_morphology",

@@ -1,6 +1,6 @@
 """Pole balancing: single pole and double pole, with and without velocities (NEAT/ESP setup).
 
-Tasks (``TASKS``; the definitions of ``BENCHMARKS.md``):
+Tasks (``TASKS``; the definitions of ``docs/benchmarks.md``):
 
 =================  =====  ==========  ==============================  ==========  =========
 task               poles  velocities  inputs (scaled)                 fitness     max steps

@@ -12,8 +12,11 @@ Add a morphology by building a :class:`~morphologies.base.Morphology` and regist
         max_cycles=10_000,
     ))
 
-Names of the form ``gym:<EnvId>`` resolve on demand to a Gymnasium adapter (optional extra
-``gym``).
+A problem that needs no scape (a fitness function of the whole network) registers with
+:func:`morphologies.function.fitness_morphology` instead.
+
+Names of the form ``gym:<EnvId>`` (or ``gym:<EnvId>,episodes=K``) resolve on demand to a
+Gymnasium adapter (optional extra ``gym``).
 """
 
 from __future__ import annotations
@@ -47,11 +50,13 @@ def register_morphology(morphology: Morphology, *, replace: bool = False) -> Mor
 
 
 def get_morphology(name: str) -> Morphology:
-    """Look up a morphology; ``gym:<EnvId>`` builds a Gymnasium adapter on first use."""
+    """Look up a morphology; ``gym:<EnvId>[,episodes=K]`` builds a Gymnasium adapter on first
+    use."""
     if name not in _REGISTRY and name.startswith("gym:"):
-        from morphologies.gym_adapter import gym_morphology
+        from morphologies.gym_adapter import gym_morphology, parse_gym_name
 
-        register_morphology(gym_morphology(name[4:]))
+        env_id, episodes = parse_gym_name(name)
+        register_morphology(gym_morphology(env_id, episodes=episodes, name=name))
     try:
         return _REGISTRY[name]
     except KeyError:

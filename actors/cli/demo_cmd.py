@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 import signal
@@ -87,6 +88,8 @@ class Node:
 
 
 def _spawn(args: argparse.Namespace, out: Path, k: int, seed_address: str | None) -> Node:
+    from actors.runtime.lifeline import tie_to_parent
+
     name = f"n{k}"
     status = out / f"{name}.status.json"
     events = out / f"{name}.events.jsonl"
@@ -110,7 +113,8 @@ def _spawn(args: argparse.Namespace, out: Path, k: int, seed_address: str | None
     log = open(out / f"{name}.log", "ab")  # noqa: SIM115 - closed in Node.stop()
     path = os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH"))))
     env = {**os.environ, "PYTHONPATH": path}
-    proc = subprocess.Popen(cmd, cwd=os.getcwd(), env=env, stdout=log, stderr=log)
+    tie = functools.partial(tie_to_parent, os.getpid())  # a SIGKILLed demo takes its nodes
+    proc = subprocess.Popen(cmd, cwd=os.getcwd(), env=env, stdout=log, stderr=log, preexec_fn=tie)
     return Node(name, proc, status, events, log, out / f"{name}.control.json")
 
 
@@ -120,9 +124,22 @@ def _wait_started(node: Node, deadline: float) -> str:
         if st.get("address"):
             return str(st["address"])
         if not node.running:
-            raise UsageError(f"node {node.name} exited at start; see its log {node.log.name}")
+            raise UsageError(f"node {node.name} exited at start{_last_error(node)}; "
+                             f"see its log {node.log.name}")  # fmt: skip
         time.sleep(0.1)
     raise UsageError(f"node {node.name} did not start within {START_TIMEOUT:.0f} s")
+
+
+def _last_error(node: Node) -> str:
+    """``: REASON`` from the node's own one-line error (``megabrain evolve: error: REASON``,
+    e.g. an address it cannot listen on), or nothing."""
+    node.log.flush()
+    with contextlib.suppress(OSError):
+        for line in reversed(Path(node.log.name).read_text(errors="replace").splitlines()):
+            head, sep, reason = line.partition(": error: ")
+            if sep and head.startswith("megabrain "):
+                return f": {reason}"
+    return ""
 
 
 def _row(n: Node) -> list[str]:

@@ -1,28 +1,32 @@
 """``megabrain evolve``, ``megabrain morphologies`` and ``megabrain show``.
 
 ``evolve MORPHOLOGY`` runs (or with ``--resume`` continues) a DXNN-style evolution and
-prints its progress; ``--json`` writes a summary and exports the champion next to it.
+prints its progress; ``--json`` writes a summary and exports the champion next to it;
+``--module MODULE`` first imports a module of the user's that registers morphologies (a
+fitness function, :func:`morphologies.fitness_morphology`, or a scape).
 ``morphologies`` lists what can be evolved. ``show GENOTYPE`` prints a genotype's summary
-and writes its DOT and PNG pictures. Bad arguments exit with status 2 and a message.
+and writes its DOT text and a picture (PNG, SVG or PDF by the file's suffix). Bad arguments
+exit with status 2 and a message.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import math
 import os
 from pathlib import Path
 from typing import Any
 
 from actors.cli import UsageError
+from actors.cli.genotype_files import load_genotype
 from actors.cli.island_cmd import (
     add_mesh_arguments,
     island_session,
     mesh_settings,
     wait_for_start,
 )
+from actors.cli.output import STDOUT, check_json_target, write_json
 
 __all__ = ["register"]
 
@@ -62,6 +66,10 @@ def register(sub: Any) -> None:
         "given here override the file.",
     )
     p.add_argument("morphology", metavar="MORPHOLOGY", help="see `megabrain morphologies`")
+    p.add_argument("--module", action="append", default=[], metavar="MODULE",
+                   help="import MODULE first (a dotted name found from the current directory, "
+                   "or a path to a .py file) to register your own morphologies; "
+                   "repeatable")  # fmt: skip
     p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     p.add_argument("--population", type=_positive_int, help="agents per generation")
     p.add_argument("--max-evaluations", type=_limit, default=argparse.SUPPRESS,
@@ -80,22 +88,39 @@ def register(sub: Any) -> None:
     p.add_argument("--store", metavar="PATH", help="SQLite genotype store (checkpoints)")
     p.add_argument("--resume", action="store_true", help="continue the run kept in --store")
     p.add_argument("--config", metavar="FILE.toml", help="TOML configuration")
-    p.add_argument("--json", metavar="PATH", help="write a JSON summary (and the champion)")
+    p.add_argument("--json", metavar="PATH",
+                   help="write a JSON summary to PATH and the champion next to it "
+                   "(STEM.champion.json); '-': the summary to standard output and nothing "
+                   "else there, no champion file")  # fmt: skip
     p.add_argument("--stats", metavar="PATH", help="write per-generation stats as JSONL")
-    p.add_argument("--plot", metavar="PATH", help="write a PNG of fitness and diversity")
+    p.add_argument("--plot", metavar="PATH",
+                   help="write a plot of fitness and diversity (.png, .svg or .pdf)")  # fmt: skip
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="also print details (candidates failing their success test)")  # fmt: skip
     add_mesh_arguments(p)
     p.set_defaults(func=run_evolve)
 
     m = sub.add_parser("morphologies", help="list the morphologies evolve knows")
+    m.add_argument("--module", action="append", default=[], metavar="MODULE",
+                   help="import MODULE first (see evolve --module)")  # fmt: skip
     m.set_defaults(func=run_morphologies)
 
-    s = sub.add_parser("show", help="summarise a genotype and draw it (DOT, PNG)")
+    s = sub.add_parser(
+        "show",
+        help="summarise a genotype and draw it (DOT, PNG/SVG/PDF)",
+        description="Print a genotype's summary, and write its DOT text and a picture. "
+        "GENOTYPE is a genotype file (the msgpack encoding `megabrain genotype seed` writes, "
+        "or a JSON export such as evolve's PATH.champion.json), or with --store an agent id "
+        "or 'champion'.",
+    )
     s.add_argument("genotype", metavar="GENOTYPE",
-                   help="a JSON export, or an agent id / 'champion' with --store")  # fmt: skip
+                   help="a genotype file, or an agent id / 'champion' with --store")  # fmt: skip
     s.add_argument("--store", metavar="PATH", help="read the genotype from this store")
     s.add_argument("--dot", metavar="PATH", help="write the DOT text ('-' for stdout)")
-    s.add_argument("--png", metavar="PATH", help="write a PNG picture")
+    s.add_argument("--draw", "--png", dest="draw", metavar="PATH",
+                   help="write a picture, in the format the suffix names: "
+                   ".png, .svg or .pdf (--png is the older name)")  # fmt: skip
     s.set_defaults(func=run_show)
 
 
@@ -129,7 +154,54 @@ def _config(args: argparse.Namespace) -> Any:
         raise UsageError(str(exc)) from exc
 
 
+def import_modules(specs: list[str]) -> list[str]:
+    """Import the user's modules (dotted names, looked up from the current directory first,
+    or paths to ``.py`` files); returns the morphology names they registered. Any failure
+    is a :class:`UsageError` of one line."""
+    import importlib
+    import importlib.util
+    import sys
+
+    from morphologies import morphology_names
+
+    before = set(morphology_names())
+    for spec in specs:
+        try:
+            if spec.endswith(".py") or os.sep in spec:
+                path = Path(spec)
+                if not path.is_file():
+                    raise FileNotFoundError(f"no such file: {spec}")
+                name = path.stem
+                loaded = sys.modules.get(name)
+                if loaded is not None:
+                    where = getattr(loaded, "__file__", None)
+                    if where is not None and Path(where).resolve() == path.resolve():
+                        continue  # imported already
+                    raise ImportError(
+                        f"a module named {name!r} is already loaded ({where or 'built in'}); "
+                        "rename the file"
+                    )
+                loader = importlib.util.spec_from_file_location(name, path)
+                if loader is None or loader.loader is None:
+                    raise ImportError(f"not a Python module: {spec}")
+                module = importlib.util.module_from_spec(loader)
+                sys.modules[name] = module
+                loader.loader.exec_module(module)
+            else:
+                if "" not in sys.path and os.getcwd() not in sys.path:
+                    sys.path.insert(0, os.getcwd())
+                importlib.import_module(spec)
+        except Exception as exc:  # the user's code: any failure is a usage error
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            raise UsageError(
+                f"cannot import module {spec!r}: {type(exc).__name__}"
+                + (f": {first}" if first else "")
+            ) from exc
+    return sorted(set(morphology_names()) - before)
+
+
 def run_evolve(args: argparse.Namespace) -> int:
+    from actors import __version__ as megabrain_version
     from actors.evolution.backends import BackendError, check_backend
     from actors.evolution.errors import EvolutionError
     from actors.evolution.reporters import (
@@ -143,9 +215,16 @@ def run_evolve(args: argparse.Namespace) -> int:
     from actors.genotype import GenotypeStore, StoreError, agent_to_json
     from morphologies import MorphologyError, get_morphology
 
+    added = import_modules(args.module)
     try:
         get_morphology(args.morphology)
     except MorphologyError as exc:
+        if args.module:
+            raise UsageError(
+                f"{args.morphology!r} is not a morphology ("
+                + ", ".join(args.module)
+                + f" registered: {', '.join(added) or 'none'})"
+            ) from exc
         raise UsageError(str(exc)) from exc
     try:
         check_backend(args.phenotype)
@@ -158,6 +237,7 @@ def run_evolve(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from exc
     if args.resume and not args.store:
         raise UsageError("--resume needs --store PATH")
+    check_json_target(args.json)
     if args.store:
         try:
             with GenotypeStore(args.store) as store:
@@ -169,7 +249,7 @@ def run_evolve(args: argparse.Namespace) -> int:
                 f"{args.store} already holds this run ({args.morphology}, seed {args.seed}): "
                 "pass --resume to continue it, or use another store"
             )
-    reporters: list[Reporter] = [ConsoleReporter(quiet=args.quiet)]
+    reporters: list[Reporter] = [ConsoleReporter(quiet=args.quiet, verbose=args.verbose)]
     try:
         if args.stats:
             reporters.append(JsonlStatsReporter(args.stats))
@@ -194,7 +274,7 @@ def run_evolve(args: argparse.Namespace) -> int:
     if args.json:
         out = Path(args.json)
         champion_path = None
-        if result.champion is not None:
+        if result.champion is not None and args.json != STDOUT:  # "-": no champion file
             champion_path = out.with_name(out.stem + ".champion.json")
             champion_path.write_text(agent_to_json(result.champion, indent=1), encoding="utf-8")
         size = result.champion_size
@@ -216,8 +296,11 @@ def run_evolve(args: argparse.Namespace) -> int:
             "runtime": args.runtime,
             "phenotype": args.phenotype,
             "workers": opts.workers,
+            "modules": list(args.module),
+            "megabrain_version": megabrain_version,
+            "config": {**result.config, "mesh": (mesh or args.mesh_config).to_dict()},
         }
-        out.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        write_json(args.json, summary)
     return 0
 
 
@@ -225,63 +308,47 @@ def run_morphologies(args: argparse.Namespace) -> int:
     from actors.evolution.success import SUCCESS_TESTS
     from morphologies import get_morphology, morphology_names
 
+    import_modules(args.module)
     for name in morphology_names():
         m = get_morphology(name)
         sensors = ", ".join(f"{s.name}[{s.vl}]" for s in m.sensors)
         actuators = ", ".join(f"{a.name}[{a.vl}]" for a in m.actuators)
         test = " (success test)" if name in SUCCESS_TESTS else ""
         print(f"{name:16} {m.description}{test}\n{'':16} in: {sensors}; out: {actuators}")
-    print("gym:<EnvId>      any Gymnasium environment with Box/Discrete spaces (extra 'gym')")
+    from morphologies.gym_adapter import DEFAULT_EPISODES
+
+    print("gym:<EnvId>      any Gymnasium environment with Box/Discrete spaces (extra 'gym'):")
+    print(f"{'':16} mean return of {DEFAULT_EPISODES} episodes, or K with gym:<EnvId>,episodes=K")
     return 0
 
 
-def _load_genotype(args: argparse.Namespace) -> Any:
-    from actors.evolution.checkpoint import state_from_json
-    from actors.genotype import GenotypeDecodeError, GenotypeStore, StoreError, agent_from_json
-
-    if args.store:
-        try:
-            with GenotypeStore(args.store) as store:
-                if args.genotype != "champion":
-                    agent = store.get_agent(args.genotype)
-                    if agent is None:
-                        raise UsageError(f"no agent {args.genotype!r} in {args.store}")
-                    return agent
-                for pop in store.list_populations():
-                    cp = store.last_checkpoint(pop)
-                    if cp is not None:
-                        _, _, state = state_from_json(cp.state)
-                        if state.champion is not None:
-                            return state.champion
-                raise UsageError(f"{args.store} holds no champion")
-        except StoreError as exc:
-            raise UsageError(str(exc)) from exc
-    try:
-        return agent_from_json(Path(args.genotype).read_bytes())
-    except OSError as exc:
-        raise UsageError(f"cannot read {args.genotype}: {exc.strerror}") from exc
-    except GenotypeDecodeError as exc:
-        raise UsageError(f"{args.genotype} is not a genotype: {exc}") from exc
-
-
 def run_show(args: argparse.Namespace) -> int:
-    from actors.evolution.draw import genotype_summary, write_png
+    from actors.evolution.draw import genotype_summary, write_picture
     from actors.evolution.errors import EvolutionError
+    from actors.evolution.pictures import picture_format
     from actors.genotype import agent_to_dot
 
-    agent = _load_genotype(args)
+    if args.draw:
+        try:
+            picture_format(args.draw)
+        except EvolutionError as exc:
+            raise UsageError(str(exc)) from exc
+    agent = load_genotype(args.genotype, args.store)
     print(genotype_summary(agent))
     if args.dot:
         text = agent_to_dot(agent)
         if args.dot == "-":
-            print(text)
+            print(text, end="")
         else:
-            Path(args.dot).write_text(text, encoding="utf-8")
+            try:
+                Path(args.dot).write_text(text, encoding="utf-8")
+            except OSError as exc:
+                raise UsageError(f"cannot write {args.dot}: {exc.strerror or exc}") from exc
             print(f"dot          {args.dot}")
-    if args.png:
+    if args.draw:
         try:
-            renderer = write_png(agent, args.png)
+            renderer = write_picture(agent, args.draw)
         except EvolutionError as exc:
             raise UsageError(str(exc)) from exc
-        print(f"png          {args.png} (drawn with {renderer})")
+        print(f"picture      {args.draw} (drawn with {renderer})")
     return 0

@@ -10,7 +10,9 @@ Sub-commands::
     megabrain genotype store-export DB AGENT_ID --format msgpack|json|dot -o OUT
 
 A genotype FILE holds either the canonical msgpack encoding or the JSON export (told apart by
-the first byte). A file that is not a valid genotype exits with status 1 and a message.
+content, whatever the name). A FILE that cannot be read or is not a genotype (empty,
+truncated, corrupt, another kind of file) exits with status 2 and one line naming it; a
+store whose rows do not decode exits with status 1.
 """
 
 from __future__ import annotations
@@ -39,9 +41,10 @@ from actors.genotype import (
     fingerprint_digest,
     offspring,
 )
+from actors.genotype.codec import DEFAULT_LIMITS
 from actors.genotype.store import GenotypeStore
 
-__all__ = ["register"]
+__all__ = ["read_agent_file", "register"]
 
 
 def _spec(text: str, kind: type[SensorSpec] | type[ActuatorSpec]) -> SensorSpec | ActuatorSpec:
@@ -54,14 +57,61 @@ def _spec(text: str, kind: type[SensorSpec] | type[ActuatorSpec]) -> SensorSpec 
         raise UsageError(str(exc)) from exc
 
 
-def _read(path: str) -> Agent:
+#: How a canonical msgpack genotype begins: the envelope map of four keys, "schema" first.
+_MSGPACK_ENVELOPE = b"\x84\xa6schema"
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _one_line(exc: Exception, limit: int = 200) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def read_agent_file(path: str, *, store_hint: str = "") -> Agent:
+    """The agent in genotype file ``path``: the canonical msgpack encoding (what
+    ``genotype seed`` writes, ``.mbg``) or the JSON export, told apart by content, not by
+    name. Anything else raises :class:`UsageError` with one line naming the file: missing,
+    unreadable, a directory, empty, too large, a genotype store (``store_hint`` says what
+    to do instead), truncated or corrupt, or a valid document that is not an agent."""
+    p = Path(path)
     try:
-        data = Path(path).read_bytes()
+        if p.is_dir():
+            raise UsageError(f"{path} is a directory, not a genotype file")
+        size = p.stat().st_size
+        if size > DEFAULT_LIMITS.max_bytes:
+            raise UsageError(
+                f"{path} is not a genotype: {size} bytes, more than the "
+                f"{DEFAULT_LIMITS.max_bytes} a genotype may take"
+            )
+        data = p.read_bytes()
     except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
-    if data[:1] == b"{":
-        return agent_from_json(data)
-    return decode_agent(data)
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if not data.strip():
+        raise UsageError(f"{path} is empty, not a genotype")
+    if data.startswith(_SQLITE_HEADER):
+        hint = f": {store_hint}" if store_hint else ""
+        raise UsageError(f"{path} is a genotype store, not a genotype file{hint}")
+    if data.lstrip()[:1] in (b"{", b"["):
+        try:
+            return agent_from_json(data)
+        except GenotypeDecodeError as exc:
+            raise UsageError(f"{path} is not a genotype (JSON): {_one_line(exc)}") from exc
+    try:
+        return decode_agent(data)
+    except GenotypeDecodeError as exc:
+        if not str(exc).startswith("not msgpack"):
+            reason = _one_line(exc)
+        elif data[: len(_MSGPACK_ENVELOPE)] == _MSGPACK_ENVELOPE[: len(data)]:
+            reason = "truncated or corrupt msgpack encoding"
+        else:
+            reason = "neither the msgpack encoding nor the JSON export of one"
+        raise UsageError(f"{path} is not a genotype: {reason}") from exc
+
+
+def _read(path: str) -> Agent:
+    return read_agent_file(
+        path, store_hint="read it with `megabrain genotype store-list` / `store-export`"
+    )
 
 
 def _write(path: str | None, data: bytes | str) -> None:

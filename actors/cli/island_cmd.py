@@ -12,8 +12,8 @@ nodes`` lists the islands with their counters. The control file is written by
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
-import json
 import signal
 import sys
 import time
@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from actors.cli import UsageError
+from actors.cli.keyfile import held_node_key
+from actors.cli.output import JSON_HELP, check_json_target, write_json
 
 __all__ = ["add_mesh_arguments", "island_session", "register_mesh_actions"]
 
@@ -70,33 +72,35 @@ def mesh_settings(args: argparse.Namespace, base: Any) -> Any:
         raise UsageError(str(exc)) from exc
 
 
-def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
-
-
 @contextmanager
 def island_session(
     args: argparse.Namespace, settings: Any, morphology: str, runtime: str
 ) -> Iterator[Any]:
     """Start an :class:`~actors.distributed.island.Island` (or yield ``None`` when the mesh is
-    off); SIGTERM ends the run as Ctrl-C does; the island is closed on the way out."""
+    off); the island is closed on the way out. ``--key`` is held for the island's life
+    (:mod:`actors.cli.keyfile`); an address that cannot be bound is a :class:`ListenError`
+    before the run starts."""
     if settings is None:
         yield None
         return
-    from actors.distributed.island import Island, IslandOptions
-    from mesh.errors import MeshError
-    from mesh.identity import NodeKey
-
-    try:
+    with contextlib.ExitStack() as stack:
         if settings.key:
-            path = Path(settings.key)
-            if not path.exists():
-                NodeKey.generate().save(path)
-            key = NodeKey.load(path)
+            key = stack.enter_context(held_node_key(settings.key))
         else:
+            from mesh.identity import NodeKey
+
             key = NodeKey.generate()
-    except MeshError as exc:
-        raise UsageError(str(exc)) from exc
+        yield stack.enter_context(_island(args, settings, morphology, runtime, key))
+
+
+@contextmanager
+def _island(
+    args: argparse.Namespace, settings: Any, morphology: str, runtime: str, key: Any
+) -> Iterator[Any]:
+    from actors.distributed.island import Island, IslandOptions
+    from mesh.listening import check_bindable
+    from mesh.transport import parse_address
+
     island = Island(
         IslandOptions(
             morphology=morphology, settings=settings, key=key, label=args.label or "",
@@ -104,18 +108,19 @@ def island_session(
             control_file=args.control_file,
         )
     )  # fmt: skip
-    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         if runtime == "simple":  # (local: started after the actor processes are forked)
             address = island.start()
             if not args.quiet:
                 print(f"mesh: island {key.node_id.hex()[:16]} on {address}, realm "
                       f"{settings.realm}", file=sys.stderr, flush=True)  # fmt: skip
+        else:  # its address must be free now, not one generation later
+            check_bindable(*parse_address(settings.listen))
         yield island
     finally:
-        # a second SIGTERM while closing must not cut the cleanup short (the control file, the
+        # a SIGTERM while closing must not cut the cleanup short (the control file, the
         # last status): it is ignored until the island is closed; SIGKILL still ends it
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
         try:
             island.close(linger=args.linger)
         finally:
@@ -142,11 +147,11 @@ def register_mesh_actions(ms: Any) -> None:
     best = ms.add_parser("best", help="best champion advertised in the realm, with provenance")
     best.add_argument("morphology", nargs="?", default="dpnv", help="default dpnv")
     best.add_argument("--realm", help="realm (default: the node's first)")
-    best.add_argument("--json", action="store_true", help="print JSON")
+    best.add_argument("--json", metavar="PATH", help=JSON_HELP)
     best.set_defaults(func=_best)
     nodes = ms.add_parser("nodes", help="islands of the realm with their counters")
     nodes.add_argument("--realm", help="realm (default: the node's first)")
-    nodes.add_argument("--json", action="store_true", help="print JSON")
+    nodes.add_argument("--json", metavar="PATH", help=JSON_HELP)
     nodes.set_defaults(func=_nodes)
 
 
@@ -184,6 +189,7 @@ def best_champions(records: list[dict[str, Any]]) -> tuple[list[Any], int]:
 def _best(args: argparse.Namespace) -> int:
     from actors.distributed.island import BEST_PREFIX
 
+    check_json_target(args.json)
     records = _request(args, "find", problem=BEST_PREFIX + args.morphology)
     good, bad = best_champions(records)
     if not good:
@@ -191,8 +197,7 @@ def _best(args: argparse.Namespace) -> int:
         return 1
     top = good[0]
     if args.json:
-        json.dump({**top.provenance(), "records": len(good), "unverified": bad}, sys.stdout)
-        sys.stdout.write("\n")
+        write_json(args.json, {**top.provenance(), "records": len(good), "unverified": bad})
         return 0
     p = top.provenance()
     print(f"best {args.morphology} champion in realm {top.realm} "
@@ -206,6 +211,7 @@ def _best(args: argparse.Namespace) -> int:
 def _nodes(args: argparse.Namespace) -> int:
     from actors.distributed.island import ISLANDS_KEY
 
+    check_json_target(args.json)
     records = _request(args, "find", problem=ISLANDS_KEY)
     peers = {p["node_id"]: p for p in _request(args, "peers")}
     me = _request(args, "status")["node_id"]
@@ -223,8 +229,7 @@ def _nodes(args: argparse.Namespace) -> int:
         rows.append({"node_id": nid, "state": state, **meta})
     rows.sort(key=lambda m: (-(m.get("best") or float("-inf")), m["node_id"]))
     if args.json:
-        json.dump(rows, sys.stdout)
-        sys.stdout.write("\n")
+        write_json(args.json, rows)
         return 0
     if not rows:
         print("no island advertised in this realm")

@@ -19,6 +19,7 @@ from typing import Any
 
 from actors.cli import UsageError
 from actors.cli.island_cmd import register_mesh_actions
+from actors.cli.keyfile import held_node_key
 from mesh.control import ControlClient, ControlError, ControlServer
 from mesh.errors import MeshError
 from mesh.identity import NodeKey
@@ -77,29 +78,23 @@ def _node_config(args: argparse.Namespace) -> NodeConfig:
     return cfg
 
 
-def _load_key(path: str) -> NodeKey:
-    p = Path(path)
-    if not p.exists():
-        NodeKey.generate().save(p)
-    return NodeKey.load(p)
-
-
 def _run_node(args: argparse.Namespace) -> int:
     try:
         host, port = parse_address(args.listen)
         chost, cport = parse_address(args.control)
         for b in args.bootstrap:
             parse_address(b)
-        key = _load_key(args.key)
     except MeshError as exc:
         raise UsageError(str(exc)) from exc
     control_file = args.control_file or f"{args.key}.control.json"
     realms = args.realm or ["default"]
-    return asyncio.run(
-        _serve(
-            key, realms, host, port, chost, cport, args.bootstrap, control_file, _node_config(args)
-        )
-    )
+    with held_node_key(args.key) as key:  # refused if a running node holds this key
+        return asyncio.run(
+            _serve(
+                key, realms, host, port, chost, cport, args.bootstrap, control_file,
+                _node_config(args),
+            )
+        )  # fmt: skip
 
 
 async def _serve(
@@ -114,19 +109,24 @@ async def _serve(
     config: NodeConfig,
 ) -> int:
     node = MeshNode(key, realms, config=config)
-    await node.start(host, port, bootstrap=bootstrap)
     control = ControlServer(node)
-    await control.start(chost, cport)
-    control.write_file(control_file)
-    print(json.dumps({**control.info(), "control_file": control_file}), flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    await control.close()
-    await node.close()
-    Path(control_file).unlink(missing_ok=True)
+    written = False
+    try:  # a socket that cannot be bound raises ListenError: the node is closed on the way
+        await node.start(host, port, bootstrap=bootstrap)
+        await control.start(chost, cport)
+        control.write_file(control_file)
+        written = True
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        print(json.dumps({**control.info(), "control_file": control_file}), flush=True)
+        await stop.wait()
+    finally:
+        await control.close()
+        await node.close()
+        if written:
+            Path(control_file).unlink(missing_ok=True)
     return 0
 
 

@@ -10,15 +10,14 @@ shuts down, and reports. Exit status 0 only if all is well.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 from actors.cli import UsageError
+from actors.cli.output import JSON_HELP, check_json_target, write_json
 
 __all__ = ["register", "run_check"]
 
@@ -31,7 +30,7 @@ def register(subparsers: Any) -> None:
         help="start the runtime, kill a supervised child, verify restart/registry/sockets",
     )
     check.add_argument("--mode", choices=("simple", "local"), default="local")
-    check.add_argument("--json", metavar="PATH", help="also write the report as JSON to PATH")
+    check.add_argument("--json", metavar="PATH", help=JSON_HELP)
     check.add_argument(
         "--timeout", type=float, default=30.0, help="seconds to wait for the restart"
     )
@@ -119,12 +118,10 @@ def run_check(mode: str, timeout: float = 30.0) -> dict[str, Any]:
 def _main(args: argparse.Namespace) -> int:
     if args.timeout <= 0:
         raise UsageError("--timeout must be > 0")
+    check_json_target(args.json)
     report = run_check(args.mode, args.timeout)
     if args.json:
-        try:
-            Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
-        except OSError as exc:
-            raise UsageError(f"cannot write {args.json}: {exc}") from None
+        write_json(args.json, report)
     status = "OK" if report["ok"] else "FAILED"
     print(f"runtime check ({report['mode']}): {status}")
     print(

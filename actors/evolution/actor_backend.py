@@ -3,9 +3,9 @@
 :class:`HostedActorPhenotype` builds an :class:`~actors.phenotype.ActorPhenotype` (cortex,
 sensors, neurons, actuators as supervised actors) on a private, in-process ``simple`` actor
 system owned by the exoself's process: signals between the elements cost microseconds, while
-in the ``local`` runtime several exoself processes still evaluate agents in parallel (the
-layout ARCHITECTURE.md recommends). The private system is started on first use, reused by
-every phenotype the process builds, and shut down when the process exits.
+in the ``local`` runtime several exoself processes still evaluate agents in parallel (see
+``docs/evolve.md``, "Phenotype backends"). The private system is started on first use, reused
+by every phenotype the process builds, and shut down when the process exits.
 
 It offers the :class:`~actors.evolution.backends.Phenotype` interface; an element that exits
 mid-evaluation (:class:`~actors.phenotype.PhenotypeDown`) or stops answering

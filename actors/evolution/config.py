@@ -52,14 +52,17 @@ __all__ = [
     "MUTATION_COUNT_FUNCTIONS",
     "OP_MODES",
     "EvolutionConfig",
+    "FieldDoc",
     "MonitorConfig",
     "NoveltyConfig",
     "SelectionConfig",
     "StoppingConfig",
     "TuningConfig",
     "config_from_mapping",
+    "describe_fields",
     "load_config",
     "loads_config",
+    "section_classes",
 ]
 
 EVOLUTION_TYPES = ("generational", "steady_state")
@@ -365,13 +368,50 @@ def load_config(
         raise ConfigError(f"{path}: {exc}") from exc
 
 
+@dataclass(frozen=True, slots=True)
+class FieldDoc:
+    """One configuration key as documentation sees it: its default, its ``doc`` text, the
+    values it allows (``choices``: the allowed names, or ``None``; ``rule``: a range in words,
+    or ``""``) and whether it is a limit (which also takes ``"none"``)."""
+
+    key: str
+    default: Any
+    doc: str
+    choices: tuple[str, ...] | None
+    rule: str
+    limit: bool
+
+
+def describe_fields(cls: type) -> list[FieldDoc]:
+    """The :class:`FieldDoc` of every field of a configuration dataclass declared with this
+    package's field metadata (the tables here, and any built the same way)."""
+    out = []
+    for f in fields(cls):
+        meta = f.metadata
+        choices = meta.get("choices")
+        names = choices() if callable(choices) else choices
+        out.append(
+            FieldDoc(
+                key=f.name,
+                default=f.default if f.default is not MISSING else None,
+                doc=meta["doc"],
+                choices=None if names is None else tuple(sorted(names)),
+                rule=meta.get("rule", ""),
+                limit=meta["kind"].startswith("limit_"),
+            )
+        )
+    return out
+
+
+def section_classes() -> dict[str, type]:
+    """The table classes of :class:`EvolutionConfig` by TOML table name, in file order
+    (``[constraint]`` aside: its keys are :data:`CONSTRAINT_KEYS`)."""
+    return dict(_SECTIONS)
+
+
 def field_docs() -> dict[str, list[tuple[str, Any, str]]]:
     """``table -> [(key, default, doc)]`` for documentation."""
-    out: dict[str, list[tuple[str, Any, str]]] = {}
-    for table, cls in _SECTIONS.items():
-        rows = []
-        for f in fields(cls):  # type: ignore[arg-type]
-            default = f.default if f.default is not MISSING else None
-            rows.append((f.name, default, f.metadata["doc"]))
-        out[table] = rows
-    return out
+    return {
+        table: [(d.key, d.default, d.doc) for d in describe_fields(cls)]
+        for table, cls in _SECTIONS.items()
+    }

@@ -20,7 +20,10 @@ With ``tune=False`` the session evaluates the genotype's weights once (validatio
 
 :func:`run_episode_flat` runs one episode of a phenotype against a morphology's scape
 (DXNN's cortex cycle: sense every sensor, step, act with every actuator, sum the fitness,
-stop on ``halt``), and returns the behaviour vector novelty search uses.
+stop on ``halt``; reset the phenotype when the scape starts a new independent episode; close
+the scape at the end), and returns the behaviour vector novelty search uses. A scape that
+evaluates whole networks (:class:`~morphologies.base.NetworkScape`, e.g. a fitness function)
+is handed the phenotype as a :class:`~morphologies.base.StepNetwork` instead.
 
 Everything here is deterministic given the :class:`random.Random` passed in.
 """
@@ -28,7 +31,7 @@ Everything here is deterministic given the :class:`random.Random` passed in.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,12 +48,21 @@ from actors.evolution.tuning import (
 )
 from actors.genotype.records import Agent
 from actors.neural.from_genotype import flat_deltas, spec_from_agent, weight_slots
-from morphologies.base import EpisodeResult, Morphology
+from morphologies.base import (
+    EpisodeResult,
+    Morphology,
+    NetworkScape,
+    StepNetwork,
+    close_scape,
+    episode_restarted,
+    policy_step,
+)
 
 __all__ = [
     "BEHAVIOUR_CYCLES",
     "Episode",
     "TuningSession",
+    "phenotype_network",
     "run_episode_flat",
 ]
 
@@ -82,7 +94,6 @@ def run_episode_flat(
     ``(name, output count)`` pairs in output order. A phenotype with ``step_flat`` (the
     compiled backend) is driven through it; any other through ``step``.
     """
-    scape = morphology.new_scape(rng)
     limit = morphology.max_cycles if max_cycles is None else max_cycles
     flat = getattr(phenotype, "step_flat", None)
     step = getattr(phenotype, "step")  # noqa: B009 - a Phenotype, checked by the caller
@@ -91,35 +102,95 @@ def run_episode_flat(
     fitness = 0.0
     cycles = limit
     goal = False
-    for cycle in range(1, limit + 1):
-        if flat is not None:
-            x: list[float] = []
-            for name in sensors:
-                x.extend(scape.sense(name))
-            out = flat(x)
-            pieces = []
-            pos = 0
-            for name, k in actuators:
-                pieces.append((name, out[pos : pos + k]))
-                pos += k
-        else:
-            named = step({name: scape.sense(name) for name in sensors})
-            pieces = [(name, list(named[name])) for name, _ in actuators]
-        if cycle <= BEHAVIOUR_CYCLES:
-            for _, vec in pieces:
-                behaviour.extend(float(v) for v in vec)
-        halt = False
-        for name, vec in pieces:
-            f, h = scape.act(name, vec)
-            fitness += f
-            halt = halt or h
-        if halt:
-            cycles = cycle
-            break
-    goal = bool(scape.goal_reached)
+    scape = morphology.new_scape(rng)
+    try:
+        if isinstance(scape, NetworkScape):
+            return _network_episode(morphology, scape, phenotype, sensors, actuators, limit)
+        for cycle in range(1, limit + 1):
+            if flat is not None:
+                x: list[float] = []
+                for name in sensors:
+                    x.extend(scape.sense(name))
+                out = flat(x)
+                pieces = []
+                pos = 0
+                for name, k in actuators:
+                    pieces.append((name, out[pos : pos + k]))
+                    pos += k
+            else:
+                named = step({name: scape.sense(name) for name in sensors})
+                pieces = [(name, list(named[name])) for name, _ in actuators]
+            if cycle <= BEHAVIOUR_CYCLES:
+                for _, vec in pieces:
+                    behaviour.extend(float(v) for v in vec)
+            halt = False
+            for name, vec in pieces:
+                f, h = scape.act(name, vec)
+                fitness += f
+                halt = halt or h
+            if halt:
+                cycles = cycle
+                break
+            if episode_restarted(scape):
+                phenotype.reset()  # type: ignore[attr-defined]
+        goal = bool(scape.goal_reached)
+    finally:
+        close_scape(scape)
     behaviour.extend([0.0] * (BEHAVIOUR_CYCLES * width - len(behaviour)))
     behaviour.append(cycles / limit)
     return Episode(EpisodeResult(fitness, cycles, goal), tuple(behaviour))
+
+
+def phenotype_network(
+    morphology: Morphology,
+    phenotype: object,
+    sensors: Sequence[str],
+    actuators: Sequence[tuple[str, int]],
+    *,
+    max_calls: int | None = None,
+    keep: int = 0,
+) -> StepNetwork:
+    """``phenotype`` as a :class:`StepNetwork`: flat inputs and outputs in the morphology's
+    sensor and actuator order, ``reset`` resetting the phenotype. ``sensors`` and
+    ``actuators`` are the network's, as for :func:`run_episode_flat`; when they are the
+    morphology's (one actuator) the phenotype's ``step_flat`` is called directly."""
+    flat: Callable[[list[float]], Sequence[float]] | None = getattr(phenotype, "step_flat", None)
+    direct = (
+        len(morphology.actuators) == 1
+        and list(sensors) == [s.name for s in morphology.sensors]
+        and [a for a, _ in actuators] == [morphology.actuators[0].name]
+    )
+    if flat is None or not direct:
+        flat = policy_step(morphology, getattr(phenotype, "step"))  # noqa: B009
+    return StepNetwork(
+        flat,
+        getattr(phenotype, "reset"),  # noqa: B009 - a Phenotype, checked by the caller
+        sum(s.vl for s in morphology.sensors),
+        sum(a.vl for a in morphology.actuators),
+        max_calls=max_calls,
+        keep=keep,
+        name=morphology.name,
+    )
+
+
+def _network_episode(
+    morphology: Morphology,
+    scape: NetworkScape,
+    phenotype: object,
+    sensors: Sequence[str],
+    actuators: Sequence[tuple[str, int]],
+    limit: int,
+) -> Episode:
+    """One evaluation by a scape that drives the whole network (at most ``limit`` steps).
+    The behaviour vector is built as for a scape episode, from the first steps' outputs."""
+    net = phenotype_network(
+        morphology, phenotype, sensors, actuators, max_calls=limit, keep=BEHAVIOUR_CYCLES
+    )
+    fitness = scape.evaluate(net)
+    behaviour = [v for out in net.first_outputs for v in out]
+    behaviour.extend([0.0] * (BEHAVIOUR_CYCLES * net.outputs - len(behaviour)))
+    behaviour.append(net.calls / limit)
+    return Episode(EpisodeResult(fitness, net.calls, bool(scape.goal_reached)), tuple(behaviour))
 
 
 class TuningSession:

@@ -149,13 +149,15 @@ class RunStatus:
 
 @dataclass(frozen=True, slots=True)
 class StepDone:
-    """One reported step: the core's report, messages, a validation result."""
+    """One reported step: the core's report, messages, a validation result. ``details`` are
+    messages for verbose output only (failed success tests)."""
 
     report: StepReport
     status: RunStatus
     infos: tuple[str, ...] = ()
     validation_fitness: float | None = None
     restarts: int = 0
+    details: tuple[str, ...] = ()
 
 
 class PopulationMonitor(Worker):
@@ -171,6 +173,7 @@ class PopulationMonitor(Worker):
         self.waiting: Request | None = None
         self.waiting_sender: Any = None
         self.infos: list[str] = []
+        self.details: list[str] = []
         self.report: StepReport | None = None
         self.validation: float | None = None
         self.validating = False
@@ -403,7 +406,8 @@ class PopulationMonitor(Worker):
         if result.tested:
             verdict = "passed" if result.solved else "failed"
             figures = ", ".join(f"{k} {v:g}" for k, v in result.success)
-            self.infos.append(f"{result.agent_id}: success test {verdict} ({figures})")
+            line = f"{result.agent_id}: success test {verdict} ({figures})"
+            (self.infos if result.solved else self.details).append(line)
         report = core.complete(task, outcome)
         self.step_evals += outcome.evaluations
         if report is not None and self.report is None:
@@ -502,8 +506,10 @@ class PopulationMonitor(Worker):
             infos=tuple(self.infos),
             validation_fitness=self.validation,
             restarts=self.restarts,
+            details=tuple(self.details),
         )
         self.infos.clear()
+        self.details.clear()
         self.restarts = 0
         self.in_step = False
         if self.waiting is not None:

@@ -4,16 +4,18 @@ The population monitor calls the hooks of one :class:`ReporterSet`, which fans e
 out to its reporters in the order they were added. Every hook of :class:`Reporter` is a
 no-op, so a reporter overrides only what it needs. Shipped reporters:
 
-* :class:`ConsoleReporter` -- a live progress display (``rich``): generation, evaluations,
-  best fitness, species, evaluations per second; one plain line per generation when the
-  console is not a terminal; nothing at all in quiet mode.
+* :class:`ConsoleReporter` -- a live progress display (``rich``, on stderr): generation,
+  evaluations, best fitness, species, evaluations per second; one plain line per generation
+  when the console is not a terminal (never wrapped); the final summary on stdout; details
+  (failed success tests) only when verbose; nothing at all in quiet mode.
 * :class:`JsonlStatsReporter` -- one JSON object per generation (:meth:`GenerationStats.to_dict`),
   flushed line by line, so a killed run keeps every finished generation;
   :func:`read_stats` reads such a file back.
-* :class:`PlotReporter` -- a PNG of fitness (max, mean +- std, min) and diversity over the
-  generations, drawn with matplotlib's Agg canvas (no global backend switch). matplotlib is
-  the optional extra ``plot``; without it the reporter raises :class:`ReporterError` when
-  constructed.
+* :class:`PlotReporter` -- a picture (PNG, SVG or PDF, by the file's suffix) of fitness and
+  diversity over the run's evaluations (:mod:`actors.evolution.plots`), drawn with
+  matplotlib's Agg canvas (no global backend switch). matplotlib is the optional extra
+  ``plot``; without it, or with an unknown suffix, the reporter raises
+  :class:`ReporterError` when constructed.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from actors.evolution.errors import ReporterError
+from actors.evolution.pictures import matplotlib_classes, picture_format, save_figure
+from actors.evolution.plots import stats_figure
 from actors.evolution.species import SpeciesStats
 from actors.evolution.stats import GenerationStats, RunInfo, RunSummary
 
@@ -59,6 +63,9 @@ class Reporter:
 
     def info(self, message: str) -> None:
         """A free-form message (a validation result, a restarted phenotype...)."""
+
+    def detail(self, message: str) -> None:
+        """A message for verbose output only (a candidate that failed its success test)."""
 
     def end_run(self, summary: RunSummary) -> None:
         """The run is over; release files and displays."""
@@ -99,6 +106,10 @@ class ReporterSet(Reporter):
         for r in self._reporters:
             r.info(message)
 
+    def detail(self, message: str) -> None:
+        for r in self._reporters:
+            r.detail(message)
+
     def end_run(self, summary: RunSummary) -> None:
         for r in self._reporters:
             r.end_run(summary)
@@ -111,19 +122,36 @@ def _fmt(x: float) -> str:
 class ConsoleReporter(Reporter):
     """Progress on a ``rich`` console.
 
-    ``live=None`` picks the live display when the console is a terminal and plain lines
-    otherwise. ``quiet=True`` prints nothing. The display is refreshed on events only (no
+    ``console`` takes the progress (default: stderr) and ``summary`` the final summary line
+    (default: stdout when ``console`` is not given, else ``console``), so that piping stdout
+    keeps just the result. ``live=None`` picks the live display when the console is a
+    terminal and plain lines otherwise; plain lines are never wrapped at the console's width
+    (a pipe would otherwise break them at 80 columns, mid-field). ``verbose`` also prints
+    :meth:`detail` messages (failed success tests), which would otherwise scroll the live
+    display away. ``quiet=True`` prints nothing. The display is refreshed on events only (no
     refresh thread).
     """
 
     def __init__(
-        self, console: Console | None = None, *, quiet: bool = False, live: bool | None = None
+        self,
+        console: Console | None = None,
+        *,
+        quiet: bool = False,
+        live: bool | None = None,
+        verbose: bool = False,
+        summary: Console | None = None,
     ) -> None:
+        self.summary = summary or (Console() if console is None else console)
         self.console = console or Console(stderr=True)
         self.quiet = quiet
+        self.verbose = verbose
         self.live = self.console.is_terminal if live is None else live
         self._progress: Progress | None = None
         self._task: TaskID | None = None
+
+    def _print(self, text: str, console: Console | None = None) -> None:
+        target = console or (self._progress.console if self._progress else self.console)
+        target.print(text, highlight=False, soft_wrap=True, markup=False)
 
     def start_run(self, info: RunInfo) -> None:
         if self.quiet:
@@ -140,11 +168,10 @@ class ConsoleReporter(Reporter):
             if info.resumed_from_generation is not None
             else ""
         )
-        self.console.print(
+        self._print(
             f"evolving {info.morphology}: seed {info.seed}, population {info.population_size}"
             + (", " + ", ".join(limits) if limits else "")
-            + resumed,
-            highlight=False,
+            + resumed
         )
         if self.live:
             self._progress = Progress(
@@ -183,24 +210,23 @@ class ConsoleReporter(Reporter):
             )
             self._progress.refresh()
         else:
-            self.console.print(
+            self._print(
                 f"gen {stats.generation}  evals {stats.total_evaluations}  "
                 f"best {_fmt(stats.fitness_max)}  avg {_fmt(stats.fitness_avg)}  "
                 f"neurons {stats.neurons_avg:.1f}  species {stats.species}  "
-                f"diversity {stats.diversity}  {rate} evals/s",
-                highlight=False,
+                f"diversity {stats.diversity}  {rate} evals/s"
             )
 
     def found_solution(self, stats: GenerationStats, agent_id: str) -> None:
         self.info(f"solved by {agent_id} in generation {stats.generation}")
 
     def info(self, message: str) -> None:
-        if self.quiet:
-            return
-        if self._progress is not None:
-            self._progress.console.print(message, highlight=False)
-        else:
-            self.console.print(message, highlight=False)
+        if not self.quiet:
+            self._print(message)
+
+    def detail(self, message: str) -> None:
+        if self.verbose:
+            self.info(message)
 
     def end_run(self, summary: RunSummary) -> None:
         if self._progress is not None:
@@ -208,13 +234,13 @@ class ConsoleReporter(Reporter):
             self._progress = None
         if self.quiet:
             return
-        self.console.print(
+        self._print(
             f"{'solved' if summary.solved else 'not solved'}"
-            + (f" ({summary.reason})" if summary.reason else "")
+            + (f" ({summary.reason})" if summary.reason not in ("", "solved") else "")
             + f": {summary.evaluations} evaluations, {summary.generations} generations, "
             f"best {_fmt(summary.best_fitness)}, champion {summary.champion_id}, "
             f"{summary.wall_seconds:.1f} s",
-            highlight=False,
+            self.summary,
         )
 
 
@@ -288,76 +314,35 @@ def read_stats(path: str | os.PathLike[str]) -> list[GenerationStats]:
     return out
 
 
-def _matplotlib() -> tuple[Any, Any]:
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError as exc:
-        raise ReporterError(
-            "PNG plots need matplotlib: install the 'plot' extra (pip install 'megabrain[plot]')"
-        ) from exc
-    return Figure, FigureCanvasAgg
-
-
 def plot_stats(
-    stats: Sequence[GenerationStats], path: str | os.PathLike[str], title: str = ""
-) -> None:
-    """Write a PNG of fitness and diversity over generations to ``path`` (atomically)."""
-    figure_cls, canvas_cls = _matplotlib()
-    if not stats:
-        raise ReporterError("no statistics to plot")
-    gens = [s.generation for s in stats]
-    fig = figure_cls(figsize=(8, 6), dpi=100)
-    canvas_cls(fig)
-    ax1, ax2 = fig.subplots(2, 1, sharex=True)
-    avg = [s.fitness_avg for s in stats]
-    std = [s.fitness_std for s in stats]
-    ax1.plot(gens, [s.fitness_max for s in stats], label="max", color="tab:red")
-    ax1.plot(gens, avg, label="mean", color="tab:blue")
-    ax1.fill_between(
-        gens,
-        [a - d for a, d in zip(avg, std, strict=True)],
-        [a + d for a, d in zip(avg, std, strict=True)],
-        color="tab:blue",
-        alpha=0.2,
-        label="mean ± std",
-    )
-    ax1.plot(gens, [s.fitness_min for s in stats], label="min", color="tab:gray", lw=0.8)
-    if any(s.validation_fitness is not None for s in stats):
-        val = [
-            (s.generation, s.validation_fitness) for s in stats if s.validation_fitness is not None
-        ]
-        ax1.plot(
-            [g for g, _ in val], [v for _, v in val], "o", label="validation", color="tab:green"
-        )
-    ax1.set_ylabel("fitness")
-    ax1.legend(loc="best", fontsize="small")
-    ax1.grid(alpha=0.3)
-    ax2.plot(
-        gens, [s.diversity for s in stats], label="diversity (fingerprints)", color="tab:purple"
-    )
-    ax2.plot(gens, [s.species for s in stats], label="species", color="tab:orange")
-    ax2.set_xlabel("generation")
-    ax2.set_ylabel("count")
-    ax2.legend(loc="best", fontsize="small")
-    ax2.grid(alpha=0.3)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    target = Path(path)
-    tmp = target.with_name(target.name + ".tmp.png")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(tmp, format="png")
-        os.replace(tmp, target)
-    except OSError as exc:
-        raise ReporterError(f"cannot write plot {target}: {exc}") from exc
+    stats: Sequence[GenerationStats],
+    path: str | os.PathLike[str] | None = None,
+    title: str = "",
+    *,
+    goal: float | None = None,
+    solved_generation: int | None = None,
+) -> Any:
+    """The figure of :func:`actors.evolution.plots.stats_figure` (fitness and diversity
+    over evaluations, with the ``goal`` line and the ``solved_generation`` star when
+    given), returned as a matplotlib ``Figure`` (for notebooks) and, when ``path`` is
+    given, written there atomically in the format its suffix names (``.png``, ``.svg``,
+    ``.pdf``). Raises :class:`ReporterError` for an unknown suffix (before drawing), no
+    statistics, or a file that cannot be written."""
+    if path is not None:
+        picture_format(path)
+    fig = stats_figure(stats, title=title, goal=goal, solved_generation=solved_generation)
+    if path is not None:
+        save_figure(fig, path)
+    return fig
 
 
 class PlotReporter(Reporter):
-    """Keeps the run's statistics and writes ``path`` (PNG) when the run ends, and every
-    ``every`` generations if ``every > 0``. A resumed run passes the earlier generations as
-    ``history`` (e.g. from :func:`read_stats`)."""
+    """Keeps the run's statistics and writes the :func:`plot_stats` figure to ``path``
+    (format by suffix) when the run ends, and every ``every`` generations if ``every > 0``,
+    with the run's fitness goal and, once :meth:`found_solution` is called, the solved
+    star. A resumed run passes the earlier generations as ``history`` (e.g. from
+    :func:`read_stats`). The constructor refuses an unknown suffix and a missing
+    matplotlib (:class:`ReporterError`)."""
 
     def __init__(
         self,
@@ -366,25 +351,42 @@ class PlotReporter(Reporter):
         every: int = 0,
         history: Sequence[GenerationStats] = (),
     ) -> None:
-        _matplotlib()  # fail early, with the install hint
+        picture_format(path)
+        matplotlib_classes()  # fail early, with the install hint
         if every < 0:
             raise ReporterError("every must be >= 0")
         self.path = Path(path)
         self.every = every
         self.history: list[GenerationStats] = list(history)
+        self.goal: float | None = None
+        self.solved_generation: int | None = None
+        #: the last figure written (a matplotlib ``Figure``), None before the first
+        self.figure: Any = None
         self._title = ""
 
     def start_run(self, info: RunInfo) -> None:
         self._title = f"{info.morphology} (seed {info.seed})"
+        self.goal = info.fitness_goal
         if info.resumed_from_generation is None:
             self.history = []
+            self.solved_generation = None
 
     def end_generation(self, stats: GenerationStats, species: Sequence[SpeciesStats] = ()) -> None:
         self.history = [s for s in self.history if s.generation < stats.generation]
         self.history.append(stats)
         if self.every and len(self.history) % self.every == 0:
-            plot_stats(self.history, self.path, self._title)
+            self._write()
+
+    def found_solution(self, stats: GenerationStats, agent_id: str) -> None:
+        self.solved_generation = stats.generation
 
     def end_run(self, summary: RunSummary) -> None:
         if self.history:
-            plot_stats(self.history, self.path, self._title)
+            self._write()
+
+    def _write(self) -> None:
+        solved = self.solved_generation
+        if solved is not None and all(s.generation != solved for s in self.history):
+            solved = None
+        self.figure = plot_stats(self.history, self.path, self._title, goal=self.goal,
+                                 solved_generation=solved)  # fmt: skip

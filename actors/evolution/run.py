@@ -5,6 +5,11 @@
     from actors.evolution.run import EvolveOptions, evolve
     result = evolve(EvolveOptions("xor", seed=1, config=cfg), reporters=[ConsoleReporter()])
     result.solved, result.evaluations, result.champion      # champion: an Agent
+    net = result.network()                                  # the champion, callable
+    net([-1.0, 1.0])
+
+(:func:`actors.evolution.api.evolve`, also ``actors.evolve``, is the one-call form with
+keyword settings.)
 
 The supervision tree (``one_for_all``: if the monitor dies, its exoselves go with it)::
 
@@ -23,13 +28,17 @@ replies into :class:`~actors.evolution.stats.GenerationStats` for the reporters.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from types import MappingProxyType
+from typing import Any, Protocol
 
 from actors.evolution.backends import check_backend
 from actors.evolution.config import EvolutionConfig
+from actors.evolution.errors import EvolutionError
 from actors.evolution.exoself import ExoselfWorker
+from actors.evolution.exoself_core import phenotype_network
 from actors.evolution.monitor import (
     Immigrate,
     Immigrated,
@@ -45,6 +54,8 @@ from actors.evolution.reporters import Reporter, ReporterSet
 from actors.evolution.species import species_stats
 from actors.evolution.stats import GenerationStats, RunInfo, RunSummary, generation_stats
 from actors.genotype import Agent, decode_agent
+from actors.neural.compiled import CompiledNetwork
+from actors.neural.from_genotype import spec_from_agent
 from actors.runtime import (
     ChildSpec,
     SupervisorArgs,
@@ -52,7 +63,7 @@ from actors.runtime import (
     start_system,
 )
 from actors.runtime.supervisor import Supervisor
-from morphologies import get_morphology
+from morphologies import StepNetwork, get_morphology
 
 __all__ = ["EvolveOptions", "ProgressHook", "RunResult", "StepHook", "evolve"]
 
@@ -101,7 +112,9 @@ class ProgressHook(StepHook, Protocol):
 
 @dataclass(frozen=True)
 class RunResult:
-    """How a run ended (see :class:`RunSummary` for the reporters' view)."""
+    """How a run ended (see :class:`RunSummary` for the reporters' view). ``config`` is the
+    run's effective configuration as TOML tables (:meth:`EvolutionConfig.to_dict`; on resume
+    the stored settings with the new stopping limits)."""
 
     morphology: str
     seed: int
@@ -115,10 +128,26 @@ class RunResult:
     wall_seconds: float
     resumed_from: int | None
     history: tuple[GenerationStats, ...] = ()
+    config: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def champion_size(self) -> tuple[int, int] | None:
         return None if self.champion is None else self.champion.size()
+
+    def network(self) -> StepNetwork:
+        """The champion as a callable network, compiled: ``net(inputs) -> outputs`` with the
+        flat vectors of the morphology (its sensors' values in order in, its actuators' out),
+        ``net.reset()`` to zero its recurrent state -- the network a fitness function gets.
+        Raises :class:`EvolutionError` when the run has no champion."""
+        if self.champion is None:
+            raise EvolutionError("the run has no champion")
+        spec = spec_from_agent(self.champion)
+        return phenotype_network(
+            get_morphology(self.morphology),
+            CompiledNetwork(spec),
+            [s.name for s in spec.sensors],
+            [(a.name, len(a.sources)) for a in spec.actuators],
+        )
 
 
 def _tree(workers: int) -> tuple[ChildSpec, ...]:
@@ -157,7 +186,33 @@ def _result(
         wall_seconds=time.monotonic() - started,
         resumed_from=status.resumed_from,
         history=tuple(history),
+        config=MappingProxyType(dict(status.config)),
     )
+
+
+@contextmanager
+def _end_on_interrupt(
+    out: ReporterSet, history: list[GenerationStats], started: float
+) -> Iterator[None]:
+    """On Ctrl-C (or SIGTERM, which the CLI turns into the same): the reporters end the run
+    with reason ``interrupted`` (the plot is drawn, the stats file closed), then the actor
+    system shuts down. The store keeps the last generation the monitor committed."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        last = history[-1] if history else None
+        out.end_run(
+            RunSummary(
+                solved=False,
+                evaluations=last.total_evaluations if last else 0,
+                generations=last.generation + 1 if last else 0,
+                best_fitness=max((s.fitness_max for s in history), default=float("nan")),
+                champion_id=None,
+                wall_seconds=time.monotonic() - started,
+                reason="interrupted",
+            )
+        )
+        raise
 
 
 def evolve(
@@ -186,7 +241,7 @@ def evolve(
         store=opts.store,
         resume=opts.resume,
     )
-    with start_system(opts.runtime) as rt:
+    with start_system(opts.runtime) as rt, _end_on_interrupt(out, history, started):
         rt.start_supervisor(
             SupFlags("one_for_all", intensity=1, period=60.0), _tree(opts.workers), id="evolution"
         )
@@ -234,6 +289,8 @@ def evolve(
             history.append(stats)
             for text in step.infos:
                 out.info(text)
+            for text in step.details:
+                out.detail(text)
             out.end_generation(stats, species_stats(report.candidates))
             if report.solved_by is not None and step.status.finished == "solved":
                 out.found_solution(stats, report.solved_by)

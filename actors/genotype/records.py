@@ -25,9 +25,12 @@ Structural invariants (checked by :func:`actors.genotype.validate.validate_agent
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from actors.genotype.constraint import Constraint, MorphologySpec, ParamValue
+
+if TYPE_CHECKING:
+    from actors.neural.from_genotype import AgentNetwork
 
 __all__ = [
     "ACTUATOR_LAYER",
@@ -250,6 +253,15 @@ class Agent:
         links = sum(len(n.inputs) + len(n.mod_inputs) for n in self.neurons)
         links += sum(len(a.fanin_ids) for a in self.actuators)
         return len(self.neurons), links
+
+    def network(self) -> AgentNetwork:
+        """The agent's network, compiled and ready to run: ``net({sensor: vector})`` returns
+        ``{actuator: vector}``, ``net.flat(x)`` does the same on concatenated vectors and
+        ``net.reset()`` clears the recurrent state between episodes (see
+        :class:`~actors.neural.from_genotype.AgentNetwork`)."""
+        from actors.neural.from_genotype import AgentNetwork
+
+        return AgentNetwork(self)
 
 
 @dataclass(frozen=True, slots=True)

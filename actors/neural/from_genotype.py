@@ -22,20 +22,30 @@ The flat weight layout of the spec (each neuron's input weights in input order, 
 bias, then its modulation bias) is the layout of :func:`weight_slots`, which maps it back
 onto the genotype: :func:`agent_with_weights` writes tuned (or learned) weights and their
 last changes into a copy of the agent.
+
+:class:`AgentNetwork` (``agent.network()``) is the agent's compiled network with a documented
+call signature, for running a genotype outside evolution.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from actors.genotype.records import Agent, InputLink, Neuron, Weight
+from actors.neural.compiled import CompiledNetwork
 from actors.neural.errors import SpecError
 from actors.neural.plasticity import PLASTICITY
 from actors.neural.spec import ActuatorSpec, InputSpec, NetworkSpec, NeuronSpec, SensorSpec
 
-__all__ = ["NeuronSlots", "agent_with_weights", "spec_from_agent", "weight_slots"]
+__all__ = [
+    "AgentNetwork",
+    "NeuronSlots",
+    "agent_with_weights",
+    "spec_from_agent",
+    "weight_slots",
+]
 
 
 def _sensor_names(agent: Agent) -> dict[str, str]:
@@ -164,3 +174,67 @@ def agent_with_weights(
         mod_bias = None if n.mod_bias is None else take(n.mod_bias)
         neurons.append(dataclasses.replace(n, inputs=inputs, bias=bias, mod_bias=mod_bias))
     return dataclasses.replace(agent, neurons=tuple(neurons))
+
+
+class AgentNetwork:
+    """An agent's network, compiled (:class:`CompiledNetwork`) and ready to run.
+
+    Build one with ``agent.network()`` (or ``AgentNetwork(agent)``). Call signature:
+
+    * ``net(inputs)``: ``inputs`` maps every sensor name to its vector (``vl`` floats);
+      returns ``{actuator name: vector}``, each vector ``vl`` floats long -- one value per
+      neuron feeding the actuator, in ``fanin_ids`` order, then zeros (as DXNN's actuators
+      pad a short vector). Values lie in [-1, 1].
+    * ``net.flat(x)``: the same cycle on the sensor vectors concatenated in ``net.sensors``
+      order; returns the actuator vectors concatenated in ``net.actuators`` order.
+    * ``net.reset()``: zero the recurrent state (signals of recurrent links and stateful
+      aggregator memory) before a new, independent episode; weights are kept.
+
+    Each call is one sense-think-act cycle: recurrent links read the previous call's
+    outputs. ``net.sensors`` / ``net.actuators`` are ``(name, vl)`` pairs. Bad input (a
+    missing sensor, a vector of the wrong length) raises :class:`SpecError`.
+    """
+
+    def __init__(self, agent: Agent) -> None:
+        spec = spec_from_agent(agent)
+        self.agent_id = agent.id
+        self.compiled = CompiledNetwork(spec)
+        self.sensors: tuple[tuple[str, int], ...] = tuple((s.name, s.vl) for s in spec.sensors)
+        self.actuators: tuple[tuple[str, int], ...] = tuple((a.name, a.vl) for a in spec.actuators)
+        self._fed = tuple((len(a.sources), a.vl - len(a.sources)) for a in spec.actuators)
+        self.input_size = spec.input_size
+
+    def __call__(self, inputs: Mapping[str, Sequence[float]]) -> dict[str, list[float]]:
+        flat: list[float] = []
+        for name, vl in self.sensors:
+            try:
+                vec = inputs[name]
+            except KeyError:
+                raise SpecError(f"no vector for sensor {name!r}") from None
+            if len(vec) != vl:
+                raise SpecError(f"sensor {name!r} expects {vl} values, got {len(vec)}")
+            flat.extend(float(v) for v in vec)
+        out = self.compiled.step_flat(flat)
+        res: dict[str, list[float]] = {}
+        pos = 0
+        for (name, _), (fed, pad) in zip(self.actuators, self._fed, strict=True):
+            res[name] = out[pos : pos + fed] + [0.0] * pad
+            pos += fed
+        return res
+
+    def flat(self, x: Sequence[float]) -> list[float]:
+        if len(x) != self.input_size:
+            raise SpecError(f"expected {self.input_size} input values, got {len(x)}")
+        out = self.compiled.step_flat([float(v) for v in x])
+        if not any(pad for _, pad in self._fed):
+            return out
+        res: list[float] = []
+        pos = 0
+        for fed, pad in self._fed:
+            res.extend(out[pos : pos + fed])
+            res.extend([0.0] * pad)
+            pos += fed
+        return res
+
+    def reset(self) -> None:
+        self.compiled.reset()

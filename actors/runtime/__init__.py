@@ -31,10 +31,12 @@ from actors.runtime.errors import (
     CapabilityError,
     ConfigError,
     ModeError,
+    NoProc,
     RequestTimeout,
     RuntimeFailure,
     SpecError,
     SupervisorRefused,
+    SystemLost,
 )
 from actors.runtime.messages import (
     ABNORMAL,
@@ -77,6 +79,7 @@ __all__ = [
     "Exit",
     "IntensityWindow",
     "ModeError",
+    "NoProc",
     "Registry",
     "RegistryCore",
     "Reply",
@@ -91,6 +94,7 @@ __all__ = [
     "Supervisor",
     "SupervisorArgs",
     "SupervisorRefused",
+    "SystemLost",
     "Worker",
     "crash_exit",
     "restart_plan",

@@ -22,12 +22,10 @@ report always arrives before Thespian's ``ChildActorExited``.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import itertools
 import logging
 import math
 import os
-import signal
 import time
 import traceback as tb
 import uuid
@@ -46,6 +44,7 @@ from thespian.actors import (
 )
 
 from actors.runtime.core import DeadlineTable
+from actors.runtime.lifeline import tie_to_parent
 from actors.runtime.messages import (
     ABNORMAL,
     KILLED,
@@ -76,7 +75,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 ReplyCallback = Callable[[Reply], None]
-_PR_SET_PDEATHSIG = 1
 
 
 def system_key(address: Any) -> str | None:
@@ -100,15 +98,7 @@ def _die_with_parent(parent_pid: int) -> None:
     actor system (cluster mode) has that system's Admin as OS parent, and its death
     reaches the supervisor through Thespian instead.
     """
-    if os.getppid() != parent_pid:
-        return
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):  # pragma: no cover - non-Linux
-        return
-    if os.getppid() != parent_pid:  # parent already gone before prctl took effect
-        os.kill(os.getpid(), signal.SIGKILL)
+    tie_to_parent(parent_pid)
 
 
 class _NoReply:
@@ -161,6 +151,7 @@ class SupervisedActor(Actor):
         self._refs = itertools.count()
         self._ref_prefix = uuid.uuid4().hex[:12]
         self._pending: dict[str, ReplyCallback] = {}
+        self._unresolved: dict[str, str] = {}  # request ref -> the name not resolved yet
         self._deadlines = DeadlineTable()
         self._next_sweep = math.inf  # when the earliest sweep timer set will fire
 
@@ -271,6 +262,7 @@ class SupervisedActor(Actor):
         if self._gone:
             return
         self._gone = True
+        self._unresolved.clear()
         for ref, cb in list(self._pending.items()):
             del self._pending[ref]
             with contextlib.suppress(Exception):
@@ -286,15 +278,48 @@ class SupervisedActor(Actor):
     def request(self, target: Any, payload: Any, timeout: float, on_reply: ReplyCallback) -> str:
         """Send ``Request(ref, payload)`` to ``target``; call ``on_reply`` exactly once
         with the matching :class:`Reply`, or with ``Reply(ok=False, error="timeout")``
-        after ``timeout`` seconds. Late replies are dropped. Returns the ref."""
+        after ``timeout`` seconds. Late replies are dropped. Returns the ref.
+
+        ``target`` is an address or a registered name. A name is resolved through the
+        registry first; while it is not registered (its child is being restarted) it is
+        looked up again until the deadline, and then ``on_reply`` gets
+        ``Reply(ok=False, error="noproc", reason="no actor registered as 'NAME'")``."""
         ref = f"{self._ref_prefix}.{next(self._refs)}"
         deadline = time.monotonic() + timeout
         self._pending[ref] = on_reply
         self._deadlines.add(ref, deadline)
-        self.send(target, Request(ref, payload))
+        if isinstance(target, str):
+            self._unresolved[ref] = target
+            self._send_by_name(ref, target, payload, deadline, 0.002)
+        else:
+            self.send(target, Request(ref, payload))
         if deadline < self._next_sweep:
             self._arm(deadline)
         return ref
+
+    def _send_by_name(
+        self, ref: str, name: str, payload: Any, deadline: float, pause: float
+    ) -> None:
+        """Resolve ``name``, then send request ``ref``; look again after ``pause`` s (doubling,
+        at most 50 ms) while it is not registered and ``ref`` is still pending."""
+
+        def resolved(reply: Reply) -> None:
+            if ref not in self._pending:  # expired (noproc) or cancelled meanwhile
+                return
+            if reply.ok and reply.value is not None:
+                self._unresolved.pop(ref, None)
+                self.send(reply.value, Request(ref, payload))
+                return
+            wait = min(pause, deadline - time.monotonic())
+            if wait > 0:
+                again = min(pause * 2, 0.05)
+                self.call_later(
+                    wait, lambda: self._send_by_name(ref, name, payload, deadline, again)
+                )
+
+        self.request(
+            self.registry, WhereIs(name), max(0.001, deadline - time.monotonic()), resolved
+        )
 
     def call_later(self, seconds: float, fn: Callable[[], None]) -> str:
         """Call ``fn()`` after ``seconds`` unless :meth:`cancel` is called first
@@ -310,6 +335,7 @@ class SupervisedActor(Actor):
     def cancel(self, ref: str) -> None:
         """Forget a pending :meth:`call_later` (or request: its reply is then dropped)."""
         self._pending.pop(ref, None)
+        self._unresolved.pop(ref, None)
         self._deadlines.discard(ref)
 
     def _arm(self, due: float) -> None:
@@ -325,7 +351,10 @@ class SupervisedActor(Actor):
             self._next_sweep = math.inf
         for ref in self._deadlines.expired(now):
             cb = self._pending.pop(ref, None)
-            if cb is not None:
+            name = self._unresolved.pop(ref, None)
+            if cb is not None and name is not None:
+                cb(Reply(ref, ok=False, error="noproc", reason=f"no actor registered as {name!r}"))
+            elif cb is not None:
                 cb(Reply(ref, ok=False, error="timeout"))
         due = self._deadlines.next_deadline()
         if due is not None and due < self._next_sweep:

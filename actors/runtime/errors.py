@@ -14,10 +14,12 @@ __all__ = [
     "CapabilityError",
     "ConfigError",
     "ModeError",
+    "NoProc",
     "RequestTimeout",
     "RuntimeFailure",
     "SpecError",
     "SupervisorRefused",
+    "SystemLost",
 ]
 
 
@@ -47,6 +49,26 @@ class RuntimeFailure(ActorError):
 
 class RequestTimeout(RuntimeFailure, TimeoutError):
     """No reply arrived before the request's deadline."""
+
+
+class NoProc(RuntimeFailure):
+    """No live actor is registered under ``name``: it did not come back (a child being
+    restarted re-registers its name once started) before the deadline. ``name`` is
+    None when the target itself was None (e.g. a :meth:`whereis` that found nothing)."""
+
+    def __init__(self, name: str | None, timeout: float | None = None) -> None:
+        if name is None:
+            text = "no actor: the target is None (a name that did not resolve?)"
+        else:
+            within = f" within {timeout:g} s" if timeout is not None else ""
+            text = f"no actor registered as {name!r}{within}"
+        super().__init__(text)
+        self.name = name
+
+
+class SystemLost(RuntimeFailure):
+    """The actor system's Admin process is gone (killed): its actors went with it, and
+    nothing more can be sent to or received from the system."""
 
 
 class CallFailed(RuntimeFailure):

@@ -98,7 +98,8 @@ class Reply(NamedTuple):
 
     ``error`` is ``"crashed"`` (the callee crashed, ``reason``/``traceback`` say
     why), ``"refused"`` (a supervisor refused: ``reason`` holds the code),
-    ``"bad_request"``, ``"timeout"`` or ``"exiting"`` (the caller is exiting).
+    ``"bad_request"``, ``"timeout"``, ``"exiting"`` (the caller is exiting) or
+    ``"noproc"`` (a request by name: no actor was registered under it before the deadline).
     """
 
     ref: str

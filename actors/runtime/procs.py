@@ -1,8 +1,9 @@
 """The OS processes and listening sockets of a multi-process actor system.
 
-Thespian daemonises its Admin (double fork, new session), so the runtime's
-processes are found from the Admin's listening port: the Admin, and every process
-descended from it (actors fork their children).
+The runtime's processes are found from the Admin's listening port: the Admin, and
+every process descended from it (actors fork their children). The Admin is the child of
+the process that started the system (:mod:`actors.runtime.lifeline` keeps it there; left
+alone, Thespian daemonises it and it is re-parented to init).
 """
 
 from __future__ import annotations

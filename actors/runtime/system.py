@@ -34,14 +34,16 @@ from typing import Any
 import psutil
 from thespian.actors import ActorSystem
 
-from actors.runtime import loopback, procs
+from actors.runtime import lifeline, loopback, procs
 from actors.runtime.cluster import tune_convention_timers
 from actors.runtime.errors import (
     CallFailed,
     ModeError,
+    NoProc,
     RequestTimeout,
     RuntimeFailure,
     SupervisorRefused,
+    SystemLost,
 )
 from actors.runtime.messages import (
     ChildCounts,
@@ -71,6 +73,8 @@ from actors.runtime.supervisor import Supervisor, check_children
 __all__ = ["MODES", "RuntimeSystem", "start_system"]
 
 MODES = ("simple", "local", "cluster")
+#: Longest wait (s) on the system between two checks that its Admin process still runs.
+LIVENESS_PERIOD = 0.5
 log = logging.getLogger(__name__)
 
 
@@ -137,6 +141,7 @@ class RuntimeSystem:
         self.asys: Any = None
         self.registry: Any = None
         self.admin_pid: int | None = None
+        self.lost = False  # the Admin process died under us (see SystemLost)
         self.leftovers: list[int] = []
         self._roots: list[Any] = []
         self._inbox: list[Any] = []
@@ -159,6 +164,7 @@ class RuntimeSystem:
                 loopback.install()
             if base_ip:
                 os.environ["THESPIAN_BASE_IPADDR"] = base_ip
+            lifeline.install()  # the Admin and every actor die with this process
             if self.mode == "cluster":
                 tune_convention_timers(*self.convention)
             port = self.admin_port or procs.free_port()
@@ -196,17 +202,20 @@ class RuntimeSystem:
         pids = self.pids()
         deadline = time.monotonic() + timeout / 2
         try:
-            for root in reversed(self._roots):
+            for root in [] if self.lost else reversed(self._roots):
                 ref = self.monitor(root)
                 self.asys.tell(root, Shutdown())
                 with contextlib.suppress(RuntimeFailure):
                     self.wait_down(ref, max(0.1, deadline - time.monotonic()))
+        except SystemLost:
+            pass  # its processes died with the Admin
         except Exception:
             log.exception("orderly stop of root supervisors failed")
         finally:
             asys, self.asys = self.asys, None
-            with contextlib.suppress(Exception):
-                asys.shutdown()
+            if not self.lost:
+                with contextlib.suppress(Exception):
+                    asys.shutdown()
         procs_ = [psutil.Process(p) for p in pids if psutil.pid_exists(p)]
         _, alive = psutil.wait_procs(procs_, timeout=timeout / 2)
         for proc in alive:
@@ -240,25 +249,67 @@ class RuntimeSystem:
         possibly minutes away) before returning the reply it already had. A
         zero-timeout ``listen`` runs no sends and never sleeps, it only pops a held
         message, so poll that way first.
+
+        In the multi-process modes it waits at most :data:`LIVENESS_PERIOD` at a time
+        and raises :class:`SystemLost` once the Admin process has died (every caller
+        loops until its own deadline, so a shorter wait changes nothing else).
         """
         asys = self._system()
         if self.mode == "simple":
             msg = asys.listen(timedelta(0))
             if msg is not None:
                 return msg
-        return asys.listen(timedelta(seconds=seconds))
+            return asys.listen(timedelta(seconds=seconds))
+        msg = asys.listen(timedelta(seconds=min(seconds, LIVENESS_PERIOD)))
+        if msg is None:
+            self._check_admin()
+        return msg
+
+    def _check_admin(self) -> None:
+        if self.admin_pid is not None and (self.lost or not lifeline.alive(self.admin_pid)):
+            self.lost = True
+            raise SystemLost(f"the actor system's Admin process (pid {self.admin_pid}) is gone")
 
     def new_ref(self) -> str:
         return f"{self._prefix}.{next(self._refs)}"
 
-    def tell(self, target: Any, msg: Any) -> None:
-        """Send ``msg`` to ``target`` (an address)."""
-        self._system().tell(target, msg)
+    def tell(self, target: Any, msg: Any, timeout: float = 5.0) -> None:
+        """Send ``msg`` to ``target``: an address, or a registered name (resolved as
+        :meth:`request` does, waiting at most ``timeout`` s for it to be registered)."""
+        asys = self._system()
+        if isinstance(target, str) or target is None:
+            target = self._resolve(target, time.monotonic() + timeout, timeout)
+        asys.tell(target, msg)
+
+    def _resolve(self, name: str | None, deadline: float, timeout: float) -> Any:
+        """The address registered as ``name``. A name not registered right now (its
+        child is being restarted: a child registers once started) is looked up again
+        until ``deadline``; then :class:`NoProc`."""
+        if name is None:
+            raise NoProc(None)
+        pause = 0.002
+        while True:
+            address = self.whereis(name, max(0.05, deadline - time.monotonic()))
+            if address is not None:
+                return address
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise NoProc(name, timeout)
+            # listen rather than sleep: in simple mode the restart runs while we listen
+            msg = self._listen(min(pause, remaining))
+            if msg is not None and not isinstance(msg, Reply):
+                self._inbox.append(msg)
+            pause = min(pause * 2, 0.05)
 
     def request(
         self, target: Any, payload: Any, timeout: float = 5.0, *, watch: str | None = None
     ) -> Any:
         """Send ``Request(ref, payload)``; return the matching reply's value.
+
+        ``target`` is an address or a registered name. A name is resolved through the
+        registry when the request is sent; a name that is not registered then (its
+        child is being restarted) is looked up again until it is, within ``timeout``,
+        and :class:`NoProc` (naming it) is raised if it does not come back in time.
 
         Raises :class:`RequestTimeout` after ``timeout`` seconds, :class:`CallFailed`
         if the callee crashed, :class:`SupervisorRefused` for a refused operation.
@@ -276,6 +327,8 @@ class RuntimeSystem:
                     raise CallFailed(f"the callee exited: {held.reason.kind} {held.reason.reason}")
         ref = self.new_ref()
         deadline = time.monotonic() + timeout
+        if isinstance(target, str) or target is None:
+            target = self._resolve(target, deadline, timeout)
         asys.tell(target, Request(ref, payload))
         while True:
             remaining = deadline - time.monotonic()

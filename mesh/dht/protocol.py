@@ -3,6 +3,12 @@
 Also: joining (look up our own id, section 2.3), bucket refresh, least-recently-seen eviction
 by ping (section 4.1), and republishing the records we author (section 2.5). Stored records
 must carry a valid signature for this realm (a record signed for another realm is refused).
+
+Against a hostile member: a STORE is charged to the peer that sent it (see
+:mod:`mesh.dht.storage` for the quotas and the fair share of a key), and is refused for a stale
+seq or a full quota *before* its signature is verified (the same record again is a renewal and
+needs no new check). A Value answer carries the records that fit in the frame limit, smallest
+first; a newcomer is handed at most what our own per-storer quota would accept.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from mesh.dht.lookup import DisjointLookup, Lookup
 from mesh.dht.records import KINDS, SUBSCRIPTION
 from mesh.dht.routing import RoutingTable
 from mesh.dht.storage import Storage
+from mesh.errors import FrameError, MeshUsageError
 from mesh.events import LookupCompleted, RejectReason, StoreCompleted
 from mesh.frames import (
     Ack,
@@ -30,6 +37,8 @@ from mesh.frames import (
     Subscribe,
     Unsubscribe,
     Value,
+    decode,
+    encode,
 )
 from mesh.signing import verify_record
 
@@ -58,8 +67,9 @@ class Dht:
         self.node = node
         cfg = node.config
         self.routing = RoutingTable(node.key.node_id, cfg.k, ping_after=cfg.ping_after)
-        self.storage = Storage()
+        self.storage = Storage(cfg.storage)
         self._own: dict[bytes, tuple[Record, type[Store | Subscribe | Unsubscribe]]] = {}
+        self._handover = [cfg.handover_burst, node.now]  # token bucket: bytes, last refill
         self._next_op = 0
         if cfg.refresh_interval > 0:
             node.later(cfg.refresh_interval, self._refresh)
@@ -94,12 +104,19 @@ class Dht:
         """Section 2.5: hand a newcomer the records it is now among the closest nodes for.
 
         Sent when the newcomer is closer to a key than our farthest of the k closest known and
-        we are closer than our nearest, so that one node (not all k) does the handing over.
+        we are closer than our nearest, so that one node (not all k) does the handing over;
+        at most our per-storer quota per newcomer, and within the hand-over budget
+        (``MeshConfig.handover_rate`` / ``handover_burst``) over all newcomers.
         """
         node = self.node
         me = int.from_bytes(node.key.node_id, "big")
         new = int.from_bytes(contact.node_id, "big")
-        for record in self.storage.records(node.now):
+        lim = self.storage.limits
+        bucket, cfg = self._handover, node.config
+        bucket[0] = min(cfg.handover_burst, bucket[0] + (node.now - bucket[1]) * cfg.handover_rate)
+        bucket[1] = node.now
+        room_n, room_b = lim.max_storer_records, min(lim.max_storer_bytes, bucket[0])
+        for record, charge in self.storage.sized_records(node.now):
             if record.kind == SUBSCRIPTION:
                 frame: type[Store | Subscribe | Unsubscribe] = (
                     Unsubscribe if record.deleted else Subscribe
@@ -114,6 +131,11 @@ class Dht:
                 first = key ^ int.from_bytes(others[0].node_id, "big")
                 if not (key ^ new < last and key ^ me < first):
                     continue
+            if room_n < 1 or room_b < charge:  # the newcomer would refuse it (same quota)
+                node.core.stats["handover_skipped"] += 1
+                continue
+            room_n, room_b = room_n - 1, room_b - charge
+            bucket[0] -= charge
             node.request(
                 contact, partial(_make_store, frame, node.id, record),
                 node.config.request_timeout, _ignore,
@@ -140,11 +162,19 @@ class Dht:
         self.node.send(peer, Nodes(self.node.id, f.rid, out))
 
     def _on_find_value(self, peer: Contact, f: FindValue) -> None:
-        records = tuple(self.storage.get(f.key, self.node.now, include_deleted=True))
-        limit = self.node.config.limits.max_collection
-        closest = self.routing.closest(f.key, self.node.config.k + 1)
-        out = tuple(c for c in closest if c.node_id != peer.node_id)[: self.node.config.k]
-        self.node.send(peer, Value(self.node.id, f.rid, records[:limit], out))
+        """Answer with the records under the key that fit in one frame (smallest first) and
+        the closest contacts; the answer never exceeds ``limits.max_frame_bytes``."""
+        node = self.node
+        limits = node.config.limits
+        closest = self.routing.closest(f.key, node.config.k + 1)
+        out = tuple(c for c in closest if c.node_id != peer.node_id)[: node.config.k]
+        # the records array's header grows by 2 bytes past 15 items (msgpack array16)
+        budget = limits.max_frame_bytes - len(encode(Value(node.id, f.rid, (), out))) - 2
+        held = len(self.storage.get(f.key, node.now, include_deleted=True))
+        records = self.storage.select(f.key, node.now, budget, limits.max_collection)
+        if len(records) < held:
+            node.core.stats["answers_truncated"] += 1
+        node.send(peer, Value(node.id, f.rid, tuple(records), out))
 
     def _on_store(self, peer: Contact, f: Store | Subscribe | Unsubscribe) -> None:
         r = f.record
@@ -156,15 +186,31 @@ class Dht:
         ):
             self.node.reject(peer.node_id, RejectReason.BAD_SUBSCRIPTION)
             return
-        if not verify_record(self.node.crypto, self.node.id, r):
+        # cheap checks first: a stale seq or a full quota is refused unverified
+        plan = self.storage.plan(r, peer.node_id, self.node.now)
+        if (
+            not plan.refused
+            and not plan.renewal
+            and not verify_record(self.node.crypto, self.node.id, r)
+        ):
             self.node.reject(peer.node_id, RejectReason.FORGED_RECORD)
             return
-        if self.storage.put(r, self.node.now):
+        if self.storage.commit(plan):
+            self.update_gauges()
             self.node.send(peer, Ack(self.node.id, f.rid))
             if r.kind == SUBSCRIPTION:
                 self.node.pubsub.subscription_stored(r)
         else:
-            self.node.reject(peer.node_id, RejectReason.RECORD_REFUSED)
+            self.node.core.stats["records_refused"] += 1
+            self.node.reject(peer.node_id, RejectReason.RECORD_REFUSED, plan.refused)
+
+    def update_gauges(self) -> None:
+        """Publish the storage gauges (records, charged bytes over every realm) in the core's
+        counters."""
+        core = self.node.core
+        realms = core.realms.values()
+        core.stats["dht_records"] = sum(len(n.dht.storage) for n in realms)
+        core.stats["dht_bytes"] = sum(n.dht.storage.total_bytes for n in realms)
 
     # ------------------------------------------------------------------ client side
     def _op(self) -> int:
@@ -268,8 +314,20 @@ class Dht:
         republish: bool = True,
         on_done: Callable[[int], None] | None = None,
     ) -> int:
-        """Store ``record`` at the k nodes closest to its key (and locally if we are one)."""
+        """Store ``record`` at the k nodes closest to its key (and locally if we are one).
+
+        MeshUsageError if no node with our storage limits would store it, or its STORE frame
+        would exceed the frame limit.
+        """
         node = self.node
+        why = self.storage.too_large(record)
+        if not why:  # the STORE must decode at a peer with our limits (size, texts, meta)
+            try:
+                decode(encode(frame(node.id, (1 << 64) - 1, record)), node.config.limits)
+            except FrameError as exc:
+                why = str(exc)
+        if why:
+            raise MeshUsageError(f"record refused: {why}")
         op = self._op()
         if republish:
             self._own[record.key + record.author] = (record, frame)
@@ -283,8 +341,9 @@ class Dht:
             near = len(targets) < node.config.k or mine < tk ^ int.from_bytes(
                 targets[-1].node_id, "big"
             )
-            if near and self.storage.put(record, node.now):  # we are among the k closest
+            if near and self.storage.put(record, me, node.now):  # we are among the k closest
                 stored["n"] += 1
+                self.update_gauges()
 
             def done_one(reply: Frame | None) -> None:
                 if isinstance(reply, Ack):

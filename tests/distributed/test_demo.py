@@ -51,7 +51,7 @@ def test_mesh_best_and_nodes(tmp_path: Path) -> None:
 
             def best() -> dict | None:
                 r = _cli("mesh", "--control-file", ctl, "best", "dpnv", "--realm", "test",
-                         "--json", timeout=60)  # fmt: skip
+                         "--json", "-", timeout=60)  # fmt: skip
                 return json.loads(r.stdout) if r.returncode == 0 else None
 
             top = wait_for(best, 60.0, "a champion advertised", interval=1.0)
@@ -60,7 +60,7 @@ def test_mesh_best_and_nodes(tmp_path: Path) -> None:
 
             def nodes() -> list | None:
                 r = _cli("mesh", "--control-file", ctl, "nodes", "--realm", "test", "--json",
-                         timeout=60)  # fmt: skip
+                         "-", timeout=60)  # fmt: skip
                 rows = json.loads(r.stdout) if r.returncode == 0 else []
                 return rows if {x["node_id"] for x in rows} >= {a.node_id, b.node_id} else None
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -31,19 +32,42 @@ def test_seed_show_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert agent_from_json((tmp_path / "c").read_bytes()) == agent
 
 
-def test_bad_input_exits_1_bad_arguments_exit_2(
+def test_bad_input_and_bad_arguments_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     bad = tmp_path / "bad"
     bad.write_bytes(b"\x93\x01\x02")
-    assert main(["genotype", "show", str(bad)]) == 1
-    assert "megabrain genotype:" in capsys.readouterr().err
+    for cmd in (["show", str(bad)], ["export", str(bad), "--format", "dot"]):
+        with pytest.raises(SystemExit) as exc:
+            main(["genotype", *cmd])
+        assert exc.value.code == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("megabrain genotype: error: ")
+        assert f"{bad} is not a genotype" in err and "msgpack:" not in err
     with pytest.raises(SystemExit) as exc:
         main(["genotype", "seed", "--sensor", "in", "--actuator", "o:1", "-o", "x"])
     assert exc.value.code == 2
     with pytest.raises(SystemExit) as exc:
         main(["genotype", "show", str(tmp_path / "missing")])
     assert exc.value.code == 2
+    assert f"cannot read {tmp_path / 'missing'}" in capsys.readouterr().err
+
+
+def test_a_store_with_an_undecodable_row_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "g.db"
+    agent = mutate(seed_agent(2), random.Random(1))
+    with GenotypeStore(db) as store:
+        store.put_agent(agent)
+    con = sqlite3.connect(db)
+    with con:
+        con.execute("UPDATE agents SET data = ?", (b"\x93\x01\x02",))
+    con.close()
+    code = main(["genotype", "store-export", str(db), agent.id, "--format", "json", "-o",
+                 str(tmp_path / "o.json")])  # fmt: skip
+    assert code == 1
+    assert capsys.readouterr().err.startswith("megabrain genotype: ")
 
 
 def test_store_list_and_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -4,14 +4,36 @@ import json
 import math
 import random
 import re
+from collections import Counter
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from actors.genotype import Agent, GenotypeDecodeError, encode_agent, mutate, network_view
-from actors.genotype.export import agent_from_json, agent_to_dot, agent_to_json
+from actors.genotype import (
+    ActuatorSpec,
+    Agent,
+    GenotypeDecodeError,
+    MorphologySpec,
+    SensorSpec,
+    encode_agent,
+    mutate,
+    network_view,
+)
+from actors.genotype.export import (
+    ACTUATOR_LINK_COLOR,
+    MIXED_COLOR,
+    NEGATIVE_COLOR,
+    POSITIVE_COLOR,
+    agent_from_json,
+    agent_to_dot,
+    agent_to_json,
+    connections,
+    weight_scale,
+    weight_width,
+)
 from tests.genotype.conftest import seed_agent
+from tests.genotype.picture_strategies import grown_agents
 
 
 def grown(seed: int = 4, gens: int = 8) -> Agent:
@@ -113,17 +135,110 @@ def test_json_document_is_enough_for_a_forward_pass() -> None:
         prev = cur
 
 
-def test_dot_lists_every_node_and_link() -> None:
-    dot = agent_to_dot(AGENT)
-    assert dot.startswith("digraph ") and dot.rstrip().endswith("}")
+EDGE = re.compile(r'^  "(?P<s>[gcsna]-[0-9a-f]{16})" -> "(?P<t>[gcsna]-[0-9a-f]{16})" '
+                  r"\[(?P<attrs>.*)\];$")  # fmt: skip
+ATTR = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|[^,\]]+)')
+
+
+def dot_edges(dot: str) -> list[tuple[str, str, dict[str, str]]]:
+    out = []
+    for line in dot.splitlines():
+        m = EDGE.match(line)
+        if m:
+            attrs = {k: v.strip('"') for k, v in ATTR.findall(m["attrs"])}
+            out.append((m["s"], m["t"], attrs))
+    return out
+
+
+def check_dot(agent: Agent) -> None:
+    dot = agent_to_dot(agent)
+    assert dot.startswith(f'digraph "{agent.id}" {{') and dot.rstrip().endswith("}")
     assert dot.count("{") == dot.count("}")
-    edges = set(re.findall(r'"([gcsna]-[0-9a-f]{16})" -> "([gcsna]-[0-9a-f]{16})"', dot))
-    expected = {(i.source, n.id) for n in AGENT.neurons for i in n.inputs + n.mod_inputs}
-    expected |= {(f, a.id) for a in AGENT.actuators for f in a.fanin_ids}
-    assert edges == expected
-    for element in (*AGENT.sensors, *AGENT.neurons, *AGENT.actuators):
-        assert f'"{element.id}" [shape=' in dot
-    assert ("style=dashed" in dot) == any(n.ro_ids for n in AGENT.neurons)
+    assert "rankdir=LR" in dot and "dir=forward" in dot
+    links = connections(agent)
+    scale = weight_scale(links)
+    edges = dot_edges(dot)
+    # one edge per link, self-loops included, nothing else between agent elements
+    assert Counter((s, t) for s, t, _ in edges) == Counter((c.source, c.target) for c in links)
+    assert sum(1 for s, t, _ in edges if s == t) == sum(1 for c in links if c.source == c.target)
+    by_pair = {(c.source, c.target): c for c in links}
+    for s, t, attrs in edges:
+        c = by_pair[(s, t)]
+        assert (attrs["style"] == "dashed") == c.recurrent
+        assert (attrs.get("constraint") == "false") == c.recurrent
+        assert (attrs["arrowhead"] == "onormal") == (c.kind == "modulatory")
+        if c.kind == "actuator":
+            assert attrs["label"] == f"[{c.index}]" and attrs["color"] == ACTUATOR_LINK_COLOR
+            continue
+        ws = c.weights
+        sign = (POSITIVE_COLOR if min(ws) >= 0 else NEGATIVE_COLOR if max(ws) < 0
+                else MIXED_COLOR)  # fmt: skip
+        assert attrs["color"] == sign
+        assert float(attrs["penwidth"]) == pytest.approx(
+            weight_width(max(abs(w) for w in ws), scale), abs=0.006
+        )
+        label = attrs["label"]
+        if len(ws) == 1:
+            assert float(label) == pytest.approx(ws[0], rel=5e-3, abs=1e-12)
+        elif len(ws) <= 8:
+            count, _, values = label.partition(" w: ")
+            assert int(count) == len(ws)
+            assert [float(v) for v in values.split()] == pytest.approx(
+                list(ws), rel=5e-3, abs=1e-12
+            )
+        else:
+            assert label.startswith(f"{len(ws)} w, max |w| ")
+    # columns in layer order, each holding its elements
+    columns = [[s.id for s in agent.sensors], *([*ids] for _, ids in agent.pattern),
+               [a.id for a in agent.actuators]]  # fmt: skip
+    for i, ids in enumerate(columns):
+        group = "  { rank=same; " + " ".join([f"column_{i}", *(f'"{x}"' for x in ids)]) + " }"
+        assert group in dot.splitlines()
+    chain = "  " + " -> ".join(f"column_{i}" for i in range(len(columns))) + " [style=invis];"
+    assert chain in dot.splitlines()
+    for element in (*agent.sensors, *agent.neurons, *agent.actuators):
+        assert dot.count(f'  "{element.id}" [shape=') == 1
+    for n in agent.neurons:
+        line = next(x for x in dot.splitlines() if x.startswith(f'  "{n.id}" [shape='))
+        assert n.af in line and f"L={n.layer:g}" in line
+        assert ("\\nb " in line) == (n.bias is not None)
+        assert (f"\\n{n.pf}" in line) == (n.pf != "none")
+        assert (f"\\n{n.aggr}" in line) == (n.aggr != "dot_product")
+    neurons, n_links = agent.size()
+    assert f'label="{agent.id}: {neurons} neurons, {n_links} links"; labelloc=t;' in dot
+    # the legend: one sample edge per style
+    legend = dot[dot.index("subgraph cluster_legend") :]
+    for words in ("w >= 0", "w < 0", "mixed signs", "recurrent", "modulatory", "actuator"):
+        assert words in legend
+    assert "style=dashed" in legend and "arrowhead=onormal" in legend
+    assert legend.count(" -> ") == 8
+
+
+def test_dot_lists_every_node_and_link() -> None:
+    check_dot(AGENT)
+    assert any(c.recurrent for c in connections(AGENT))
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(grown_agents())
+def test_dot_of_random_genotypes(agent: Agent) -> None:
+    check_dot(agent)
+
+
+def test_dot_labels_a_long_sensor_vector_by_count() -> None:
+    agent = seed_agent(2, MorphologySpec("wide", (SensorSpec("eye", 12),),
+                                         (ActuatorSpec("out", 1),)))  # fmt: skip
+    check_dot(agent)
+    labels = [a["label"] for s, _, a in dot_edges(agent_to_dot(agent)) if s.startswith("s-")]
+    assert labels and all(x.startswith("12 w, max |w| ") for x in labels)
+
+
+def test_dot_escapes_names() -> None:
+    agent = seed_agent(1, MorphologySpec('we"ird\\', (SensorSpec('s"1', 2),),
+                                         (ActuatorSpec("a\\b", 1),)))  # fmt: skip
+    dot = agent_to_dot(agent)
+    assert '"s\\"1 [2]"' in dot and '"a\\\\b [1]"' in dot
+    check_dot(agent)
 
 
 TEXT = agent_to_json(AGENT)

@@ -8,7 +8,7 @@ from mesh.events import FrameRejected
 from mesh.identity import SIM_FAST, NodeKey
 from mesh.membership import SwimConfig
 from mesh.realms import Realm
-from mesh.signing import sign_event, sign_record
+from mesh.signing import sign_alive, sign_event, sign_record
 
 from .helpers import connect, drain, make_core, pump
 
@@ -26,7 +26,7 @@ def test_receive_survives_random_and_mutated_frames():
     rec = sign_record(SIM_FAST, key, rid, kind=1, record_key=b"k" * 32, seq=1, ttl=60)
     ev = sign_event(SIM_FAST, key, rid, "t", 1, b"p")
     c = F.Contact(b"c" * 32, "x")
-    u = F.Update(b"u" * 32, "y", 2, 1)
+    u = sign_alive(SIM_FAST, key, rid, "y", 1).with_status(2)
     seeds = [
         F.encode(f)
         for f in (
@@ -35,7 +35,8 @@ def test_receive_survives_random_and_mutated_frames():
             F.Ack(rid, 7), F.Subscribe(rid, 8, rec), F.Unsubscribe(rid, 9, rec),
             F.Publish(rid, 10, ev, True), F.Call(rid, 11, "p", b"", 1.0), F.Result(rid, 12, b""),
             F.ErrorReply(rid, 13, 1, "m"), F.Probe(rid, 14, (u,)), F.ProbeAck(rid, 15, (u,)),
-            F.ProbeRequest(rid, 16, c, (u,)), F.Hello(b"", key.public_key, b"n" * 32, "", ()),
+            F.ProbeRequest(rid, 16, c.node_id, (u,)),
+            F.Hello(b"", key.public_key, b"n" * 32, "", ()),
         )
     ]  # fmt: skip
     rng = random.Random(4)
@@ -80,7 +81,9 @@ def test_peer_unreachable_drops_the_session():
     a, b = make_core(8, [R]), make_core(9, [R])
     connect(a, b)
     a.frames_to_send()
+    assert b.node_id in a.realm(R.id).dht.routing
     a.peer_unreachable(b.node_id, 1.0)
+    assert b.node_id not in a.realm(R.id).dht.routing  # not handed out to lookups any more
     a.receive(b.node_id, F.encode(F.Ping(R.id, 1)), 1.0)
     assert any(isinstance(e, FrameRejected) for e in drain(a))
     assert a.frames_to_send() == []

@@ -16,7 +16,7 @@ from mesh import frames as F
 from mesh.errors import FrameError
 from mesh.identity import SIM_FAST, NodeKey
 from mesh.realms import Realm, issue_certificate
-from mesh.signing import sign_event, sign_record
+from mesh.signing import sign_alive, sign_event, sign_record
 
 R = b"\x07" * 32
 KEY = NodeKey.generate(random.Random(0))
@@ -27,7 +27,8 @@ REC = sign_record(
 EV = sign_event(SIM_FAST, KEY, R, "tweann.genotypes.xor", 4, b"\x01\x02")
 CERT = issue_certificate(KEY, "closed", b"n" * 32, 1e9, SIM_FAST)
 C = F.Contact(b"c" * 32, "quic://127.0.0.1:4433")
-U = F.Update(b"u" * 32, "sim:2", 1, 7)
+U = sign_alive(SIM_FAST, KEY, R, "sim:2", 7).with_status(1)
+V = F.PROTOCOL_VERSION
 
 SAMPLES: list[F.Frame] = [
     F.Hello(b"", KEY.public_key, b"n" * 32, "addr", (F.RealmClaim(R), F.RealmClaim(R, CERT))),
@@ -49,7 +50,7 @@ SAMPLES: list[F.Frame] = [
     F.ErrorReply(R, 14, 4, "boom"),
     F.Probe(R, 15, (U,)),
     F.ProbeAck(R, 16, ()),
-    F.ProbeRequest(R, 17, C, (U, U)),
+    F.ProbeRequest(R, 17, b"t" * 32, (U, U)),
 ]
 
 
@@ -67,14 +68,15 @@ def test_round_trip_and_canonical(frame):
 def test_version_type_realm_and_shape_are_checked():
     good = msgpack.unpackb(F.encode(F.Ping(R, 1)))
     for bad in (
-        [2, *good[1:]],  # protocol version
-        [1, 99, *good[2:]],  # unknown type
-        [1, 10, b"short", 1],  # realm length
-        [1, 1, R, *good[3:]],  # handshake frame with a realm
-        [1, 10, R],  # missing field
-        [1, 10, R, 1, 2],  # extra field
-        [1, 10, R, -1],  # negative rid
-        [1, 10, R, True],  # bool is not an int
+        [V + 1, *good[1:]],  # protocol version
+        [V - 1, *good[1:]],  # the previous version
+        [V, 99, *good[2:]],  # unknown type
+        [V, 10, b"short", 1],  # realm length
+        [V, 1, R, *good[3:]],  # handshake frame with a realm
+        [V, 10, R],  # missing field
+        [V, 10, R, 1, 2],  # extra field
+        [V, 10, R, -1],  # negative rid
+        [V, 10, R, True],  # bool is not an int
         {"v": 1},  # not an array
     ):
         with pytest.raises(FrameError):
@@ -93,7 +95,7 @@ def test_non_canonical_encodings_are_rejected():
     unsorted = REC.to_wire()
     unsorted[6] = [["z", 1], ["a", 2]]
     with pytest.raises(FrameError):
-        F.decode(msgpack.packb([1, 14, R, 1, unsorted], use_bin_type=True))
+        F.decode(msgpack.packb([V, 14, R, 1, unsorted], use_bin_type=True))
 
 
 def test_limits_are_enforced():
@@ -104,11 +106,11 @@ def test_limits_are_enforced():
         F.decode(F.encode(F.Nodes(R, 1, (C,) * 5)), small)
     with pytest.raises(FrameError):
         F.decode(F.encode(F.Call(R, 1, "x" * 17, b"", 1.0)), small)
-    deep: list = [1, 12, R, 1]
+    deep: list = [V, 12, R, 1]
     for _ in range(20):
         deep = [deep]
     with pytest.raises(FrameError):
-        F.decode(msgpack.packb([1, 13, R, 1, [deep]], use_bin_type=True))
+        F.decode(msgpack.packb([V, 13, R, 1, [deep]], use_bin_type=True))
     with pytest.raises(FrameError):
         F.decode(b"\x91" * 5000)  # nesting beyond msgpack's own stack
     with pytest.raises(FrameError):
@@ -193,6 +195,44 @@ def test_hypothesis_arbitrary_bytes(data):
 def test_hypothesis_call_round_trip(rid, procedure, args, timeout):
     frame = F.Call(R, rid, procedure, args, timeout)
     assert F.decode(F.encode(frame)) == frame
+
+
+def _probe_wire(updates: list) -> bytes:
+    return msgpack.packb([V, F.Probe.TYPE, R, 1, updates], use_bin_type=True)
+
+
+def test_incarnations_are_range_checked_at_decode():
+    ok = U.to_wire()
+    assert F.decode(_probe_wire([ok])).updates == (U,)
+    for inc in (F.MAX_INCARNATION, F.MAX_INCARNATION + 1, 2**64 - 1, -1):
+        bad = [*ok[:3], inc, ok[4]]
+        with pytest.raises(FrameError, match="incarnation"):
+            F.decode(_probe_wire([bad]))
+    top = [*ok[:3], F.MAX_INCARNATION - 1, ok[4]]  # the largest accepted (signature aside)
+    assert F.decode(_probe_wire([top])).updates[0].incarnation == F.MAX_INCARNATION - 1
+
+
+def test_updates_carry_a_full_statement_and_at_most_max_updates_fit_a_frame():
+    ok = U.to_wire()
+    assert len(F.decode(_probe_wire([ok] * F.MAX_UPDATES)).updates) == F.MAX_UPDATES
+    with pytest.raises(FrameError, match="at most"):
+        F.decode(_probe_wire([ok] * (F.MAX_UPDATES + 1)))
+    for bad in (
+        ok[:4],  # no signature
+        [3, *ok[1:]],  # unknown status
+        [ok[0], b"k" * 31, *ok[2:]],  # short public key
+        [*ok[:4], b"s" * 63],  # short signature
+    ):
+        with pytest.raises(FrameError):
+            F.decode(_probe_wire([bad]))
+    assert U.node_id == KEY.node_id  # derived from the public key, not carried
+
+
+def test_a_probe_request_names_its_target_by_node_id_only():
+    wire = F.ProbeRequest(R, 1, b"t" * 32, ()).to_wire()
+    with pytest.raises(FrameError):  # the version 1 form: a contact with an address
+        F.decode(msgpack.packb([V, 42, R, 1, [b"t" * 32, "[::1]:9"], []], use_bin_type=True))
+    assert F.decode(msgpack.packb([V, 42, *wire], use_bin_type=True)).target == b"t" * 32
 
 
 def test_realm_claim_for_closed_realm_round_trips():

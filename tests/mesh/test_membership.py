@@ -1,6 +1,6 @@
 from mesh.core import MeshConfig
 from mesh.events import MemberDied
-from mesh.membership import ALIVE, DEAD, SUSPECT
+from mesh.membership import ALIVE, DEAD, SUSPECT, SwimConfig
 from mesh.realms import Realm
 from mesh.sim import SimConfig, Simulation
 
@@ -22,8 +22,16 @@ def test_a_dead_node_is_marked_dead_on_every_live_node():
     victims = [sim.nodes[3], sim.nodes[40]]
     for v in victims:
         sim.kill(v)
-    sim.run_for(90)
     live = [n for n in sim.nodes if n.alive]
+
+    def everyone_declared_them_dead():
+        return all(
+            {v.node_id for v in victims} <= {e.node_id for e in n.events_of(MemberDied)}
+            for n in live
+        )
+
+    sim.run_for(90, stop=everyone_declared_them_dead)
+    assert everyone_declared_them_dead()
     for n in live:
         for v in victims:
             assert swim(n).status(v.node_id) == DEAD
@@ -31,6 +39,11 @@ def test_a_dead_node_is_marked_dead_on_every_live_node():
         assert {e.node_id for e in n.events_of(MemberDied)} <= {v.node_id for v in victims}
     # the dead node also left the routing tables
     assert all(victims[0].node_id not in n.core.realm("default").dht.routing for n in live)
+    # dead members are forgotten after the retention time, and nothing brings them back
+    sim.run_for(swim(live[0]).config.dead_retention + 10)
+    for n in live:
+        assert all(swim(n).status(v.node_id) is None for v in victims)
+        assert all(swim(n).status(m.node_id) == ALIVE for m in live if m is not n)
 
 
 def test_no_false_deaths_with_moderate_loss():
@@ -62,7 +75,7 @@ def test_suspicion_timeout_grows_with_log_n():
 
     from .helpers import make_core
 
-    core = make_core(1, [Realm("m")], config=MeshConfig())
+    core = make_core(1, [Realm("m")], config=MeshConfig(swim=SwimConfig(max_members=20_000)))
     sw = core.realm("m").swim
     rng = random.Random(2)
     for _ in range(8):

@@ -9,10 +9,22 @@ import random
 import msgpack
 import pytest
 
+from mesh import frames
 from mesh.dht.records import SUBSCRIPTION, VALUE, record_key
 from mesh.events import EventReceived, FrameRejected
 from mesh.events import RejectReason as RR
-from mesh.frames import Event, Ping, Pong, Publish, Record, Store, Subscribe, decode, encode
+from mesh.frames import (
+    Ack,
+    Event,
+    Ping,
+    Pong,
+    Publish,
+    Record,
+    Store,
+    Subscribe,
+    decode,
+    encode,
+)  # fmt: skip
 from mesh.identity import ED25519, NodeKey
 from mesh.realms import Realm
 from mesh.signing import sign_event, sign_record
@@ -90,7 +102,7 @@ def test_unsigned_events_are_rejected(pair):
     # an event without its signature field at all is malformed
     wire = Publish(R1.id, 0, unsigned, False).to_wire()
     wire[2] = wire[2][:4]  # [topic, author, seq, payload] -- no signature
-    raw = msgpack.packb([1, Publish.TYPE, *wire], use_bin_type=True)
+    raw = msgpack.packb([frames.PROTOCOL_VERSION, Publish.TYPE, *wire], use_bin_type=True)
     victim.receive(attacker.node_id, raw, 1.0)
     events = drain(victim)
     assert not delivered(events) and rejected(events) == [RR.MALFORMED]
@@ -100,6 +112,10 @@ def test_replayed_events_are_rejected_even_after_the_dedup_ttl(pair):
     attacker, victim = pair
     ev1 = sign_event(ED25519, attacker.key, R1.id, "topic", 1, b"one")
     assert delivered(deliver(attacker, victim, Publish(R1.id, 0, ev1, False)))
+    # the first copy is taken for a retry whose ack was lost: acked, not delivered, uncharged
+    events = deliver(attacker, victim, Publish(R1.id, 7, ev1, True))
+    assert not delivered(events) and rejected(events) == []
+    assert [decode(t.data) for t in victim.frames_to_send()] == [Ack(R1.id, 7)]
     for _ in range(5):
         events = deliver(attacker, victim, Publish(R1.id, 0, ev1, False))
         assert not delivered(events) and rejected(events) == [RR.REPLAYED_EVENT]
@@ -110,6 +126,10 @@ def test_replayed_events_are_rejected_even_after_the_dedup_ttl(pair):
     guard.expire(1e9)
     assert len(guard) == 0
     events = deliver(attacker, victim, Publish(R1.id, 0, ev1, False), now=2e9)
+    assert not delivered(events) and rejected(events) == [RR.REPLAYED_EVENT]
+    # a copy is recognised before its signature is checked: a forged copy is a copy too
+    forged_copy = Event(ev1.topic, ev1.author, ev1.seq, b"other", bytes(64))
+    events = deliver(attacker, victim, Publish(R1.id, 0, forged_copy, False), now=2e9)
     assert not delivered(events) and rejected(events) == [RR.REPLAYED_EVENT]
 
 
@@ -163,14 +183,18 @@ def test_forged_stale_and_cross_realm_records_are_not_stored(pair):
     good = _record(attacker, R1, 5)
     assert not rejected(deliver(attacker, victim, Store(R1.id, 1, good)))
     assert len(storage) == 1
-    forged = Record(*good.to_wire()[:7], b"other", good.signature)
+    newer = _record(attacker, R1, 6, b"newer")
+    forged = Record(*newer.to_wire()[:7], b"other", newer.signature)
     other_realm = _record(attacker, R2, 6)
+    unsigned = Record(*newer.to_wire()[:8], bytes(64))
+    # refused before their signature is checked (not newer than the record held)
     older = _record(attacker, R1, 4, b"old")
     same_seq_other_value = _record(attacker, R1, 5, b"changed")
-    unsigned = Record(*good.to_wire()[:8], bytes(64))
+    stale_forgery = Record(*good.to_wire()[:7], b"other", good.signature)
     for bad, code in (
         (forged, RR.FORGED_RECORD), (other_realm, RR.FORGED_RECORD), (unsigned, RR.FORGED_RECORD),
         (older, RR.RECORD_REFUSED), (same_seq_other_value, RR.RECORD_REFUSED),
+        (stale_forgery, RR.RECORD_REFUSED),
     ):  # fmt: skip
         events = deliver(attacker, victim, Store(R1.id, 2, bad))
         assert rejected(events) == [code]

@@ -5,9 +5,8 @@ from __future__ import annotations
 from mesh.core import MeshConfig
 from mesh.events import MemberRejoined
 from mesh.events import RejectReason as R
-from mesh.frames import Contact
 from mesh.membership import ALIVE, DEAD
-from mesh.peer_policy import RejectBudget, RejectPolicy, dead_everywhere
+from mesh.peer_policy import BENIGN_REASONS, RejectBudget, RejectPolicy, dead_everywhere
 from mesh.realms import Realm
 from tests.mesh.helpers import connect, drain, make_core, pump
 
@@ -22,9 +21,17 @@ def test_budget_drops_after_burst_and_refills_over_time() -> None:
     assert not any(b.charge(peer, R.UNEXPECTED_FRAME, 100.0) for _ in range(100))
     assert b.charge(peer, R.FORGED_RECORD, 100.0)
     assert not any(b.charge(peer, R.UNEXPECTED_FRAME, 200.0 + i / 4) for i in range(400))
-    # benign rejections (late replies after our own timeout, retried events) are free
-    assert not any(b.charge(peer, R.UNEXPECTED_RESPONSE, 300.0) for _ in range(10_000))
-    assert not any(b.charge(peer, R.REPLAYED_EVENT, 300.0) for _ in range(10_000))
+
+
+def test_every_rejection_costs_benign_ones_a_fraction() -> None:
+    """Benign rejections cost a quarter token: 20 per second go on forever uncharged beyond
+    the refill, but 499 in a row -- the replay attack -- drop the sender, whatever the code."""
+    for code in BENIGN_REASONS:
+        b = RejectBudget(RejectPolicy())
+        peer = b"p" * 32
+        assert not any(b.charge(peer, code, i / 20) for i in range(20 * 3600))  # an hour
+        burst = [b.charge(peer, code, 3601.0) for _ in range(499)]
+        assert any(burst) and burst.index(True) == 400
 
 
 def test_budget_tracks_a_bounded_number_of_peers() -> None:
@@ -41,12 +48,16 @@ def test_dead_member_is_revived_on_fresh_authentication() -> None:
     a = make_core(1, [Realm("r")], config=config)
     b = make_core(2, [Realm("r")], config=config)
     swim = a.realm("r").swim
-    swim.peer_seen(Contact(b.node_id, b.address))
+    connect(a, b, 0.0)
+    a.handle_timer(2.0)  # one SWIM round: a holds b's signed statement (what accusations carry)
+    pump([a, b], 2.0)
     assert not dead_everywhere(a, b.node_id)
     swim._declare_dead(swim.members[b.node_id])  # as if its suspicion had timed out
     assert swim.status(b.node_id) == DEAD and dead_everywhere(a, b.node_id)
-    connect(a, b, 1.0)
-    pump([a, b], 1.0)
+    a.peer_unreachable(b.node_id, 2.5)
+    b.peer_unreachable(a.node_id, 2.5)
+    connect(a, b, 3.0)
+    pump([a, b], 3.0)
     assert swim.status(b.node_id) == ALIVE and not dead_everywhere(a, b.node_id)
     assert b.realm("r").swim.incarnation == 1  # b refuted its death
     assert any(isinstance(e, MemberRejoined) for e in drain(a))

@@ -46,9 +46,11 @@ gym_missing = importlib.util.find_spec("gymnasium") is None
 
 @pytest.mark.skipif(gym_missing, reason="gymnasium not installed (extra 'gym')")
 def test_gym_cartpole_episode_is_seeded_and_controllable() -> None:
+    from morphologies.gym_adapter import DEFAULT_EPISODES
+
     morph = get_morphology("gym:CartPole-v1")
     assert [s.vl for s in morph.sensors] == [4] and [a.vl for a in morph.actuators] == [2]
-    assert morph.max_cycles == 500
+    assert morph.max_cycles == DEFAULT_EPISODES * 500  # episodes of at most 500 steps
 
     def lean(inputs):  # type: ignore[no-untyped-def]
         o = inputs["observation"]  # angle and angular velocity are unscaled (unbounded spaces)
@@ -67,13 +69,17 @@ def test_gym_cartpole_episode_is_seeded_and_controllable() -> None:
     ("env_id", "n_obs", "n_act"), [("Acrobot-v1", 6, 3), ("MountainCar-v0", 2, 3)]
 )
 def test_gym_other_classic_control(env_id: str, n_obs: int, n_act: int) -> None:
-    morph = get_morphology(f"gym:{env_id}")
+    morph = get_morphology(f"gym:{env_id},episodes=2")
     assert morph.sensors[0].vl == n_obs and morph.actuators[0].vl == n_act
-    scape = morph.new_scape(random.Random(0))
-    obs = scape.sense("observation")
-    assert len(obs) == n_obs and all(-1.0 <= v <= 1.0 for v in obs)  # bounded boxes are scaled
-    fit, halt = scape.act("action", [0.0, 0.0, 1.0])
-    assert fit == -1.0 and not halt
+    with morph.new_scape(random.Random(0)) as scape:  # type: ignore[attr-defined]
+        obs = scape.sense("observation")
+        assert len(obs) == n_obs and all(-1.0 <= v <= 1.0 for v in obs)  # bounded: scaled
+        fit, halt = scape.act("action", [0.0, 0.0, 1.0])
+        assert fit == 0.0 and not halt  # the mean return comes with the last episode's end
+    # one constant action reaches neither goal: -1 per step until the time limit, twice
+    res = run_episode(morph, lambda i: {"action": [0.0, 0.0, 1.0]}, random.Random(0))
+    assert res.fitness == -morph.max_cycles / 2 and res.cycles == morph.max_cycles
+    assert not res.goal_reached
 
 
 @pytest.mark.skipif(importlib.util.find_spec("Box2D") is None, reason="box2d not installed")
@@ -93,4 +99,14 @@ def test_gym_unknown_environment() -> None:
 def test_solved_thresholds_are_the_benchmark_ones() -> None:
     from morphologies.gym_adapter import SOLVED_AT
 
-    assert SOLVED_AT["CartPole-v1"] == 475 and SOLVED_AT["LunarLander-v3"] == 200
+    assert SOLVED_AT == {
+        "CartPole-v1": 475,
+        "Acrobot-v1": -100,
+        "MountainCar-v0": -110,
+        "LunarLander-v3": 200,
+    }
+    if not gym_missing:  # the environments' own specs say the same
+        import gymnasium
+
+        for env_id, threshold in SOLVED_AT.items():
+            assert gymnasium.spec(env_id).reward_threshold == threshold
