@@ -4,7 +4,8 @@ Outward interface (the transport -- QUIC, or :mod:`mesh.sim` -- drives it; the c
 a clock, opens a socket or draws from the global RNG)::
 
     core.peer_authenticated(info, now)      # transport ran mesh.handshake with that peer
-    core.peer_unreachable(peer_id, now)     # a connection attempt failed / connection lost
+    core.peer_unreachable(peer_id, now)     # a connection attempt failed / connection lost:
+                                            # its pending requests fail at once (None)
     core.receive(peer_id, frame_bytes, now) # one whole frame from an authenticated peer
     core.handle_timer(now)                  # at (or after) core.next_timer()
     core.frames_to_send() -> [Transmit(peer_id, address, data)]
@@ -97,6 +98,10 @@ class MeshConfig:
     disjoint_paths: int = 1
     #: Time to wait for the answer to one request.
     request_timeout: float = 2.0
+    #: A lookup query unanswered this long stops holding one of the ``alpha`` slots (paper
+    #: section 2.3: nodes that fail to respond quickly are removed from consideration until
+    #: and unless they do respond); it may still answer until ``request_timeout``. 0: off.
+    lookup_stall: float = 0.5
     #: Time a frame waits for the peer's session before it is dropped.
     connect_timeout: float = 5.0
     #: Frames queued per peer while its session is being set up.
@@ -257,6 +262,11 @@ class MeshCore:
         self._timers: list[tuple[float, int, _Timer]] = []
         self._timer_seq = 0
         self._pending: dict[int, tuple[bytes, Callable[[Frame | None], None], _Timer]] = {}
+        self._pending_by_peer: dict[bytes, set[int]] = {}  # peer -> rids of _pending
+        #: When each peer with a session last answered a request of ours: peers seen to
+        #: serve, for callers that choose among several (RPC providers). Forgotten with the
+        #: session, so it holds at most one entry per open session.
+        self.answered: dict[bytes, float] = {}
         self._late: dict[int, tuple[bytes, float]] = {}  # timed-out rid -> (peer, until)
         self._next_rid = rng.getrandbits(32)
         self._seq = seq_start
@@ -297,11 +307,21 @@ class MeshCore:
     def peer_unreachable(self, peer: bytes, now: float) -> None:
         """A connection to ``peer`` failed or closed: drop its session and queued frames, and
         its routing entries -- a peer that left, or that we dropped, is not handed out to
-        lookups until it authenticates again (SWIM would take its suspicion timeout)."""
+        lookups until it authenticates again (SWIM would take its suspicion timeout) -- and
+        fail every request pending on ``peer`` at once (its callback gets None, as on a
+        timeout): no answer can come on a connection that is gone, so lookups move on to
+        other contacts and callers retry elsewhere instead of waiting out the timeout."""
         self.now = now
         info = self.sessions.pop(peer, None)
         self._waiting.pop(peer, None)
         self._inbound.pop(peer, None)
+        self.answered.pop(peer, None)
+        for req in sorted(self._pending_by_peer.pop(peer, ())):
+            entry = self._pending.pop(req, None)
+            if entry is not None:
+                entry[2].cancel()
+                self._expect_late(req, peer)
+                entry[1](None)
         for realm in self.realms.values():
             realm.dht.routing.remove(peer)
         for rid in info.realms if info is not None else ():
@@ -351,7 +371,9 @@ class MeshCore:
                 self._reject(peer, RejectReason.UNEXPECTED_RESPONSE)
                 return
             del self._pending[rid]
+            self._unindex(peer, rid)
             pending[2].cancel()
+            self.answered[peer] = now
             pending[1](frame)
             return
         handler = node.handlers.get(type(frame))
@@ -613,19 +635,35 @@ class MeshCore:
         old = self._pending.pop(rid, None)
         if old is not None:
             old[2].cancel()
+            self._unindex(old[0], rid)
 
         def expire() -> None:
-            if self._pending.pop(rid, None) is not None:
-                late = self._late
-                late.pop(rid, None)
-                if len(late) >= _MAX_LATE:
-                    del late[next(iter(late))]
-                late[rid] = (peer.node_id, self.now + self.config.late_reply_window)
+            entry = self._pending.pop(rid, None)
+            if entry is not None:
+                self._unindex(entry[0], rid)
+                self._expect_late(rid, entry[0])
                 on_reply(None)
 
         self._pending[rid] = (peer.node_id, on_reply, self._later(timeout, expire))
+        self._pending_by_peer.setdefault(peer.node_id, set()).add(rid)
         self._send(peer, realm, make(rid))
         return rid
+
+    def _expect_late(self, rid: int, peer: bytes) -> None:
+        """Our request ``rid`` to ``peer`` gave up waiting: a reply that still comes within
+        ``late_reply_window`` is not the peer's fault (counted, not rejected)."""
+        late = self._late
+        late.pop(rid, None)
+        if len(late) >= _MAX_LATE:
+            del late[next(iter(late))]
+        late[rid] = (peer, self.now + self.config.late_reply_window)
+
+    def _unindex(self, peer: bytes, rid: int) -> None:
+        rids = self._pending_by_peer.get(peer)
+        if rids is not None:
+            rids.discard(rid)
+            if not rids:
+                del self._pending_by_peer[peer]
 
     def _housekeeping(self) -> None:
         for node in self.realms.values():

@@ -104,13 +104,20 @@ class StoreCompleted(MeshEvent):
 
 @dataclass(frozen=True, slots=True)
 class EventReceived(MeshEvent):
-    """A pub/sub event for a topic we subscribe to, authentic and seen for the first time."""
+    """A pub/sub event for a topic we subscribe to, authentic and seen for the first time.
+
+    ``author`` signed it; ``via`` is the authenticated peer whose PUBLISH frame delivered it
+    (this node's own id for its own publications). They differ when a peer relays events
+    signed by other keys -- which honest nodes never do (publishers send to each subscriber
+    directly) and any connected peer can: a key costs nothing to mint, a connection does, so
+    ``via`` is what an application holds to account (see ``docs/distributed.md``)."""
 
     realm: bytes
     topic: str
     author: bytes
     seq: int
     payload: bytes
+    via: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)

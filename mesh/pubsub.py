@@ -178,7 +178,7 @@ class PubSub:
             if old is not None:
                 self._finish(old)
         if topic in self.topics:  # local subscriber
-            self._deliver_local(event)
+            self._deliver_local(event, node.key.node_id)
         if reliable:
             node.later(self.config.publish_ttl, lambda: self._finish(pub))
         self._resolve(pub)
@@ -368,12 +368,12 @@ class PubSub:
             node.send(peer, Ack(node.id, f.rid))
         self.guard.accept(ev.author, ev.seq, node.now)
         if ev.topic in self.topics:
-            self._deliver_local(ev)
+            self._deliver_local(ev, peer.node_id)
 
-    def _deliver_local(self, ev: Event) -> None:
+    def _deliver_local(self, ev: Event, via: bytes) -> None:
         self.stats["delivered"] += 1
         self.node.emit(
-            EventReceived(self.node.id, ev.topic, node_id_of(ev.author), ev.seq, ev.payload)
+            EventReceived(self.node.id, ev.topic, node_id_of(ev.author), ev.seq, ev.payload, via)
         )
 
     def housekeeping(self) -> None:

@@ -12,12 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aioquic.asyncio.protocol import QuicConnectionProtocol
 from aioquic.quic import events as qe
 from aioquic.quic.connection import QuicConnection
 
+from mesh.admission import address_key
 from mesh.errors import AuthError, FrameError, MeshError
 from mesh.handshake import Handshake, PeerInfo
 from mesh.tls import certificate_fingerprint
@@ -53,6 +54,11 @@ class _Bucket:
         return False
 
 
+#: Close counters that are no misbehaviour of the peer (not counted in ``bad_peers``).
+_NOT_MISBEHAVIOUR = frozenset(
+    {"duplicate", "refused_connection_cap", "refused_address_cap", "refused_new_identity"}
+)
+
 # handshake states
 HELLO, CHALLENGE, PROOF, AUTH, CLOSED = range(5)
 
@@ -76,6 +82,9 @@ class PeerConnection(QuicConnectionProtocol):
         self.expected: bytes | None = None
         self.ready: asyncio.Future[PeerInfo] = owner.loop.create_future()
         self.refused = False
+        self.refused_counter = "refused_connection_cap"
+        #: The remote address as the per-address caps count it (set by the first datagram).
+        self.remote = ""
         self._rx: dict[int, bytearray] = {}
         self._preauth: list[tuple[int, bytes]] = []
         self._preauth_bytes = 0
@@ -87,6 +96,14 @@ class PeerConnection(QuicConnectionProtocol):
         self._over = 0
 
     # ------------------------------------------------------------------ aioquic events
+    def datagram_received(self, data: bytes | str, addr: Any) -> None:
+        if not self.remote:
+            self.remote = address_key(str(addr[0]))
+            if not self.initiator and not self.owner._room_for(self):
+                self.refused = True  # refused with a close once TLS completes (_tls_done)
+                self.refused_counter = "refused_address_cap"
+        super().datagram_received(data, addr)
+
     def quic_event_received(self, event: qe.QuicEvent) -> None:
         if self.state == CLOSED and not isinstance(event, qe.ConnectionTerminated):
             return
@@ -102,7 +119,7 @@ class PeerConnection(QuicConnectionProtocol):
 
     def _tls_done(self, event: qe.HandshakeCompleted) -> None:
         if self.refused:
-            self.fail("refused_connection_cap", "connection cap reached", CLOSE_LIMIT)
+            self.fail(self.refused_counter, "connection cap reached", CLOSE_LIMIT)
             return
         if event.alpn_protocol != ALPN:
             self.fail("bad_alpn", f"ALPN {event.alpn_protocol!r}", CLOSE_PROTOCOL)
@@ -297,7 +314,7 @@ class PeerConnection(QuicConnectionProtocol):
         if self.state == CLOSED:
             return
         self.owner.stats[counter] += 1
-        self.owner.stats["bad_peers"] += counter not in ("duplicate", "refused_connection_cap")
+        self.owner.stats["bad_peers"] += counter not in _NOT_MISBEHAVIOUR
         peer = self.peer or (self.hs.peer if self.hs is not None else None)
         if ban and peer is not None:
             self.owner.ban(peer.node_id)

@@ -5,11 +5,19 @@
   ``(args, caller_id) -> bytes`` the call is answered at once (an exception becomes a REMOTE
   error); without one, a :class:`~mesh.events.CallReceived` event is reported and the
   application answers with :meth:`Rpc.respond`.
-* :meth:`Rpc.call` finds a provider through the DHT (or uses the given one) and sends CALL with
-  a correlation id and the remaining deadline. Unanswered attempts are retried with the *same*
-  correlation id until the deadline; the callee remembers ``(caller, correlation id)`` (a TTL'd
-  cache) so that a retried request is executed once: a retry of a running call is ignored, a
-  retry of a finished one gets the cached reply again.
+* :meth:`Rpc.call` finds the providers through the DHT (or uses the given one) and sends CALL
+  with a correlation id and the remaining deadline. Providers are tried best first: those that
+  answered a request of ours most recently over an open session, then others with a session,
+  then the rest (random among equals): a SERVICE record costs its author nothing, so a
+  provider that vanished or never answers must not be anyone's first choice. An attempt
+  unanswered within ``attempt_timeout`` -- or failed at once because the provider's
+  connection is gone -- moves to the next provider; a provider that answers REFUSED (does not
+  serve the procedure) too, while untried ones remain. A provider is attempted again at most
+  once per ``attempt_timeout``, with the *same* correlation id, until the deadline; the callee
+  remembers ``(caller, correlation id)`` (a TTL'd cache) so that a retried request is executed
+  once by that provider: a retry of a running call is ignored, a retry of a finished one gets
+  the cached reply again. (A slow provider and the next one may both run a call.) The
+  deadline covers the provider lookup too.
 * Typed failures (:class:`~mesh.events.CallFailed` ``code``): NO_ROUTE (no provider found),
   TIMEOUT (deadline passed), REFUSED (unknown procedure, expired deadline), REMOTE (the
   handler failed).
@@ -177,7 +185,7 @@ class Rpc:
         op = self._op
         deadline = node.now + (self.config.default_timeout if timeout is None else timeout)
 
-        def finish(reply: Frame | None, code: int = 0, message: str = "") -> None:
+        def report(reply: Frame | None, code: int, message: str) -> None:
             if on_done is not None:
                 on_done(reply, code, message)
             elif isinstance(reply, Result):
@@ -185,53 +193,132 @@ class Rpc:
             else:
                 node.emit(CallFailed(node.id, op, code, message))
 
+        call = _Call(procedure, args, deadline, report)
         if provider is not None:
-            self._attempt(procedure, args, provider, deadline, None, finish)
+            call.providers = [provider]
+            self._next(call)
             return op
+        # the lookup too must end by the deadline (a slow one fails the call in time)
+        call.timer = node.later(max(0.0, deadline - node.now), call.expired)
 
         def found(records: list[Record]) -> None:
-            want = procedure.encode("utf-8")
-            providers = [r for r in records if r.kind == SERVICE and r.value == want]
-            if not providers:
-                finish(None, NO_ROUTE, f"no provider of {procedure!r}")
+            if call.done:
                 return
-            r = providers[node.rng.randrange(len(providers))]
-            addr = next((v for k, v in r.meta if k == "addr" and isinstance(v, str)), "")
-            self._attempt(procedure, args, Contact(node_id_of(r.author), addr), deadline,
-                          None, finish)  # fmt: skip
+            want = procedure.encode("utf-8")
+            providers = []
+            for r in records:
+                if r.kind == SERVICE and r.value == want:
+                    addr = next((v for k, v in r.meta if k == "addr" and isinstance(v, str)), "")
+                    providers.append(Contact(node_id_of(r.author), addr))
+            if not providers:
+                call.end(None, NO_ROUTE, f"no provider of {procedure!r}")
+                return
+            call.providers = self._rank(providers)
+            self._next(call)
 
         node.dht.get(record_key(SERVICE, node.id, procedure), found)
         return op
 
-    def _attempt(
+    def _rank(self, providers: list[Contact]) -> list[Contact]:
+        """Providers best first: those that answered us most recently (over an open
+        session), then others with an open session, then the rest; random among equals (a
+        record costs its author nothing, so a provider must earn its place by answering)."""
+        core = self.node.core
+        self.node.rng.shuffle(providers)
+
+        def key(c: Contact) -> tuple[int, float]:
+            seen = core.answered.get(c.node_id)
+            if seen is not None:
+                return (0, -seen)
+            return (1 if c.node_id in core.sessions else 2, 0.0)
+
+        return sorted(providers, key=key)
+
+    def _next(self, call: _Call) -> None:
+        """Start the next attempt: the first provider (from the one after the last tried)
+        whose previous attempt began at least ``attempt_timeout`` ago; if none is due yet,
+        wait for the earliest."""
+        if call.done:
+            return
+        node = self.node
+        now = node.now
+        if call.deadline <= now:
+            call.expired()
+            return
+        n = len(call.providers)
+        for i in range(n):
+            c = call.providers[(call.turn + i) % n]
+            if call.next_try.get(c.node_id, now) <= now:
+                call.turn = (call.turn + i) % n
+                self._attempt(call, c)
+                return
+        due = min(call.next_try.values())
+        node.later(min(due, call.deadline) - now, lambda: self._next(call))
+
+    def _attempt(self, call: _Call, provider: Contact) -> None:
+        node = self.node
+        nid = provider.node_id
+        wait = min(self.config.attempt_timeout, call.deadline - node.now)
+        call.next_try[nid] = node.now + self.config.attempt_timeout
+
+        def answered(reply: Frame | None) -> None:
+            if call.done:
+                return
+            if isinstance(reply, Result):
+                call.end(reply, 0, "")
+            elif isinstance(reply, ErrorReply):
+                if reply.code == REFUSED and len(call.tried) < len(call.providers):
+                    call.turn += 1  # this one does not serve it (a stale or lying record)
+                    self._next(call)
+                else:
+                    call.end(reply, reply.code, reply.message)
+            else:  # no answer in time, or the provider became unreachable: the next one
+                call.turn += 1
+                self._next(call)
+
+        call.tried.add(nid)
+        call.rids[nid] = node.request(
+            provider,
+            lambda r: Call(node.id, r, call.procedure, call.args, float(call.deadline - node.now)),
+            wait,
+            answered,
+            rid=call.rids.get(nid),
+        )
+
+
+class _Call:
+    """One outgoing call: its providers (best first) and, per provider, the correlation id
+    (a retry to the same provider reuses it, so that provider runs the call once) and the
+    earliest time of its next attempt."""
+
+    __slots__ = ("args", "deadline", "done", "next_try", "procedure", "providers", "report",
+                 "rids", "timer", "tried", "turn")  # fmt: skip
+
+    def __init__(
         self,
         procedure: str,
         args: bytes,
-        provider: Contact,
         deadline: float,
-        rid: int | None,
-        finish: Callable[..., None],
+        report: Callable[[Frame | None, int, str], None],
     ) -> None:
-        node = self.node
-        remaining = deadline - node.now
-        if remaining <= 0:
-            finish(None, TIMEOUT, "deadline passed")
-            return
-        wait = min(self.config.attempt_timeout, remaining)
-        box: dict[str, int] = {}
+        self.procedure = procedure
+        self.args = args
+        self.deadline = deadline
+        self.report = report
+        self.providers: list[Contact] = []
+        self.rids: dict[bytes, int] = {}
+        self.next_try: dict[bytes, float] = {}
+        self.tried: set[bytes] = set()
+        self.turn = 0
+        self.done = False
+        self.timer: Any = None  # the deadline of the provider lookup
 
-        def answered(reply: Frame | None) -> None:
-            if isinstance(reply, Result):
-                finish(reply)
-            elif isinstance(reply, ErrorReply):
-                finish(reply, reply.code, reply.message)
-            else:  # no answer in time: retry with the same correlation id
-                self._attempt(procedure, args, provider, deadline, box["rid"], finish)
+    def end(self, reply: Frame | None, code: int, message: str) -> None:
+        if not self.done:
+            self.done = True
+            if self.timer is not None:
+                self.timer.cancel()
+            self.report(reply, code, message)
 
-        box["rid"] = node.request(
-            provider,
-            lambda r: Call(node.id, r, procedure, args, float(deadline - node.now)),
-            wait,
-            answered,
-            rid=rid,
-        )
+    def expired(self) -> None:
+        self.end(None, TIMEOUT, "deadline passed")

@@ -32,6 +32,10 @@ One :class:`QuicTransport` per node listens on a UDP address and dials peers. Co
   pre-authentication bytes.
 * **Rate limits**: a token bucket per peer on received frames; frames beyond it are dropped and
   a peer that keeps flooding (``flood_drop`` frames over the limit) is dropped and banned.
+* **Per-address caps** (sybils): at most ``max_connections_per_address`` connections accepted
+  from one remote address, and a budget of *new* node ids per address over time
+  (:mod:`mesh.admission`); a node id admitted before from an address reconnects freely, and
+  the caps only refuse newcomers -- they never close an admitted connection.
 * **Liveness**: QUIC PING keepalive on quiet connections, aioquic's idle timeout, a handshake
   timeout; dialling a failed address again waits an exponential backoff.
 
@@ -58,6 +62,7 @@ from aioquic.quic.configuration import QuicConfiguration
 from aioquic.quic.connection import QuicConnection
 
 from mesh.addresses import literal_refusal, route_refusal, split_address
+from mesh.admission import IdentityBudget
 from mesh.errors import MeshError, MeshUsageError
 from mesh.handshake import Handshake, PeerInfo
 from mesh.identity import CryptoSuite, NodeKey
@@ -68,6 +73,7 @@ from mesh.quic_connection import (
     BOOT_BYTES,
     CLOSE_AUTH,
     CLOSE_DUPLICATE,
+    CLOSE_LIMIT,
     CLOSE_NORMAL,
     CLOSE_PROTOCOL,
     CLOSED,
@@ -93,6 +99,22 @@ class TransportConfig:
 
     #: Most simultaneous connections (authenticated or not); more are refused.
     max_connections: int = 256
+    #: Most connections (authenticated or not, either direction) with one remote address (an
+    #: IPv4 address, or an IPv6 /64: :func:`mesh.admission.address_key`); an incoming one
+    #: beyond it is refused after TLS (``refused_address_cap``), so that one host cannot take
+    #: every slot of ``max_connections``.
+    max_connections_per_address: int = 32
+    #: New identities per remote address, either direction (:class:`mesh.admission.
+    #: IdentityBudget`): ``new_ids_per_address`` node ids never admitted from that address
+    #: before may authenticate at once, then one more every ``new_id_interval`` seconds; beyond
+    #: that a new node id is refused (``refused_new_identity``). The last
+    #: ``known_ids_per_address`` node ids admitted from an address reconnect freely, and no
+    #: admitted connection is ever closed by these caps. ``tracked_addresses`` bounds the
+    #: memory (least recently used address forgotten).
+    new_ids_per_address: int = 16
+    new_id_interval: float = 10.0
+    known_ids_per_address: int = 64
+    tracked_addresses: int = 4096
     #: Largest frame (the length prefix's value); a larger one drops the peer.
     max_frame_bytes: int = 4 * 1024 * 1024
     #: Frames of at least this size go on the bulk stream.
@@ -211,6 +233,11 @@ class QuicTransport:
         self._conns: set[PeerConnection] = set()
         self._active: dict[bytes, PeerConnection] = {}
         self._bans: dict[bytes, float] = {}
+        c = self.config
+        self._identities = IdentityBudget(
+            c.new_ids_per_address, c.new_id_interval, c.known_ids_per_address,
+            c.tracked_addresses,
+        )  # fmt: skip
         self._backoff: dict[str, tuple[float, float]] = {}  # address -> (next try, delay)
         self._dials: dict[str, asyncio.Future[PeerInfo]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -372,14 +399,26 @@ class QuicTransport:
     def ban(self, node_id: bytes) -> None:
         self._bans[node_id] = self.loop.time() + self.config.ban_time
 
+    def _room_for(self, conn: PeerConnection) -> bool:
+        """An accepted connection's first datagram came from ``conn.remote``: is there room
+        for one more connection from that address?"""
+        n = sum(1 for c in self._conns if c.remote == conn.remote and c.state != CLOSED)
+        return n <= self.config.max_connections_per_address
+
     def _admit(self, conn: PeerConnection) -> bool:
-        """A connection finished authentication: apply bans and the one-connection rule."""
+        """A connection finished authentication: apply bans, the new-identity budget of its
+        address and the one-connection rule."""
         assert conn.peer is not None
         nid = conn.peer.node_id
         until = self._bans.get(nid)
         if until is not None and self.loop.time() < until:
             conn.fail("banned", "peer is banned", CLOSE_AUTH)
             return False
+        if not self._identities.admit(conn.remote, nid, self.loop.time()):
+            conn.fail("refused_new_identity", "too many new identities from its address",
+                      CLOSE_LIMIT)  # fmt: skip
+            return False
+        self.stats["new_identities"] = self._identities.new_admitted
         old = self._active.get(nid)
         if old is not None and old is not conn and old.state == AUTH:
             if old.peer_boot == conn.peer_boot:

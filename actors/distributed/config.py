@@ -106,15 +106,30 @@ class MeshSettings:
         "at least; a solution is stored at once", _nonneg, ">= 0",
     )  # fmt: skip
     adopt_rate: float = _opt(
-        0.5, "float", "genotypes adopted per second at most (token bucket)", _pos, "> 0"
-    )
+        0.5, "float",
+        "genotypes adopted per second at most from publishers with earned trust (score > 0: "
+        "an accepted genotype more than its lies) -- token bucket", _pos, "> 0",
+    )  # fmt: skip
     adopt_burst: int = _opt(4, "int", "adoption burst (token bucket size)", _pos, "> 0")
+    adopt_unknown_rate: float | None = _opt(
+        None, "limit_float",
+        "genotypes adopted per second at most from all publishers without earned trust "
+        'together (fresh keys cost nothing); "none": `adopt_rate`', _pos, "> 0",
+    )  # fmt: skip
+    adopt_unknown_burst: int | None = _opt(
+        None, "limit_int", 'their adoption burst; "none": `adopt_burst`', _pos, "> 0"
+    )
     adopt_only_better: bool = _opt(
         False, "bool", "adopt only champions better than the local one (claimed fitness)"
     )
     peer_rate: float = _opt(
         1.0, "float", "envelopes accepted per second from one publisher at most", _pos, "> 0"
     )
+    relay_rate: float = _opt(
+        1.0, "float",
+        "envelopes accepted per second at most that one connected peer relays (delivers "
+        "signed by other keys), all their authors together", _pos, "> 0",
+    )  # fmt: skip
     fitness_tolerance: float = _opt(
         1e-6, "float", "absolute slack when the claimed fitness is re-measured", _nonneg, ">= 0"
     )
@@ -131,9 +146,14 @@ class MeshSettings:
     trust_penalty: float = _opt(
         1.0, "float", "score a publisher loses per lying genotype", _nonneg, ">= 0"
     )
+    relay_penalty: float = _opt(
+        1.0, "float", "score a relay loses per lying genotype it delivered for another key",
+        _nonneg, ">= 0",
+    )  # fmt: skip
     distrust_below: float = _opt(
-        -2.0, "float", "publishers scoring below this are ignored", lambda v: v <= 0, "<= 0"
-    )
+        -2.0, "float", "publishers and relays scoring below this are ignored",
+        lambda v: v <= 0, "<= 0",
+    )  # fmt: skip
     status_interval: float = _opt(
         30.0, "float", "seconds between refreshes of this node's DHT status record", _pos, "> 0"
     )

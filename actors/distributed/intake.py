@@ -1,11 +1,14 @@
 """The validation pipeline a received champion goes through before it is adopted (pure).
 
-:meth:`Intake.receive` takes the bytes of one pub/sub event with the mesh's view of it
-(authenticated publisher node id, realm) and runs, in order:
+:meth:`Intake.receive` takes the bytes of one pub/sub event with the mesh's view of it: the
+*publisher* (the key that signed the event, i.e. its author), the *relay* (``via``: the
+authenticated, connected peer that delivered it -- the publisher itself when it published
+directly, as honest nodes always do) and the realm. It runs, in order:
 
-1. **publisher checks** -- a publisher whose trust score fell below ``distrust_below`` is
-   ignored (``distrusted``); at most ``peer_rate`` envelopes per second per publisher are
-   looked at (``rate_limited``);
+1. **publisher and relay checks** -- a publisher or a relay whose trust score fell below
+   ``distrust_below`` is ignored (``distrusted``); at most ``relay_rate`` envelopes per
+   second are looked at from one relay (events it delivers signed by other keys) and at most
+   ``peer_rate`` per publisher (``rate_limited``);
 2. **envelope** (:func:`~actors.distributed.envelope.decode_envelope`): size (``oversized``),
    msgpack / fields (``malformed``), schema name, version and codec (``schema``), origin =
    SHA-256 of the signing key (``forged``), Ed25519 signature (``signature``: a tampered
@@ -19,15 +22,22 @@
    processed twice (``duplicate``); the memory is bounded (oldest forgotten first); with
    ``adopt_only_better`` a claim no better than the local champion is not taken
    (``not_better``: fewer immigrants, more diversity kept);
-6. **adoption rate** -- at most ``adopt_rate`` per second (``rate_limited``);
+6. **adoption rate** (``rate_limited``) -- two budgets: publishers with *earned trust*
+   (score above 0: accepted genotypes outweigh their lies) share ``adopt_rate`` /
+   ``adopt_burst``; every other publisher -- unknown keys, which cost nothing to mint --
+   shares ``adopt_unknown_rate`` / ``adopt_unknown_burst``. Liars signing with fresh keys
+   can therefore use up only the second budget, never a known-good publisher's;
 7. **genotype** (:func:`~actors.distributed.envelope.open_genotype`): capped decompression
    (``oversized``), hash, canonical decode with limits (``genotype``);
 
 and returns an :class:`Admission`: the shell re-evaluates the genotype locally and calls
 :meth:`Intake.settle` with the measured fitness. A claimed main fitness above the measured
 one by more than ``fitness_tolerance + fitness_relative_tolerance * |claimed|`` is a lie
-(``fitness``): the genotype is rejected and its publisher loses ``trust_penalty``; an honest
-publisher gains a little trust back (up to :data:`MAX_TRUST`).
+(``fitness``): the genotype is rejected, its publisher loses ``trust_penalty`` and, when
+another peer relayed it, that relay loses ``relay_penalty`` -- the relay is what the liar
+paid for (a connection and an identity under the transport's per-address caps), so a relay
+of liars reaches ``distrusted`` however many fresh keys signed the lies. An honest genotype
+gives its publisher (and its relay) a little trust back (up to :data:`MAX_TRUST`).
 
 Every rejection is a :class:`Rejection` with its reason; counters count what was received,
 accepted, and rejected by reason. No exception escapes :meth:`receive` for outside input.
@@ -80,12 +90,14 @@ class Rejection:
 
 @dataclass(frozen=True, slots=True)
 class Admission:
-    """An envelope passed every check but the fitness: re-evaluate ``agent`` and settle."""
+    """An envelope passed every check but the fitness: re-evaluate ``agent`` and settle.
+    ``relay`` is the peer that delivered it when that was not its publisher (else empty)."""
 
     envelope: ChampionEnvelope
     agent: Agent
     publisher: bytes
     received_at: float
+    relay: bytes = b""
 
 
 def peek_hash(payload: Any) -> bytes | None:
@@ -129,7 +141,12 @@ class Intake:
         self.local_best: float | None = None
         self._seen: OrderedDict[bytes, None] = OrderedDict()
         self._peer_buckets: OrderedDict[bytes, TokenBucket] = OrderedDict()
+        self._relay_buckets: OrderedDict[bytes, TokenBucket] = OrderedDict()
         self._adopt = TokenBucket(settings.adopt_rate, settings.adopt_burst)
+        self._adopt_unknown = TokenBucket(
+            settings.adopt_unknown_rate or settings.adopt_rate,
+            settings.adopt_unknown_burst or settings.adopt_burst,
+        )
 
     # ------------------------------------------------------------------ bookkeeping
     def remember(self, genotype_hash: bytes) -> None:
@@ -145,42 +162,68 @@ class Intake:
     def _adjust(self, publisher: bytes, delta: float) -> None:
         self.trust[publisher] = min(MAX_TRUST, self.score(publisher) + delta)
         if len(self.trust) > MAX_PUBLISHERS:
-            # forget the most trusted first: distrust must not be washed out by churn
-            best = max(self.trust, key=self.trust.__getitem__)
-            del self.trust[best]
+            # Forget first a score that changes nothing when forgotten: neither earned trust
+            # nor distrusted (a fresh key that lied once, gone back to unknown -- keys are
+            # free, so churning them must not push out known-good publishers); else the most
+            # trusted: distrust must not be washed out by churn.
+            floor = self.settings.distrust_below
+            idle = [k for k, v in self.trust.items() if floor <= v <= 0.0]
+            pool = idle or list(self.trust)
+            del self.trust[max(pool, key=self.trust.__getitem__)]
 
     def _reject(self, reason: str, detail: str, publisher: bytes) -> Rejection:
         self.rejected[reason] += 1
         return Rejection(reason, detail, publisher)
 
-    def _peer_bucket(self, publisher: bytes) -> TokenBucket:
-        bucket = self._peer_buckets.get(publisher)
+    @staticmethod
+    def _bucket(buckets: OrderedDict[bytes, TokenBucket], key: bytes, rate: float) -> TokenBucket:
+        """``key``'s bucket (``rate``/s, burst twice that); the least recently created is
+        forgotten beyond :data:`MAX_PUBLISHERS`."""
+        bucket = buckets.get(key)
         if bucket is None:
-            burst = max(1.0, 2 * self.settings.peer_rate)
-            bucket = self._peer_buckets[publisher] = TokenBucket(self.settings.peer_rate, burst)
-            if len(self._peer_buckets) > MAX_PUBLISHERS:
-                self._peer_buckets.popitem(last=False)
+            bucket = buckets[key] = TokenBucket(rate, max(1.0, 2 * rate))
+            if len(buckets) > MAX_PUBLISHERS:
+                buckets.popitem(last=False)
         return bucket
+
+    def known(self, publisher: bytes) -> bool:
+        """Has ``publisher`` earned trust (its accepted genotypes outweigh its lies)?"""
+        return self.score(publisher) > 0.0
 
     # ------------------------------------------------------------------ the pipeline
     def receive(
-        self, payload: Any, publisher: bytes, realm: str, now: float, *, fetched: bool = False
+        self,
+        payload: Any,
+        publisher: bytes,
+        realm: str,
+        now: float,
+        *,
+        fetched: bool = False,
+        via: bytes | None = None,
     ) -> Admission | Rejection:
         """Run every check but the fitness on one received event (see the module doc).
 
-        Our own events coming back (we subscribe to the topic we publish on) are returned
-        as ``own`` and counted nowhere. ``fetched`` marks an envelope read from the DHT (a
-        catch-up after joining, with ``publisher`` the record's author): one whose genotype
-        hash is already known is skipped uncounted (``duplicate``), it was no publication.
+        ``via`` is the peer that delivered the event (None or ``publisher``: the publisher
+        itself). Our own events coming back (we subscribe to the topic we publish on) are
+        returned as ``own`` and counted nowhere. ``fetched`` marks an envelope read from the
+        DHT (a catch-up after joining, with ``publisher`` the record's author and no relay
+        known): one whose genotype hash is already known is skipped uncounted
+        (``duplicate``), it was no publication.
         """
         if publisher == self.own_id:
             return Rejection("own", "our own event", publisher)
         if fetched and peek_hash(payload) in self._seen:
             return Rejection("duplicate", "already known", publisher)
         self.counters["received"] += 1
-        if self.score(publisher) < self.settings.distrust_below:
+        relay = b"" if via is None or via == publisher else via
+        s = self.settings
+        if self.score(publisher) < s.distrust_below:
             return self._reject("distrusted", "publisher distrusted", publisher)
-        if not self._peer_bucket(publisher).take(now):
+        if relay and self.score(relay) < s.distrust_below:
+            return self._reject("distrusted", "relay distrusted", publisher)
+        if relay and not self._bucket(self._relay_buckets, relay, s.relay_rate).take(now):
+            return self._reject("rate_limited", "relay over its rate", publisher)
+        if not self._bucket(self._peer_buckets, publisher, s.peer_rate).take(now):
             return self._reject("rate_limited", "publisher over its rate", publisher)
         try:
             env = decode_envelope(payload, self.limits, self.crypto)
@@ -202,14 +245,19 @@ class Intake:
             and env.main_fitness <= self.local_best
         ):
             return self._reject("not_better", "no better than our champion", publisher)
-        if not self._adopt.take(now):
-            return self._reject("rate_limited", "adoption rate reached", publisher)
+        if self.known(publisher):
+            if not self._adopt.take(now):
+                return self._reject("rate_limited", "adoption rate reached", publisher)
+        elif not self._adopt_unknown.take(now):
+            return self._reject(
+                "rate_limited", "adoption rate of unknown publishers reached", publisher
+            )
         self.remember(env.genotype_hash)
         try:
             agent = open_genotype(env, self.limits)
         except EnvelopeError as exc:
             return self._reject(exc.reason, exc.detail, publisher)
-        return Admission(env, agent, publisher, now)
+        return Admission(env, agent, publisher, now, relay)
 
     def tolerance(self, claimed: float) -> float:
         s = self.settings
@@ -219,11 +267,15 @@ class Intake:
         """The local re-evaluation of an admitted genotype gave ``measured`` (main fitness):
         ``None`` if the claim holds (accepted), a ``fitness`` :class:`Rejection` otherwise."""
         claimed = admission.envelope.main_fitness
-        pub = admission.publisher
+        pub, relay = admission.publisher, admission.relay
         if not math.isfinite(measured) or claimed > measured + self.tolerance(claimed):
             self._adjust(pub, -self.settings.trust_penalty)
+            if relay:
+                self._adjust(relay, -self.settings.relay_penalty)
             return self._reject("fitness", f"claimed {claimed:.6g}, measured {measured:.6g}", pub)
         self._adjust(pub, TRUST_GAIN)
+        if relay:
+            self._adjust(relay, TRUST_GAIN)
         self.counters["accepted"] += 1
         return None
 

@@ -11,8 +11,9 @@ calls it after every generation. It
   champion when the :class:`~.policy.PublishPolicy` says so (a sealed
   :class:`~.envelope.ChampionEnvelope`), and stores it as a DHT genotype advertisement
   under ``tweann.best.<morphology>`` (what ``megabrain mesh best`` reads);
-* on an intake thread, passes every received event through the :class:`~.intake.Intake`
-  pipeline as it arrives, **re-evaluates** each admitted genotype once on this node (no
+* on an intake thread, passes every received event, with its author and the peer that
+  delivered it (``EventReceived.via``), through the :class:`~.intake.Intake` pipeline as it
+  arrives, **re-evaluates** each admitted genotype once on this node (no
   tuning, the compiled backend) and settles the claim; accepted genotypes wait for the
   driver's next call (the end of a step, or mid-step news with ``publish_on =
   "evaluation"``), when they are handed to the population monitor (``Immigrate``: cloned
@@ -152,7 +153,8 @@ class Island:
         self.started_at = time.time()
         self._seq = time.time_ns() // 1000
         self._realms = {realm_id(r): r for r in (s.realm, *s.subscribed)}
-        self._inbox: deque[tuple[bytes, bytes, str, float, bool]] = deque(maxlen=INBOX)
+        # (payload, author, relay, realm, arrival, fetched from the DHT)
+        self._inbox: deque[tuple[bytes, bytes, bytes, str, float, bool]] = deque(maxlen=INBOX)
         self._lock = threading.Lock()  # inbox and event log
         self._arrived = threading.Condition(self._lock)
         self._state = threading.RLock()  # intake, policy, ready list, status file
@@ -260,7 +262,8 @@ class Island:
         records = await node.find(BEST_PREFIX + self.opts.morphology, realm=realm)
         for r in records:
             with self._lock:
-                self._inbox.append((r.value, node_id_of(r.author), realm, time.monotonic(), True))
+                author = node_id_of(r.author)
+                self._inbox.append((r.value, author, author, realm, time.monotonic(), True))
                 self._arrived.notify()
         self._log("catch_up", realm=realm, records=len(records))
 
@@ -279,7 +282,9 @@ class Island:
         with self._lock:
             if len(self._inbox) == self._inbox.maxlen:
                 self._dropped += 1
-            self._inbox.append((ev.payload, ev.author, realm, time.monotonic(), False))
+            self._inbox.append(
+                (ev.payload, ev.author, ev.via or ev.author, realm, time.monotonic(), False)
+            )
             self._arrived.notify()
 
     def _submit(self, coro: Any) -> Future[Any] | None:
@@ -459,13 +464,15 @@ class Island:
             except Exception:  # a bug here must not silence the island: log, go on
                 log.exception("island %s: validating an event failed", self.label)
 
-    def _validate(self, payload: bytes, author: bytes, realm: str, at: float, dht: bool) -> None:
+    def _validate(
+        self, payload: bytes, author: bytes, via: bytes, realm: str, at: float, dht: bool
+    ) -> None:
         with self._state:
-            res = self.intake.receive(payload, author, realm, at, fetched=dht)
+            res = self.intake.receive(payload, author, realm, at, fetched=dht, via=via)
         if not isinstance(res, Admission):
             if res.reason != "own" and not (dht and res.detail == "already known"):
                 self._log("reject", reason=res.reason, publisher=author.hex(),
-                          detail=res.detail[:120])  # fmt: skip
+                          via=via.hex(), detail=res.detail[:120])  # fmt: skip
                 self._write_status()
             return
         measured = self._measure(res)  # outside the lock: the driver may publish meanwhile
@@ -480,7 +487,7 @@ class Island:
         env = res.envelope
         if rejection is not None:
             self._log("reject", reason=rejection.reason, publisher=author.hex(),
-                      detail=rejection.detail[:120])  # fmt: skip
+                      via=via.hex(), detail=rejection.detail[:120])  # fmt: skip
         else:
             self._log("accept", origin=env.origin.hex(), fitness=env.main_fitness,
                       measured=measured, hash=env.genotype_hash.hex(),

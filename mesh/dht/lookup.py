@@ -5,7 +5,17 @@ FIND_NODE (or FIND_VALUE) in parallel. Every answer adds the contacts it returns
 ordered by XOR distance; as answers come in, queries go to the closest not-yet-queried
 candidates, keeping at most alpha in flight. The lookup ends when the k closest candidates
 still standing have all answered (the paper's termination rule: no answer brought a closer node
-and every one of the k closest has been queried). A contact that fails (timeout) is dropped.
+and every one of the k closest has been queried). A contact that fails (timeout, or its
+connection is gone) is dropped. A contact that is merely slow -- unanswered after the shell's
+*stall* delay, :meth:`Lookup.on_stall` -- is "removed from consideration until and unless it
+does respond" (section 2.3): it frees its slot of the alpha in flight and no longer counts
+among the k closest the termination rule waits for, so a table full of silent or vanished
+contacts costs a stall delay per alpha of them, not a request timeout each; if it answers
+while the lookup runs, its answer counts as any other. A contact the caller already knows to
+be slow (``slow``: it stalled or failed before and has not answered since) is queried too,
+but stalled from the start: it holds no slot and is not waited for. A lookup in which no one
+has answered yet does not end on stalled queries alone: it waits for an answer or for their
+failures (a node cut off from everyone still waits the request timeout, not less).
 
 For FIND_VALUE the lookup does not stop at the first record: keys here are multi-author (every
 subscriber of a topic stores its own record under one key), so it runs to the same end and
@@ -18,13 +28,13 @@ query to the closest node found, i.e. the sequential round trips needed to reach
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from mesh.frames import Contact, Record
 
 __all__ = ["DisjointLookup", "Lookup"]
 
-_NEW, _INFLIGHT, _DONE, _FAILED = 0, 1, 2, 3
+_NEW, _INFLIGHT, _DONE, _FAILED, _STALLED = 0, 1, 2, 3, 4
 
 
 class Lookup:
@@ -40,9 +50,13 @@ class Lookup:
         alpha: int = 3,
         find_value: bool = False,
         claimed: set[bytes] | None = None,
+        slow: Callable[[bytes], bool] | None = None,
     ) -> None:
         self.target = target
         self._claimed = claimed
+        self._slow = slow
+        self._stalled = 0  # queries stalled and not answered or failed yet
+        self._answered = 0
         self.k = k
         self.alpha = alpha
         self.find_value = find_value
@@ -83,19 +97,27 @@ class Lookup:
         sl = self._shortlist
         claimed = self._claimed
         i = 0
-        while self._inflight < self.alpha and i < min(len(sl), self.k):
+        window = 0  # shortlist entries looked at that count among the k closest
+        while self._inflight < self.alpha and i < len(sl) and window < self.k:
             nid = sl[i][1]
-            if self._state[nid] == _NEW:
+            state = self._state[nid]
+            if state == _NEW:
                 if claimed is not None:
                     if nid in claimed:  # another disjoint path owns it: not ours to use
                         self._state[nid] = _FAILED
                         del sl[i]
                         continue
                     claimed.add(nid)
-                self._state[nid] = _INFLIGHT
-                self._inflight += 1
                 self.queries += 1
                 out.append(self._contacts[nid])
+                if self._slow is not None and self._slow(nid):  # known slow: not waited for
+                    self._state[nid] = _STALLED
+                    self._stalled += 1
+                    i += 1
+                    continue
+                self._state[nid] = _INFLIGHT
+                self._inflight += 1
+            window += state != _STALLED
             i += 1
         return out
 
@@ -109,10 +131,15 @@ class Lookup:
         self, node_id: bytes, contacts: tuple[Contact, ...], records: tuple[Record, ...] = ()
     ) -> None:
         """``node_id`` answered with ``contacts`` (and, for FIND_VALUE, ``records``)."""
-        if self._state.get(node_id) != _INFLIGHT:
+        state = self._state.get(node_id)
+        if state not in (_INFLIGHT, _STALLED):
             return
         self._state[node_id] = _DONE
-        self._inflight -= 1
+        self._answered += 1
+        if state == _INFLIGHT:
+            self._inflight -= 1
+        else:
+            self._stalled -= 1
         depth = self._depth[node_id] + 1
         for c in contacts[: self.k]:
             self._learn(c, depth)
@@ -127,19 +154,41 @@ class Lookup:
 
     def on_failure(self, node_id: bytes) -> None:
         """``node_id`` did not answer in time: drop it from the shortlist."""
-        if self._state.get(node_id) != _INFLIGHT:
+        state = self._state.get(node_id)
+        if state not in (_INFLIGHT, _STALLED):
             return
         self._state[node_id] = _FAILED
-        self._inflight -= 1
+        if state == _INFLIGHT:
+            self._inflight -= 1
+        else:
+            self._stalled -= 1
         d = self._t ^ int.from_bytes(node_id, "big")
         self._shortlist.remove((d, node_id))
 
+    def on_stall(self, node_id: bytes) -> bool:
+        """``node_id`` has not answered within the stall delay: free its slot and stop
+        counting it among the k closest, until it answers (:meth:`on_response`) or fails.
+        True if it was still in flight (it answered or failed already otherwise)."""
+        if self._state.get(node_id) != _INFLIGHT:
+            return False
+        self._state[node_id] = _STALLED
+        self._inflight -= 1
+        self._stalled += 1
+        return True
+
     @property
     def done(self) -> bool:
-        """True once the k closest live candidates have all answered."""
-        if self._inflight:
+        """True once the k closest live candidates (stalled ones aside) have all answered --
+        and someone has answered, unless no query is pending any more."""
+        if self._inflight or (self._stalled and not self._answered):
             return False
-        return all(self._state[nid] != _NEW for _, nid in self._shortlist[: self.k])
+        live = (nid for _, nid in self._shortlist if self._state[nid] != _STALLED)
+        for n, nid in enumerate(live):
+            if n >= self.k:
+                break
+            if self._state[nid] == _NEW:
+                return False
+        return True
 
     def result(self) -> list[Contact]:
         """The k closest contacts that answered, closest first."""
@@ -182,6 +231,7 @@ class DisjointLookup:
         alpha: int = 3,
         d: int = 2,
         find_value: bool = False,
+        slow: Callable[[bytes], bool] | None = None,
     ) -> None:
         self.target = target
         self.k = k
@@ -189,7 +239,7 @@ class DisjointLookup:
         claimed: set[bytes] = set()
         self.paths = [
             Lookup(target, initial[i::d], own_id, k=k, alpha=alpha, find_value=find_value,
-                   claimed=claimed)
+                   claimed=claimed, slow=slow)
             for i in range(d)
         ]  # fmt: skip
         self._owner: dict[bytes, Lookup] = {}
@@ -213,6 +263,10 @@ class DisjointLookup:
         path = self._owner.get(node_id)
         if path is not None:
             path.on_failure(node_id)
+
+    def on_stall(self, node_id: bytes) -> bool:
+        path = self._owner.get(node_id)
+        return path is not None and path.on_stall(node_id)
 
     def add_records(self, records: Iterable[Record]) -> None:
         self.paths[0].add_records(records)

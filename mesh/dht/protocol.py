@@ -233,10 +233,11 @@ class Dht:
         lk: Lookup | DisjointLookup
         if cfg.disjoint_paths > 1:
             lk = DisjointLookup(target, seed, node.key.node_id, k=cfg.k, alpha=cfg.alpha,
-                                d=cfg.disjoint_paths, find_value=find_value)  # fmt: skip
+                                d=cfg.disjoint_paths, find_value=find_value,
+                                slow=self.routing.is_slow)  # fmt: skip
         else:
             lk = Lookup(target, seed, node.key.node_id, k=cfg.k, alpha=cfg.alpha,
-                        find_value=find_value)  # fmt: skip
+                        find_value=find_value, slow=self.routing.is_slow)  # fmt: skip
         if find_value:  # our own storage counts as a responder
             lk.add_records(self.storage.get(target, node.now, include_deleted=True))
         state = {"finished": False}
@@ -261,14 +262,29 @@ class Dht:
         def find_node_frame(rid: int) -> Frame:
             return FindNode(node.id, rid, target)
 
+        stall = cfg.lookup_stall if 0 < cfg.lookup_stall < cfg.request_timeout else 0.0
+
         def drive() -> None:
             for c in lk.next_queries():
                 make = find_value_frame if find_value else find_node_frame
                 node.request(c, make, cfg.request_timeout, partial(answered, c))
+                if stall:
+                    node.later(stall, partial(stalled, c.node_id))
             if lk.done:
                 finish()
 
+        def stalled(nid: bytes) -> None:
+            if not state["finished"] and lk.on_stall(nid):
+                self.routing.mark_slow(nid)
+                drive()
+
         def answered(c: Contact, reply: Frame | None) -> None:
+            if reply is not None:
+                self.routing.answered(c.node_id)
+            if state["finished"]:  # a stalled query answering after the end
+                if reply is None:
+                    self.routing.failed(c.node_id)
+                return
             if isinstance(reply, Nodes):
                 lk.on_response(c.node_id, reply.contacts)
             elif isinstance(reply, Value):

@@ -13,6 +13,14 @@ least-recently-seen contact, which the caller should ping (an action, not I/O he
 if that contact has been silent for ``ping_after`` seconds, so that a busy node does not ping
 on every new sender (the paper's section 4.1 likewise defers pings it can avoid). If the ping
 fails the caller calls :meth:`RoutingTable.remove`, which promotes the freshest replacement.
+
+The table also remembers which node ids are *slow*: a request to them stalled or went
+unanswered (:meth:`RoutingTable.mark_slow`, :meth:`RoutingTable.failed`) and they have not
+answered one since (:meth:`RoutingTable.answered`). Lookups still query them but do not wait
+for them (see :mod:`mesh.dht.lookup`), so contacts that vanished -- still listed by other
+nodes until those notice -- cost one stall, not one per lookup. The memory outlives removal
+from the buckets (other nodes keep returning such contacts) and is bounded (``slow_size``,
+least recently marked forgotten first).
 """
 
 from __future__ import annotations
@@ -67,6 +75,7 @@ class RoutingTable:
         k: int = K,
         replacement_size: int | None = None,
         ping_after: float = 0.0,
+        slow_size: int = 1024,
     ) -> None:
         self.own_id = own_id
         self._own_int = int.from_bytes(own_id, "big")
@@ -79,6 +88,8 @@ class RoutingTable:
         self._ints: dict[bytes, int] = {}  # node id -> its integer value (for distances)
         #: Ask to ping the least-recently-seen contact only if it was silent this long.
         self.ping_after = ping_after
+        self._slow: OrderedDict[bytes, None] = OrderedDict()
+        self.slow_size = slow_size
 
     def __len__(self) -> int:
         return len(self._where)
@@ -164,12 +175,28 @@ class RoutingTable:
     def _cpl(self, nid: bytes) -> int:
         return ID_BITS - (self._own_int ^ int.from_bytes(nid, "big")).bit_length()
 
+    def mark_slow(self, node_id: bytes) -> None:
+        """A request to ``node_id`` has gone unanswered for too long (see the module doc)."""
+        self._slow[node_id] = None
+        self._slow.move_to_end(node_id)
+        while len(self._slow) > self.slow_size:
+            self._slow.popitem(last=False)
+
+    def answered(self, node_id: bytes) -> None:
+        """``node_id`` answered a request: it is not slow (any more)."""
+        self._slow.pop(node_id, None)
+
+    def is_slow(self, node_id: bytes) -> bool:
+        return node_id in self._slow
+
     def failed(self, node_id: bytes, limit: int = 2) -> bool:
         """``node_id`` left a request unanswered; after ``limit`` in a row it is removed.
 
         Section 4.1's lazy replacement: stale contacts are found by the traffic we send
         anyway, and a replacement takes the slot. Returns True if the contact was removed.
+        The node id is also marked slow (:meth:`mark_slow`).
         """
+        self.mark_slow(node_id)
         if node_id not in self._where:
             return False
         n = self._failures.get(node_id, 0) + 1

@@ -153,3 +153,121 @@ def test_adopt_only_better_than_the_local_champion() -> None:
     # not marked as seen: it may be taken later, e.g. by a node whose champion is worse
     intake.local_best = 0.1
     assert isinstance(_admit(intake, envelope(A, seed=1, fitness=0.5).to_bytes()), Admission)
+
+
+# ---------------------------------------------------------------------- relays and fresh keys
+def _default_intake(**changes: object) -> Intake:
+    """The intake at the shipped defaults (adopt_rate 0.5, adopt_burst 4, peer_rate 1)."""
+    return Intake(dataclasses.replace(MeshSettings(realm="lab"), **changes), ME.node_id, "xor")
+
+
+def _earn_trust(intake: Intake, k, seed: int = 50, now: float = 0.0) -> None:
+    res = intake.receive(envelope(k, seed=seed).to_bytes(), k.node_id, "lab", now)
+    assert isinstance(res, Admission)
+    assert intake.settle(res, measured=0.5) is None
+    assert intake.known(k.node_id)
+
+
+def test_relayed_liars_with_fresh_keys_cannot_starve_a_known_publisher() -> None:
+    """The attack: connected peers relay lying champions signed by fresh keys that never
+    connected; they used up the one adoption burst, so the next honest champion was refused,
+    and no liar ever reached `distrusted` (each key lied once)."""
+    intake = _default_intake()
+    honest, relays = A, (key(66), key(67))
+    _earn_trust(intake, honest, now=-10.0)  # its adoption long ago: the budgets are full
+    fresh = iter(key(100 + i) for i in range(20))
+
+    def lie(relay, now: float) -> Admission | Rejection:
+        k = next(fresh)
+        env = envelope(k, seed=int.from_bytes(k.node_id[:2], "big"), fitness=50.0)
+        return intake.receive(env.to_bytes(), k.node_id, "lab", now, via=relay.node_id)
+
+    for relay in relays:  # four lies at once: the adoption burst of unknown publishers
+        for _ in range(2):
+            res = lie(relay, 1.0)
+            assert isinstance(res, Admission) and res.relay == relay.node_id
+            rej = intake.settle(res, measured=0.3)
+            assert rej is not None and rej.reason == "fitness"
+    newcomer = key(120)  # an unknown publisher now waits for that budget ...
+    late = intake.receive(envelope(newcomer, seed=30).to_bytes(), newcomer.node_id, "lab", 1.0)
+    assert isinstance(late, Rejection) and late.reason == "rate_limited"
+    # ... but the known publisher's champion has a budget of its own
+    res = intake.receive(envelope(honest, seed=31).to_bytes(), honest.node_id, "lab", 1.0)
+    assert isinstance(res, Admission)
+    # every lie cost its relay: one more each and they are distrusted, whatever key signs
+    for relay in relays:
+        res = lie(relay, 20.0)
+        assert isinstance(res, Admission)
+        intake.settle(res, measured=0.3)
+        assert intake.score(relay.node_id) < intake.settings.distrust_below
+        res = lie(relay, 40.0)
+        assert isinstance(res, Rejection) and res.reason == "distrusted"
+        assert res.detail == "relay distrusted"
+    # the fresh keys are no better off than before they lied: unknown, not known-good
+    assert not any(intake.known(k) for k in intake.trust if k != honest.node_id)
+
+
+def test_each_relay_is_rate_limited_over_all_the_keys_it_relays() -> None:
+    intake = _intake(relay_rate=1.0)  # burst 2
+    relay = key(67)
+    reasons = []
+    for i in range(5):
+        k = key(130 + i)
+        res = intake.receive(
+            envelope(k, seed=40 + i).to_bytes(), k.node_id, "lab", 0.0, via=relay.node_id
+        )
+        reasons.append(res.reason if isinstance(res, Rejection) else "admitted")
+    assert reasons == ["admitted", "admitted", "rate_limited", "rate_limited", "rate_limited"]
+    # another relay, and direct publications, have their own limits
+    other = key(68)
+    k = key(140)
+    res = intake.receive(envelope(k, seed=60).to_bytes(), k.node_id, "lab", 0.0, via=other.node_id)
+    assert isinstance(res, Admission)
+    assert isinstance(_admit(intake, envelope(B, seed=61).to_bytes(), B.node_id), Admission)
+
+
+def test_a_direct_liar_is_penalised_once_an_honest_relay_gains() -> None:
+    intake = _intake(trust_penalty=1.0, relay_penalty=1.0)
+    res = intake.receive(envelope(A, seed=1, fitness=9.0).to_bytes(), A.node_id, "lab", 0.0,
+                         via=A.node_id)  # fmt: skip
+    assert isinstance(res, Admission) and res.relay == b""
+    intake.settle(res, measured=0.1)
+    assert intake.score(A.node_id) == -1.0  # publisher and relay are one: one penalty
+    relay, k = key(69), key(150)
+    res = intake.receive(envelope(k, seed=2).to_bytes(), k.node_id, "lab", 0.0, via=relay.node_id)
+    assert isinstance(res, Admission)
+    assert intake.settle(res, measured=0.5) is None
+    assert intake.known(k.node_id) and intake.score(relay.node_id) > 0
+
+
+def test_a_lie_penalises_the_relay_as_set() -> None:
+    intake = _intake(trust_penalty=0.5, relay_penalty=2.0)
+    relay, k = key(70), key(151)
+    res = intake.receive(envelope(k, seed=3, fitness=9.0).to_bytes(), k.node_id, "lab", 0.0,
+                         via=relay.node_id)  # fmt: skip
+    assert isinstance(res, Admission)
+    intake.settle(res, measured=0.1)
+    assert intake.score(k.node_id) == -0.5 and intake.score(relay.node_id) == -2.0
+
+
+def test_unknown_publishers_budget_is_its_own_setting() -> None:
+    intake = _intake(adopt_rate=100.0, adopt_burst=100, adopt_unknown_rate=0.1,
+                     adopt_unknown_burst=1)  # fmt: skip
+    _earn_trust(intake, A)  # spends the one unknown token
+    fresh = key(160)
+    rej = intake.receive(envelope(fresh, seed=5).to_bytes(), fresh.node_id, "lab", 0.0)
+    assert isinstance(rej, Rejection) and rej.reason == "rate_limited"
+    for seed in range(6, 12):  # the known publisher is not held by it
+        assert isinstance(_admit(intake, envelope(A, seed=seed).to_bytes()), Admission)
+
+
+def test_forgetting_scores_keeps_known_and_distrusted_ones(monkeypatch) -> None:
+    import actors.distributed.intake as intake_mod
+
+    monkeypatch.setattr(intake_mod, "MAX_PUBLISHERS", 4)
+    intake = _intake()
+    intake.trust = {b"good": 0.5, b"bad": -3.0}
+    for i in range(5):  # fresh keys that lied once each: the churn an attacker can make
+        intake._adjust(bytes([i]) * 4, -1.0)
+    assert intake.trust[b"good"] == 0.5 and intake.trust[b"bad"] == -3.0
+    assert len(intake.trust) == 4
