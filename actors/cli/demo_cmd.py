@@ -6,6 +6,9 @@ fitness, evaluations, genotypes sent / received / accepted / rejected), stops ev
 soon as one solves the task (or at ``--timeout``), prints a summary, and writes a PNG of
 each node's best fitness over time with the adoptions marked. Every file goes to ``--out``
 (status, event logs, node logs, the plot). Exit status 0 when a node solved, 1 otherwise.
+A node that dies mid-run (killed, or exiting on its own) is reported when it happens and in
+the summary, its figures stay those of its last status, and the demo removes the control
+file a killed node leaves behind.
 """
 
 from __future__ import annotations
@@ -64,19 +67,44 @@ class Node:
     log: Any
     control_path: Path
     status: dict[str, Any] = field(default_factory=dict)
+    #: ``(seconds into the demo, exit status)`` of a node that ended before the demo stopped it
+    died: tuple[float, int] | None = None
+    stopped: bool = False  # the demo ended it (SIGTERM at the end of the run)
 
     def refresh(self) -> dict[str, Any]:
-        with contextlib.suppress(OSError, ValueError):
-            self.status = json.loads(self.status_path.read_text())
+        if self.died is None:  # a dead node's last status is kept as it was
+            with contextlib.suppress(OSError, ValueError):
+                self.status = json.loads(self.status_path.read_text())
         return self.status
 
     @property
     def running(self) -> bool:
         return self.proc.poll() is None
 
+    def check_death(self, elapsed: float) -> bool:
+        """Record (once) that the node ended on its own or was killed. A killed node cannot
+        remove its control file: the demo removes it. True the first time it is seen."""
+        rc = self.proc.poll()
+        if rc is None or self.stopped or self.died is not None:
+            return False
+        self.refresh()
+        self.died = (elapsed, rc)
+        if rc < 0:
+            self.control_path.unlink(missing_ok=True)
+        return True
+
+    @property
+    def state(self) -> str:
+        if self.status.get("solved"):
+            return "solved"
+        if self.died is not None:
+            return _ending(self.died[1])
+        return "running" if self.running else "stopped"
+
     def stop(self, grace: float = 5.0) -> None:
         """SIGTERM (the island lets its last publications leave), then SIGKILL, by PID."""
         if self.proc.poll() is None:
+            self.stopped = True
             os.kill(self.proc.pid, signal.SIGTERM)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(timeout=grace)
@@ -142,12 +170,27 @@ def _last_error(node: Node) -> str:
     return ""
 
 
+def _ending(rc: int) -> str:
+    """How a node's process ended, from its exit status."""
+    if rc < 0:
+        with contextlib.suppress(ValueError):
+            return f"killed ({signal.Signals(-rc).name})"
+        return f"killed (signal {-rc})"
+    return "finished" if rc == 0 else f"exited {rc}"
+
+
+def _death_line(n: Node) -> str:
+    assert n.died is not None
+    at, rc = n.died
+    return (f"{n.name} {_ending(rc)} at {at:.1f} s, generation {n.status.get('generation', 0)}: "
+            f"its figures are frozen at its last status; see its log {n.log.name}")  # fmt: skip
+
+
 def _row(n: Node) -> list[str]:
     st = n.status
     best = st.get("best")
-    state = "solved" if st.get("solved") else ("running" if n.running else "exited")
     return [
-        n.name, state, str(st.get("generation", 0)),
+        n.name, n.state, str(st.get("generation", 0)),
         "-" if best is None else f"{best:.4f}", f"{st.get('evaluations', 0):,}",
         str(st.get("published", 0)), str(st.get("received", 0)),
         str(st.get("accepted", 0)), str(st.get("rejected", 0)),
@@ -200,6 +243,7 @@ def run_demo(args: argparse.Namespace) -> int:
         winner = _watch(nodes, args, started)
     finally:
         for n in nodes:
+            n.check_death(time.monotonic() - started)
             n.stop()
     elapsed = time.monotonic() - started
     for n in nodes:
@@ -228,14 +272,18 @@ def _watch(nodes: list[Node], args: argparse.Namespace, started: float) -> Node 
             elapsed = time.monotonic() - started
             for n in nodes:
                 n.refresh()
+                if n.check_death(elapsed):
+                    (live.console.print if live is not None else print)(
+                        f"[{elapsed:5.0f} s] {_death_line(n)}"
+                    )
             winner = next((n for n in nodes if n.status.get("solved")), None)
             if live is not None:
                 live.update(_table(nodes, elapsed, args))
             elif elapsed - last_line >= 5.0 or winner is not None:
                 last_line = elapsed
                 cells = ", ".join(
-                    f"{r[0]} gen {r[2]} best {r[3]} evals {r[4]} "
-                    f"s/r/a/x {r[5]}/{r[6]}/{r[7]}/{r[8]}"
+                    f"{r[0]}{'' if r[1] in ('running', 'solved') else ' ' + r[1].upper()} "
+                    f"gen {r[2]} best {r[3]} evals {r[4]} s/r/a/x {r[5]}/{r[6]}/{r[7]}/{r[8]}"
                     for r in map(_row, nodes)
                 )  # fmt: skip
                 print(f"[{elapsed:5.0f} s] {cells}", flush=True)
@@ -261,15 +309,18 @@ def _summary(nodes: list[Node], winner: Node | None, elapsed: float, args: Any) 
     else:
         print(f"no node solved {args.morphology} within {elapsed:.0f} s "
               f"({total:,} evaluations across {len(nodes)} nodes).")  # fmt: skip
-    print(f"{'node':5} {'best':>8} {'evals':>8} {'sent':>5} {'recv':>5} {'acc':>5} {'rej':>5}"
-          "  rejected by reason        latency p50 (s)")  # fmt: skip
+    for n in nodes:
+        if n.died is not None:
+            print(_death_line(n))
+    print(f"{'node':5} {'state':16} {'best':>8} {'evals':>8} {'sent':>5} {'recv':>5} {'acc':>5} "
+          f"{'rej':>5}  rejected by reason        latency p50 (s)")  # fmt: skip
     for n in nodes:
         st = n.status
         lat = sorted(e["latency"] for e in _events(n, "accept") if "latency" in e)
         p50 = f"{lat[len(lat) // 2]:.2f}" if lat else "-"
         best = st.get("best")
         reasons = ",".join(f"{k}={v}" for k, v in st.get("rejected_by_reason", {}).items()) or "-"
-        print(f"{n.name:5} {'-' if best is None else f'{best:.4f}':>8} "
+        print(f"{n.name:5} {n.state:16} {'-' if best is None else f'{best:.4f}':>8} "
               f"{st.get('evaluations', 0):>8} {st.get('published', 0):>5} "
               f"{st.get('received', 0):>5} {st.get('accepted', 0):>5} "
               f"{st.get('rejected', 0):>5}  {reasons:25} {p50:>8}")  # fmt: skip
@@ -308,6 +359,9 @@ def _plot(nodes: list[Node], path: Path, args: Any) -> None:
                        label=f"{n.name} adopts")  # fmt: skip
         if n.status.get("solved"):
             ax.scatter([xs[-1]], [ys[-1]], marker="*", s=200, color=line.get_color(), zorder=4)
+        elif n.died is not None:
+            ax.scatter([xs[-1]], [ys[-1]], marker="X", s=90, color=line.get_color(), zorder=4,
+                       label=f"{n.name} {n.state}")  # fmt: skip
     mode = "isolated" if args.isolated else "sharing champions"
     ax.set_title(f"{args.morphology}: best fitness per island ({mode}); ▼ adoption, ★ solved")
     ax.set_xlabel("seconds")

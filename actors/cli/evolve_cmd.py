@@ -202,6 +202,7 @@ def import_modules(specs: list[str]) -> list[str]:
 
 def run_evolve(args: argparse.Namespace) -> int:
     from actors import __version__ as megabrain_version
+    from actors.cli.stores import open_existing_store
     from actors.evolution.backends import BackendError, check_backend
     from actors.evolution.errors import EvolutionError
     from actors.evolution.reporters import (
@@ -239,11 +240,19 @@ def run_evolve(args: argparse.Namespace) -> int:
         raise UsageError("--resume needs --store PATH")
     check_json_target(args.json)
     if args.store:
+        run_id = f"{args.morphology}-{args.seed}"
         try:
-            with GenotypeStore(args.store) as store:
-                held = store.last_checkpoint(f"{args.morphology}-{args.seed}") is not None
+            opener = open_existing_store if args.resume else GenotypeStore
+            with opener(args.store) as store:
+                held = store.last_checkpoint(run_id) is not None
+                runs = [p for p in store.list_populations() if store.last_checkpoint(p)]
         except StoreError as exc:
             raise UsageError(str(exc)) from exc
+        if args.resume and not held:
+            raise UsageError(
+                f"{args.store} holds no checkpoint of this run ({args.morphology}, seed "
+                f"{args.seed}) to resume; runs held: {', '.join(runs) or 'none'}"
+            )
         if held and not args.resume:
             raise UsageError(
                 f"{args.store} already holds this run ({args.morphology}, seed {args.seed}): "

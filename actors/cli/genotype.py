@@ -24,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from actors.cli import UsageError
+from actors.cli.stores import open_existing_store
 from actors.genotype import (
     ActuatorSpec,
     Agent,
@@ -42,7 +43,6 @@ from actors.genotype import (
     offspring,
 )
 from actors.genotype.codec import DEFAULT_LIMITS
-from actors.genotype.store import GenotypeStore
 
 __all__ = ["read_agent_file", "register"]
 
@@ -177,21 +177,15 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open_store(path: str) -> GenotypeStore:
-    if not Path(path).exists():
-        raise UsageError(f"no store at {path}")
-    return GenotypeStore(path)
-
-
 def _store_list(args: argparse.Namespace) -> int:
-    with _open_store(args.db) as store:
+    with open_existing_store(args.db) as store:
         for agent_id in store.list_agents(population_id=args.population):
             print(agent_id)
     return 0
 
 
 def _store_export(args: argparse.Namespace) -> int:
-    with _open_store(args.db) as store:
+    with open_existing_store(args.db) as store:
         agent = store.get_agent(args.agent_id)
     if agent is None:
         raise UsageError(f"no agent {args.agent_id} in {args.db}")

@@ -11,8 +11,6 @@ with one line naming the problem (the command exits 2).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from actors.cli import UsageError
 from actors.genotype import Agent
 
@@ -31,14 +29,13 @@ def load_genotype(genotype: str, store: str | None = None) -> Agent:
 
 
 def _from_store(genotype: str, store: str) -> Agent:
+    from actors.cli.stores import open_existing_store
     from actors.evolution.checkpoint import state_from_json
     from actors.evolution.errors import EvolutionError
-    from actors.genotype import GenotypeStore, StoreError
+    from actors.genotype import StoreError
 
-    if not Path(store).is_file():
-        raise UsageError(f"no store at {store}")
     try:
-        with GenotypeStore(store) as db:
+        with open_existing_store(store) as db:
             if genotype != "champion":
                 agent = db.get_agent(genotype)
                 if agent is None:

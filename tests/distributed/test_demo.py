@@ -74,3 +74,50 @@ def test_mesh_best_and_nodes(tmp_path: Path) -> None:
             b.kill()
     finally:
         a.kill()
+
+
+def test_demo_reports_a_node_killed_mid_run_and_removes_its_control_file(tmp_path: Path) -> None:
+    """SIGKILL one island while the demo runs: the demo says so at once (progress line), shows
+    its state in the summary table, keeps the other island running to the end, and removes the
+    control file the killed node could not remove itself."""
+    out = tmp_path / "demo"
+    cfg = tmp_path / "hard.toml"
+    cfg.write_text("[stopping]\nfitness_goal = 1e9\n", encoding="utf-8")  # nobody solves
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "actors", "demo", "--morphology", "dpnv", "--nodes", "2",
+         "--population", "4", "--timeout", "20", "--no-live", "--out", str(out),
+         "--config", str(cfg)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        status = out / "n1.status.json"
+
+        def generation_of_n1() -> dict | None:
+            try:
+                st = json.loads(status.read_text())
+            except (OSError, ValueError):
+                return None
+            return st if st.get("generation", 0) >= 1 else None
+
+        victim = wait_for(generation_of_n1, 90.0, "n1 evolving")
+        assert (out / "n1.control.json").exists()
+        os.kill(victim["pid"], 9)
+        stdout, stderr = demo.communicate(timeout=120)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait(timeout=10)
+    assert demo.returncode == 1, stdout + stderr  # nobody solved
+    assert "Traceback" not in stderr
+    progress = [ln for ln in stdout.splitlines() if ln.startswith("[")]
+    killed = [ln for ln in progress if "n1 killed (SIGKILL) at " in ln]
+    assert len(killed) == 1, stdout  # reported once, when it happened
+    later = progress[progress.index(killed[0]) + 1 :]
+    assert later and all("n1 KILLED (SIGKILL)" in ln for ln in later if " gen " in ln), stdout
+    rows = {ln.split()[0]: ln for ln in stdout.splitlines() if ln.startswith(("n0 ", "n1 "))}
+    assert "killed (SIGKILL)" in rows["n1"] and "stopped" in rows["n0"], stdout
+    assert not (out / "n1.control.json").exists()
+    assert not list(out.glob("*.control.json"))
+    with pytest.raises(ProcessLookupError):
+        os.kill(victim["pid"], 0)
