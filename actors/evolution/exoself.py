@@ -8,7 +8,7 @@ DXNN's exoself is the process that owns one agent's network while it is evaluate
 2. run the tuning phase (:class:`~actors.evolution.exoself_core.TuningSession`): every
    evaluation sets the candidate weights, resets the network and runs one episode on a new
    scape; the scape's goal (and the fitness goal, if any) ends tuning early;
-3. if the phenotype dies mid-evaluation (:class:`~actors.evolution.backends.PhenotypeDied`,
+3. if the phenotype dies mid-evaluation (:class:`~actors.phenotype.errors.PhenotypeDied`,
    e.g. a neuron actor crashed), close it, build a new one and repeat that evaluation --
    same weights, same scape seed -- counting and logging the restart; after
    ``max_restarts`` the task fails with :class:`ExoselfError` (no genotype is lost: the

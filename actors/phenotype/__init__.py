@@ -14,6 +14,7 @@ See ``docs/phenotype.md``.
 
 from actors.phenotype.core import HEREDITY_TYPES, CortexCore, NeuronCore
 from actors.phenotype.errors import (
+    PhenotypeDied,
     PhenotypeDown,
     PhenotypeError,
     PhenotypeProtocolError,
@@ -31,6 +32,7 @@ __all__ = [
     "CortexCore",
     "NeuronBackup",
     "NeuronCore",
+    "PhenotypeDied",
     "PhenotypeDown",
     "PhenotypeError",
     "PhenotypeProtocolError",

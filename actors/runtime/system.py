@@ -185,6 +185,11 @@ class RuntimeSystem:
             raise
         return self
 
+    @property
+    def running(self) -> bool:
+        """Whether the actor system is started and not shut down."""
+        return self.asys is not None
+
     def pids(self) -> list[int]:
         """The Admin and every actor process (empty in ``simple`` mode)."""
         return procs.tree_pids(self.admin_pid) if self.admin_pid else []
