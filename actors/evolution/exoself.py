@@ -39,8 +39,8 @@ from actors.evolution.errors import EvolutionError
 from actors.evolution.exoself_core import Episode, TuningSession, run_episode_flat
 from actors.evolution.success import success_test
 from actors.genotype import Agent, decode_agent, encode_agent
+from actors.genotype.network import agent_with_weights, spec_from_agent
 from actors.neural.errors import SpecError
-from actors.neural.from_genotype import agent_with_weights, spec_from_agent
 from actors.runtime import Worker
 from morphologies import get_morphology
 

@@ -1,7 +1,7 @@
 """The exoself's pure core: one agent's tuning phase over flat weights, and the episode loop.
 
 :class:`TuningSession` is DXNN2's ``exoself.erl`` ``loop(S, gt)`` on the flat weight layout
-of :func:`actors.neural.from_genotype.spec_from_agent`, driven by the cores of
+of :func:`actors.genotype.network.spec_from_agent`, driven by the cores of
 :mod:`actors.evolution.tuning`:
 
 1. the first evaluation uses the genotype's weights;
@@ -46,8 +46,8 @@ from actors.evolution.tuning import (
     start_tuning,
     tuning_attempts,
 )
+from actors.genotype.network import flat_deltas, spec_from_agent, weight_slots
 from actors.genotype.records import Agent
-from actors.neural.from_genotype import flat_deltas, spec_from_agent, weight_slots
 from morphologies.base import (
     EpisodeResult,
     Morphology,

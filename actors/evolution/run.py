@@ -54,8 +54,8 @@ from actors.evolution.reporters import Reporter, ReporterSet
 from actors.evolution.species import species_stats
 from actors.evolution.stats import GenerationStats, RunInfo, RunSummary, generation_stats
 from actors.genotype import Agent, decode_agent
+from actors.genotype.network import spec_from_agent
 from actors.neural.compiled import CompiledNetwork
-from actors.neural.from_genotype import spec_from_agent
 from actors.runtime import (
     ChildSpec,
     SupervisorArgs,

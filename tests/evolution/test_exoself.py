@@ -18,7 +18,7 @@ from actors.evolution.exoself import EvaluateAgent, ExoselfError, run_exoself
 from actors.evolution.exoself_core import TuningSession
 from actors.evolution.success import SUCCESS_TESTS
 from actors.genotype import decode_agent, encode_agent, mutate
-from actors.neural.from_genotype import spec_from_agent
+from actors.genotype.network import spec_from_agent
 from tests.evolution.helpers import DyingPhenotype, NeuronKillingPhenotype, seed_agent
 
 register_backend("test-dying", DyingPhenotype, replace=True)
