@@ -27,7 +27,6 @@ from typing import Any
 
 from actors.evolution.constraint import (
     CONSTRAINT_KEYS,
-    HEREDITY_TYPES,
     MUTATION_COUNT_FUNCTIONS,
     check_value,
     is_positive,
@@ -44,11 +43,11 @@ from actors.evolution.selection import (
     SelectionParams,
 )
 from actors.evolution.tuning import DURATIONS, SELECTIONS
+from actors.neural.plasticity import HEREDITY_TYPES
 
 __all__ = [
     "CONSTRAINT_KEYS",
     "EVOLUTION_TYPES",
-    "HEREDITY_TYPES",
     "MUTATION_COUNT_FUNCTIONS",
     "OP_MODES",
     "EvolutionConfig",

@@ -12,7 +12,7 @@
 See ``docs/phenotype.md``.
 """
 
-from actors.phenotype.core import HEREDITY_TYPES, CortexCore, NeuronCore
+from actors.phenotype.core import CortexCore, NeuronCore
 from actors.phenotype.errors import (
     PhenotypeDied,
     PhenotypeDown,
@@ -27,7 +27,6 @@ from actors.phenotype.perturb import perturb_blocks, perturb_network
 from actors.phenotype.plan import Plan, make_plan
 
 __all__ = [
-    "HEREDITY_TYPES",
     "ActorPhenotype",
     "CortexCore",
     "NeuronBackup",

@@ -14,8 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from actors.neural.plasticity import HEREDITY_TYPES
 from actors.neural.spec import NetworkSpec
-from actors.phenotype.core import HEREDITY_TYPES, clock_source
+from actors.phenotype.core import clock_source
 from actors.phenotype.errors import PhenotypeUsageError
 from morphologies.base import Morphology, MorphologyError
 from morphologies.registry import get_morphology
