@@ -270,6 +270,14 @@ class RuntimeSystem:
             self._check_admin()
         return msg
 
+    def listen(self, seconds: float) -> Any:
+        """The next message of any kind (replies included) that reaches this outside handle,
+        or None after at most ``seconds`` (0: only what has arrived already): for a caller
+        that correlates its own messages, such as the actor phenotype's handle. Messages
+        :meth:`request` set aside for :meth:`receive` are not returned here. Raises
+        :class:`SystemLost` once the Admin process of a multi-process system has died."""
+        return self._listen(seconds)
+
     def _check_admin(self) -> None:
         if self.admin_pid is not None and (self.lost or not lifeline.alive(self.admin_pid)):
             self.lost = True

@@ -28,9 +28,12 @@ from tests.runtime.workers import (
     Asker,
     Echo,
     FailingStart,
+    FastCounter,
+    Later,
     Recorder,
     Silent,
     Stubborn,
+    Tick,
     TimerHolder,
 )
 
@@ -438,3 +441,38 @@ def test_actor_side_request_reply_and_deadline(rt: RuntimeSystem, roots: list) -
     assert 0.29 <= time.monotonic() - t0 < 5
     # the asker keeps working after a timeout
     assert Reply(*rt.request(q, ("ask", rt.whereis(echo_name), 2, 10.0))).value == 2
+
+
+def test_fast_handlers_serve_their_types_and_crash_like_any_handler(
+    rt: RuntimeSystem, roots: list
+) -> None:
+    name = uniq("fast")
+    sup = start(rt, roots, SupFlags(), [ChildSpec("f", FastCounter, name=name)])
+    first = rt.whereis(name)
+    for step in (1, 2, 3):
+        rt.tell(first, Tick(step))
+    assert eventually(lambda: rt.request(first, "count") == 6)
+    rt.tell(first, Tick(0))  # raises in the fast handler: the worker crashes, is restarted
+    assert wait_incarnation(rt, sup, "f", 2).address != first
+    assert rt.request(new_address(rt, name, first), "count") == 0
+
+
+def test_call_later_runs_when_due_and_never_once_the_actor_exited(
+    rt: RuntimeSystem, roots: list
+) -> None:
+    rec, later = uniq("rec"), uniq("later")
+    start(
+        rt,
+        roots,
+        SupFlags(),
+        [
+            ChildSpec("r", Recorder, name=rec),
+            ChildSpec("l", Later, name=later, restart="temporary"),
+        ],
+    )
+    recorder = rt.whereis(rec)
+    assert rt.request(rt.whereis(later), ("later", recorder, 0.05, "due")) == "ok"
+    eventually(lambda: "due" in rt.request(recorder, "events"))
+    assert rt.request(rt.whereis(later), ("exit", recorder)) == "exiting"
+    events = eventually(lambda: (e := rt.request(recorder, "events")) and "exited" in e and e)
+    assert "timer ran" not in events
