@@ -8,7 +8,10 @@ tree (nothing is imported), so a lazy import cannot hide a dependency:
 * inside ``actors``, each subpackage imports only the floors below it (:data:`FLOORS`): neural
   math and the runtime import no other subpackage; the genotype builds on neural math; the
   phenotype on neural math and the runtime; evolution on those and the genotype; the
-  distribution models on everything but the command line. No circle is possible.
+  distribution models on everything but the command line. No circle is possible;
+* Thespian stays in the runtime's shells: only ``actors.runtime`` imports ``thespian``
+  (and the ``runtime check`` command, which ends an actor the Thespian way to test the
+  runtime's restart).
 """
 
 from __future__ import annotations
@@ -33,6 +36,9 @@ FLOORS: dict[str, frozenset[str]] = {
     "cli": frozenset({"distributed", "evolution", "genotype", "neural", "phenotype", "remote",
                       "runtime"}),
 }  # fmt: skip
+
+#: Modules outside ``actors.runtime`` that may import ``thespian``.
+THESPIAN_OUTSIDE_RUNTIME = frozenset({"actors.cli.runtime_cmd"})
 
 #: Top-level package -> the first-party top-level packages it must not import.
 FORBIDDEN: dict[str, frozenset[str]] = {
@@ -96,6 +102,19 @@ def test_actors_subpackages_import_only_the_floors_below() -> None:
         if there != here and there in FLOORS and there not in FLOORS[here]:
             bad.append(f"{module} imports {target}")
     assert not bad, "imports against the floors:\n" + "\n".join(bad)
+
+
+def test_only_the_runtime_imports_thespian() -> None:
+    bad = sorted(
+        {
+            module
+            for module, target in imports_of("actors")
+            if target.split(".")[0] == "thespian"
+            and not module.startswith("actors.runtime")
+            and module not in THESPIAN_OUTSIDE_RUNTIME
+        }
+    )
+    assert not bad, f"Thespian imported outside the runtime: {bad}"
 
 
 @pytest.mark.parametrize("top", sorted(FORBIDDEN))
