@@ -133,8 +133,21 @@ def _dynamic_age_limit(rng: random.Random) -> float:
 
 
 SelectionFn = Callable[[Sequence[TunableNeuron], int, float, float, random.Random], list[Choice]]
+AgeLimit = Callable[[random.Random], float]
 
-#: Tuning selection functions by name.
+#: DXNN2 ``tuning_selection.erl`` as a table: a selection function's name -> the age limit
+#: of the neurons it chooses (drawn from the rng for ``dynamic``). ``NAME`` chooses every
+#: neuron whose age is within the limit, each with its age's spread, or the first neuron
+#: (spread ``perturbation_range * pi``) when none is; ``NAME_random`` keeps each of those with
+#: probability ``1/sqrt(pool size)`` (one chosen uniformly if none is kept).
+AGE_LIMITS: dict[str, AgeLimit] = {
+    "dynamic": _dynamic_age_limit,
+    "active": lambda rng: ACTIVE_AGE,
+    "current": lambda rng: 0,
+    "all": lambda rng: math.inf,
+}
+
+#: Tuning selection functions by name (the table's, and any registered later).
 SELECTIONS: Registry[SelectionFn] = Registry(
     "tuning selection",
     ("neurons", "agent_generation", "perturbation_range", "annealing", "rng"),
@@ -142,118 +155,42 @@ SELECTIONS: Registry[SelectionFn] = Registry(
 )
 
 
-def _sig(fn: SelectionFn) -> SelectionFn:
-    SELECTIONS.register(fn.__name__, fn)
-    return fn
+def _within(age_limit: AgeLimit) -> SelectionFn:
+    """The selection of the neurons within ``age_limit`` (or the first one)."""
+
+    def select(
+        neurons: Sequence[TunableNeuron],
+        agent_generation: int,
+        perturbation_range: float,
+        annealing: float,
+        rng: random.Random,
+    ) -> list[Choice]:
+        limit = age_limit(rng)
+        chosen = _extract(neurons, agent_generation, limit, perturbation_range, annealing)
+        return _or_first(chosen, neurons, perturbation_range)
+
+    return select
 
 
-@_sig
-def dynamic(
-    neurons: Sequence[TunableNeuron],
-    agent_generation: int,
-    perturbation_range: float,
-    annealing: float,
-    rng: random.Random,
-) -> list[Choice]:
-    """Neurons younger than a random age limit ``sqrt(1/U)`` (fallback: the first)."""
-    limit = _dynamic_age_limit(rng)
-    chosen = _extract(neurons, agent_generation, limit, perturbation_range, annealing)
-    return _or_first(chosen, neurons, perturbation_range)
+def _random_of(pool: SelectionFn) -> SelectionFn:
+    """``pool``'s choices, each kept with probability ``1/sqrt(pool size)``."""
+
+    def select(
+        neurons: Sequence[TunableNeuron],
+        agent_generation: int,
+        perturbation_range: float,
+        annealing: float,
+        rng: random.Random,
+    ) -> list[Choice]:
+        chosen = pool(neurons, agent_generation, perturbation_range, annealing, rng)
+        return _random_subset(chosen, rng)
+
+    return select
 
 
-@_sig
-def dynamic_random(
-    neurons: Sequence[TunableNeuron],
-    agent_generation: int,
-    perturbation_range: float,
-    annealing: float,
-    rng: random.Random,
-) -> list[Choice]:
-    """``dynamic``'s pool, then each kept with probability ``1/sqrt(pool size)``."""
-    pool = dynamic(neurons, agent_generation, perturbation_range, annealing, rng)
-    return _random_subset(pool, rng)
-
-
-@_sig
-def active(
-    neurons: Sequence[TunableNeuron],
-    agent_generation: int,
-    perturbation_range: float,
-    annealing: float,
-    rng: random.Random,
-) -> list[Choice]:
-    """Neurons at most 3 generations old (fallback: the first; see deviations)."""
-    chosen = _extract(neurons, agent_generation, ACTIVE_AGE, perturbation_range, annealing)
-    return _or_first(chosen, neurons, perturbation_range)
-
-
-@_sig
-def active_random(
-    neurons: Sequence[TunableNeuron],
-    agent_generation: int,
-    perturbation_range: float,
-    annealing: float,
-    rng: random.Random,
-) -> list[Choice]:
-    """``active``'s pool, then each kept with probability ``1/sqrt(pool size)``."""
-    pool = active(neurons, agent_generation, perturbation_range, annealing, rng)
-    return _random_subset(pool, rng)
-
-
-@_sig
-def current(
-    neurons: Sequence[TunableNeuron],
-    agent_generation: int,
-    perturbation_range: float,
-    annealing: float,
-    rng: random.Random,
-) -> list[Choice]:
-    """Neurons created or mutated in the agent's current generation (fallback: the first)."""
-    chosen = _extract(neurons, agent_generation, 0, perturbation_range, annealing)
-    return _or_first(chosen, neurons, perturbation_range)
-
-
-@_sig
-def current_random(
-    neurons: Sequence[TunableNeuron],
-    agent_generation: int,
-    perturbation_range: float,
-    annealing: float,
-    rng: random.Random,
-) -> list[Choice]:
-    """``current``'s pool, then each kept with probability ``1/sqrt(pool size)``."""
-    pool = current(neurons, agent_generation, perturbation_range, annealing, rng)
-    return _random_subset(pool, rng)
-
-
-def all_neurons(
-    neurons: Sequence[TunableNeuron],
-    agent_generation: int,
-    perturbation_range: float,
-    annealing: float,
-    rng: random.Random,
-) -> list[Choice]:
-    """DXNN2's ``all``: every neuron, each with its age's spread."""
-    return [
-        (n.neuron_id, spread(perturbation_range, annealing, neuron_age(n, agent_generation)))
-        for n in neurons
-    ]
-
-
-SELECTIONS.register("all", all_neurons)
-
-
-@_sig
-def all_random(
-    neurons: Sequence[TunableNeuron],
-    agent_generation: int,
-    perturbation_range: float,
-    annealing: float,
-    rng: random.Random,
-) -> list[Choice]:
-    """Every neuron, each kept with probability ``1/sqrt(neuron count)``."""
-    pool = all_neurons(neurons, agent_generation, perturbation_range, annealing, rng)
-    return _random_subset(pool, rng)
+for _name, _limit in AGE_LIMITS.items():
+    _pool = SELECTIONS.register(_name, _within(_limit))
+    SELECTIONS.register(f"{_name}_random", _random_of(_pool))
 
 
 def select_for_tuning(
