@@ -124,7 +124,9 @@ def run_exoself(task: EvaluateAgent, info: Logger | None = None) -> ExoselfResul
     except SpecError as exc:
         raise ExoselfError(f"agent {agent.id} has no phenotype: {exc}") from exc
     rng = random.Random(task.seed)
-    session = TuningSession(agent, rng, tune=task.tune, min_improvement=task.min_improvement)
+    session = TuningSession(
+        agent, rng, tune=task.tune, min_improvement=task.min_improvement, spec=spec
+    )
     sensors = [s.name for s in spec.sensors]
     actuators = [(a.name, len(a.sources)) for a in spec.actuators]
     plastic = any(n.plasticity != "none" for n in spec.neurons)

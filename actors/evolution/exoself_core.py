@@ -48,6 +48,7 @@ from actors.evolution.tuning import (
 )
 from actors.genotype.network import flat_deltas, spec_from_agent, weight_slots
 from actors.genotype.records import Agent
+from actors.neural.spec import NetworkSpec
 from morphologies.base import (
     EpisodeResult,
     Morphology,
@@ -208,7 +209,10 @@ class TuningSession:
         *,
         tune: bool = True,
         min_improvement: float = 0.0,
+        spec: NetworkSpec | None = None,
     ) -> None:
+        """``spec`` is the agent's :func:`spec_from_agent`, if the caller has built it
+        already (it is built here otherwise)."""
         self.agent = agent
         self.rng = rng
         self.tune = tune
@@ -217,7 +221,7 @@ class TuningSession:
         self._neurons = [
             TunableNeuron(s.neuron_id, s.generation, s.weight_count) for s in self._slots.values()
         ]
-        weights = spec_from_agent(agent).flat_weights()
+        weights = (spec_from_agent(agent) if spec is None else spec).flat_weights()
         self._w = np.array(weights, dtype=np.float64)
         self._d = np.array(flat_deltas(agent), dtype=np.float64)
         self.best_weights: list[float] = list(weights)
