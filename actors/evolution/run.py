@@ -223,7 +223,7 @@ def evolve(
 
     Raises :class:`~actors.evolution.errors.EvolutionError` subclasses for bad settings
     (unknown morphology or backend, a store that already holds the run without ``resume``)
-    and :class:`~actors.runtime.CallFailed` if the monitor fails.
+    and :class:`~actors.runtime.RequestFailed` if the monitor fails.
     """
     get_morphology(opts.morphology)
     check_backend(opts.backend)

@@ -27,11 +27,11 @@ from actors.runtime.core import (
 )
 from actors.runtime.errors import (
     ActorError,
-    CallFailed,
     CapabilityError,
     ConfigError,
     ModeError,
     NoProc,
+    RequestFailed,
     RequestTimeout,
     RuntimeFailure,
     SpecError,
@@ -66,7 +66,6 @@ __all__ = [
     "REGISTRY_NAME",
     "SHUTDOWN",
     "ActorError",
-    "CallFailed",
     "Caller",
     "CapabilityError",
     "ChildCounts",
@@ -84,6 +83,7 @@ __all__ = [
     "RegistryCore",
     "Reply",
     "Request",
+    "RequestFailed",
     "RequestTimeout",
     "RestartPlan",
     "RuntimeFailure",

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 __all__ = [
     "ActorError",
-    "CallFailed",
     "CapabilityError",
     "ConfigError",
     "ModeError",
     "NoProc",
+    "RequestFailed",
     "RequestTimeout",
     "RuntimeFailure",
     "SpecError",
@@ -71,7 +71,7 @@ class SystemLost(RuntimeFailure):
     nothing more can be sent to or received from the system."""
 
 
-class CallFailed(RuntimeFailure):
+class RequestFailed(RuntimeFailure):
     """The callee crashed (or refused) while handling the request.
 
     ``reason`` is the remote reason (for a crash: ``"ExcType: message"``) and

@@ -37,9 +37,9 @@ from thespian.actors import ActorSystem
 from actors.runtime import lifeline, loopback, procs
 from actors.runtime.cluster import tune_convention_timers
 from actors.runtime.errors import (
-    CallFailed,
     ModeError,
     NoProc,
+    RequestFailed,
     RequestTimeout,
     RuntimeFailure,
     SupervisorRefused,
@@ -96,10 +96,10 @@ def _unwrap(reply: Reply) -> Any:
     if reply.error == "refused":
         raise SupervisorRefused(reply.reason)
     if reply.error == "bad_request":
-        raise CallFailed(f"bad_request: {reply.reason}")
+        raise RequestFailed(f"bad_request: {reply.reason}")
     if reply.error == "timeout":
         raise RequestTimeout(f"request {reply.ref} timed out")
-    raise CallFailed(reply.reason or reply.error, reply.traceback)
+    raise RequestFailed(reply.reason or reply.error, reply.traceback)
 
 
 class RuntimeSystem:
@@ -324,10 +324,10 @@ class RuntimeSystem:
         child is being restarted) is looked up again until it is, within ``timeout``,
         and :class:`NoProc` (naming it) is raised if it does not come back in time.
 
-        Raises :class:`RequestTimeout` after ``timeout`` seconds, :class:`CallFailed`
+        Raises :class:`RequestTimeout` after ``timeout`` seconds, :class:`RequestFailed`
         if the callee crashed, :class:`SupervisorRefused` for a refused operation.
         With ``watch`` (the ref of a :meth:`monitor` on ``target``), the Down of that
-        monitor ends the wait at once with :class:`CallFailed`, as OTP's
+        monitor ends the wait at once with :class:`RequestFailed`, as OTP's
         ``gen_server:call`` does when the callee exits (the Down is consumed).
         A reply that arrives after its deadline is dropped when seen, never
         returned to a later request; other messages are kept for :meth:`receive`.
@@ -337,7 +337,9 @@ class RuntimeSystem:
             for i, held in enumerate(self._inbox):
                 if isinstance(held, Down) and held.ref == watch:
                     del self._inbox[i]
-                    raise CallFailed(f"the callee exited: {held.reason.kind} {held.reason.reason}")
+                    raise RequestFailed(
+                        f"the callee exited: {held.reason.kind} {held.reason.reason}"
+                    )
         ref = self.new_ref()
         deadline = time.monotonic() + timeout
         if isinstance(target, str) or target is None:
@@ -354,7 +356,7 @@ class RuntimeSystem:
                         raise RequestTimeout(f"reply to {type(payload).__name__} came too late")
                     return _unwrap(msg)
             elif isinstance(msg, Down) and watch is not None and msg.ref == watch:
-                raise CallFailed(f"the callee exited: {msg.reason.kind} {msg.reason.reason}")
+                raise RequestFailed(f"the callee exited: {msg.reason.kind} {msg.reason.reason}")
             elif msg is not None:
                 self._inbox.append(msg)
 

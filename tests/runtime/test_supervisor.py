@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from actors.runtime import (
-    CallFailed,
     ChildSpec,
     Reply,
+    RequestFailed,
     RequestTimeout,
     RuntimeSystem,
     SupervisorRefused,
@@ -60,7 +60,7 @@ def info(rt: RuntimeSystem, sup: Any) -> dict[str, Any]:
 
 
 def crash(rt: RuntimeSystem, address: Any) -> None:
-    with pytest.raises(CallFailed, match="boom"):
+    with pytest.raises(RequestFailed, match="boom"):
         rt.request(address, ("crash", "boom"))
 
 
@@ -247,7 +247,7 @@ def test_root_gives_up_when_intensity_is_zero(rt: RuntimeSystem, roots: list) ->
 def test_failing_on_start_counts_against_intensity(rt: RuntimeSystem, roots: list) -> None:
     sup = rt.start_supervisor(SupFlags("one_for_one", 2, 30), [echo("ok")], name=uniq("sup"))
     ref = rt.monitor(sup)
-    with pytest.raises(CallFailed, match="cannot start"):
+    with pytest.raises(RequestFailed, match="cannot start"):
         rt.start_child(sup, ChildSpec("bad", FailingStart))
     assert rt.wait_down(ref, 15).reason.reason == "reached_max_restart_intensity"
 
@@ -337,7 +337,7 @@ def test_unknown_messages_to_a_supervisor_are_dropped(rt: RuntimeSystem, roots: 
     sup = start(rt, roots, SupFlags(), [echo("a")])
     rt.tell(sup, "garbage")
     rt.tell(sup, 12345)
-    with pytest.raises(CallFailed, match="bad_request: 'what'"):
+    with pytest.raises(RequestFailed, match="bad_request: 'what'"):
         rt.request(sup, "what")
     assert [c.id for c in rt.which_children(sup)] == ["a"]
 
@@ -423,7 +423,7 @@ def test_request_watching_the_callee_fails_fast_when_it_exits(
     assert rt.request(address, "alive?", timeout=60, watch=ref) == "alive?"
     rt.tell(address, ("crash", "gone"))  # exits without answering what follows
     t0 = time.monotonic()
-    with pytest.raises(CallFailed, match="callee exited: abnormal"):
+    with pytest.raises(RequestFailed, match="callee exited: abnormal"):
         rt.request(address, "anyone?", timeout=60, watch=ref)
     assert time.monotonic() - t0 < 20
 
