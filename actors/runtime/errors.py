@@ -1,7 +1,7 @@
 """The runtime's error types: one base, subclasses by origin.
 
 Local misuse (a bad child spec, an unknown mode, a bad capability value) raises a
-:class:`ConfigError` subclass at the point of the mistake, before anything starts.
+:class:`RuntimeConfigError` subclass at the point of the mistake, before anything starts.
 Failures seen at run time (a deadline passed, a call that crashed the callee, a
 supervisor that refused an operation) raise :class:`RuntimeFailure` subclasses.
 """
@@ -11,11 +11,11 @@ from __future__ import annotations
 __all__ = [
     "ActorError",
     "CapabilityError",
-    "ConfigError",
     "ModeError",
     "NoProc",
     "RequestFailed",
     "RequestTimeout",
+    "RuntimeConfigError",
     "RuntimeFailure",
     "SpecError",
     "SupervisorRefused",
@@ -27,19 +27,19 @@ class ActorError(Exception):
     """Base of every error raised by :mod:`actors.runtime`."""
 
 
-class ConfigError(ActorError, ValueError):
+class RuntimeConfigError(ActorError, ValueError):
     """Local misuse: a bad argument found before anything was started."""
 
 
-class SpecError(ConfigError):
+class SpecError(RuntimeConfigError):
     """An invalid child spec or supervisor flag (the message names the field)."""
 
 
-class ModeError(ConfigError):
+class ModeError(RuntimeConfigError):
     """An unknown runtime mode, or a mode used with options it does not accept."""
 
 
-class CapabilityError(ConfigError):
+class CapabilityError(RuntimeConfigError):
     """A capability or requirement whose name or value cannot be used."""
 
 

@@ -7,12 +7,12 @@ import pytest
 from actors.runtime import (
     CapabilityError,
     ChildSpec,
-    ConfigError,
     DeadlineTable,
     Exit,
     IntensityWindow,
     ModeError,
     RegistryCore,
+    RuntimeConfigError,
     RuntimeSystem,
     SpecError,
     SupFlags,
@@ -149,7 +149,7 @@ def test_register_and_bad_name() -> None:
 )
 def test_invalid_child_spec_names_the_problem(kwargs: dict, field: str) -> None:
     base = {"id": "c", "actor": Echo}
-    with pytest.raises(ConfigError, match=field):
+    with pytest.raises(RuntimeConfigError, match=field):
         ChildSpec(**{**base, **kwargs})
 
 
