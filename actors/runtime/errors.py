@@ -11,13 +11,13 @@ from __future__ import annotations
 __all__ = [
     "ActorError",
     "CapabilityError",
+    "ChildSpecError",
     "ModeError",
     "NoProc",
     "RequestFailed",
     "RequestTimeout",
     "RuntimeConfigError",
     "RuntimeFailure",
-    "SpecError",
     "SupervisorRefused",
     "SystemLost",
 ]
@@ -31,7 +31,7 @@ class RuntimeConfigError(ActorError, ValueError):
     """Local misuse: a bad argument found before anything was started."""
 
 
-class SpecError(RuntimeConfigError):
+class ChildSpecError(RuntimeConfigError):
     """An invalid child spec or supervisor flag (the message names the field)."""
 
 

@@ -40,7 +40,7 @@ from thespian.actors import ActorExitRequest, WakeupMessage
 
 from actors.runtime.child import SupervisedActor
 from actors.runtime.core import IntensityWindow, restart_plan, restart_wanted
-from actors.runtime.errors import SpecError
+from actors.runtime.errors import ChildSpecError
 from actors.runtime.messages import (
     KILLED,
     SHUTDOWN,
@@ -122,7 +122,7 @@ class Supervisor(SupervisedActor):
     def _on_init(self, msg: Init) -> bool:
         (args,) = msg.args
         if not isinstance(args, SupervisorArgs):
-            raise SpecError(f"Supervisor args must be SupervisorArgs, got {args!r}")
+            raise ChildSpecError(f"Supervisor args must be SupervisorArgs, got {args!r}")
         check_children(args.flags, args.children)
         self.flags = args.flags
         if msg.mode == "cluster":

@@ -7,6 +7,7 @@ import pytest
 from actors.runtime import (
     CapabilityError,
     ChildSpec,
+    ChildSpecError,
     DeadlineTable,
     Exit,
     IntensityWindow,
@@ -14,7 +15,6 @@ from actors.runtime import (
     RegistryCore,
     RuntimeConfigError,
     RuntimeSystem,
-    SpecError,
     SupFlags,
     restart_plan,
     restart_wanted,
@@ -164,7 +164,7 @@ def test_child_spec_defaults_and_paths() -> None:
 
 def test_actor_in_main_is_rejected() -> None:
     cls = type("InMain", (Echo,), {"__module__": "__main__"})
-    with pytest.raises(SpecError, match="importable"):
+    with pytest.raises(ChildSpecError, match="importable"):
         ChildSpec("c", cls)
 
 
@@ -178,7 +178,7 @@ def test_actor_in_main_is_rejected() -> None:
     ],
 )
 def test_invalid_sup_flags(flags: dict) -> None:
-    with pytest.raises(SpecError):
+    with pytest.raises(ChildSpecError):
         SupFlags(**flags)
 
 
