@@ -33,6 +33,7 @@ import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from actors.distributed.errors import ShareUsageError
 from actors.distributed.policy import PublishPolicy
 from actors.evolution.config import EvolutionConfig
 from actors.evolution.errors import EvolutionError
@@ -80,11 +81,11 @@ class LockstepOptions:
 
     def __post_init__(self) -> None:
         if self.nodes < 1:
-            raise ValueError("nodes must be >= 1")
+            raise ShareUsageError("nodes must be >= 1")
         if self.publish not in PUBLISH_MODES:
-            raise ValueError(f"publish must be one of {PUBLISH_MODES}, not {self.publish!r}")
+            raise ShareUsageError(f"publish must be one of {PUBLISH_MODES}, not {self.publish!r}")
         if self.latency < 0 or self.max_evaluations < 1:
-            raise ValueError("latency must be >= 0 and max_evaluations >= 1")
+            raise ShareUsageError("latency must be >= 0 and max_evaluations >= 1")
 
 
 @dataclass(frozen=True)

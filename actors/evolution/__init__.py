@@ -25,9 +25,17 @@ See ``docs/evolution.md``.
 from actors.evolution.errors import (
     ConfigError,
     EvolutionError,
+    EvolutionUsageError,
     ReporterError,
     SelectionError,
     TuningError,
 )
 
-__all__ = ["ConfigError", "EvolutionError", "ReporterError", "SelectionError", "TuningError"]
+__all__ = [
+    "ConfigError",
+    "EvolutionError",
+    "EvolutionUsageError",
+    "ReporterError",
+    "SelectionError",
+    "TuningError",
+]

@@ -36,7 +36,7 @@ from typing import Any, Protocol
 
 from actors.evolution.backends import check_backend
 from actors.evolution.config import EvolutionConfig
-from actors.evolution.errors import EvolutionError
+from actors.evolution.errors import EvolutionError, EvolutionUsageError
 from actors.evolution.exoself import ExoselfWorker
 from actors.evolution.exoself_core import phenotype_network
 from actors.evolution.monitor import (
@@ -228,7 +228,7 @@ def evolve(
     get_morphology(opts.morphology)
     check_backend(opts.backend)
     if opts.workers < 1:
-        raise ValueError("workers must be >= 1")
+        raise EvolutionUsageError("workers must be >= 1")
     out = ReporterSet(reporters)
     started = time.monotonic()
     history: list[GenerationStats] = []

@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from actors.runtime.errors import ChildSpecError
 from actors.runtime.messages import Exit
 
 __all__ = ["DeadlineTable", "IntensityWindow", "RestartPlan", "restart_plan", "restart_wanted"]
@@ -79,7 +80,7 @@ def restart_plan(
     elif strategy == "rest_for_one":
         affected = list(order[order.index(failed) :]) if failed in order else [failed]
     else:
-        raise ValueError(f"unknown strategy {strategy!r}")
+        raise ChildSpecError(f"unknown strategy {strategy!r}")
     stop = tuple(c for c in reversed(affected) if c != failed and c in running)
     return RestartPlan(stop=stop, start=tuple(affected))
 

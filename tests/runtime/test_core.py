@@ -225,3 +225,14 @@ def test_deadline_table_expires_in_order_and_forgets_answered() -> None:
     table.discard("d")
     table.add("d", 3.0)  # a ref re-added keeps only its latest deadline
     assert table.expired(2.0) == [] and table.expired(3.0) == ["d"]
+
+
+def test_bad_arguments_raise_the_runtimes_own_errors() -> None:
+    from actors.runtime.cluster import tune_convention_timers
+
+    with pytest.raises(ChildSpecError, match="strategy"):
+        restart_plan("nope", ("a",), {"a"}, "a")
+    with pytest.raises(RuntimeConfigError, match="exit kind"):
+        Exit("vanished")  # type: ignore[arg-type]
+    with pytest.raises(RuntimeConfigError, match="period_s"):
+        tune_convention_timers(0.0)
