@@ -1,6 +1,6 @@
 """The island model without a network: N runs in one process, sharing at zero latency.
 
-:func:`run_lockstep` drives ``nodes`` :class:`~actors.evolution.population.EvolutionCore`
+:func:`run_lockstep` drives ``nodes`` :class:`~actors.evolution.monitor_core.EvolutionCore`
 instances one evaluation at a time, always advancing the node whose clock (its
 evaluations, re-evaluations of immigrants included) is lowest, so the nodes move as if they
 ran side by side at the same speed. Champions travel between them as the islands of
@@ -38,7 +38,7 @@ from actors.distributed.policy import PublishPolicy
 from actors.evolution.config import EvolutionConfig
 from actors.evolution.errors import EvolutionError
 from actors.evolution.exoself import EvaluateAgent, ExoselfResult, run_exoself
-from actors.evolution.population import EvalOutcome, EvolutionCore
+from actors.evolution.monitor_core import EvalOutcome, EvolutionCore
 from actors.evolution.setup import morphology_spec
 from actors.genotype import Agent
 from morphologies import get_morphology

@@ -30,7 +30,7 @@ from actors.evolution.checkpoint import RunRecord, commit, load_run
 from actors.evolution.config import config_from_mapping
 from actors.evolution.errors import EvolutionError
 from actors.evolution.exoself import EvaluateAgent, ExoselfResult
-from actors.evolution.population import EvalOutcome, EvolutionCore, StepReport, Task
+from actors.evolution.monitor_core import EvalOutcome, EvolutionCore, StepReport, Task
 from actors.evolution.setup import morphology_spec
 from actors.genotype import Agent, GenotypeDecodeError, GenotypeStore, decode_agent, encode_agent
 from actors.runtime import Reply, Request, Worker
