@@ -4,7 +4,7 @@
   runtime (``simple`` or ``local``) and drive it (same evaluator interface as
   :class:`~actors.neural.compiled.CompiledNetwork`, plus DXNN's tuning verbs and episodes).
 * :mod:`~actors.phenotype.messages` -- the protocol; :mod:`~actors.phenotype.elements` -- the
-  actors; :mod:`~actors.phenotype.core` -- their pure state machines;
+  actors; :mod:`~actors.phenotype.elements_core` -- their pure state machines;
   :func:`~actors.phenotype.perturb.perturb_blocks` -- DXNN2's weight perturbation;
   :func:`~actors.phenotype.perturb.perturb_network` -- the same on a whole flat weight vector
   (to replay an actor perturbation on the compiled backend).
@@ -12,7 +12,7 @@
 See ``docs/phenotype.md``.
 """
 
-from actors.phenotype.core import CortexCore, NeuronCore
+from actors.phenotype.elements_core import CortexCore, NeuronCore
 from actors.phenotype.errors import (
     PhenotypeDied,
     PhenotypeDown,

@@ -1,5 +1,5 @@
 """The phenotype's elements as supervised Thespian actors (thin shells over
-:mod:`actors.phenotype.core`): :class:`Cortex`, :class:`Sensor`, :class:`Neuron`,
+:mod:`actors.phenotype.elements_core`): :class:`Cortex`, :class:`Sensor`, :class:`Neuron`,
 :class:`Actuator`, and :class:`ScapeHost` (DXNN's private scape, holding a morphology's scape).
 
 They are :class:`~actors.runtime.child.Worker` s, so they run under a supervisor, report why
@@ -19,7 +19,7 @@ import time
 from typing import Any
 
 from actors.neural.spec import NeuronSpec
-from actors.phenotype.core import CortexCore, NeuronCore
+from actors.phenotype.elements_core import CortexCore, NeuronCore
 from actors.phenotype.errors import PhenotypeProtocolError, PhenotypeUsageError
 from actors.phenotype.messages import (
     Act,
