@@ -18,13 +18,6 @@ See ``docs/runtime.md`` for the contracts.
 
 from actors.runtime.child import NOREPLY, Caller, SupervisedActor, Worker, crash_exit
 from actors.runtime.cluster import ConventionWatcher, tune_convention_timers
-from actors.runtime.core import (
-    DeadlineTable,
-    IntensityWindow,
-    RestartPlan,
-    restart_plan,
-    restart_wanted,
-)
 from actors.runtime.errors import (
     ActorError,
     CapabilityError,
@@ -54,6 +47,13 @@ from actors.runtime.messages import (
 from actors.runtime.registry import REGISTRY_NAME, Registry, RegistryCore
 from actors.runtime.spec import INFINITY, ChildSpec, SupFlags, validate_capabilities
 from actors.runtime.supervisor import Supervisor
+from actors.runtime.supervisor_core import (
+    DeadlineTable,
+    IntensityWindow,
+    RestartPlan,
+    restart_plan,
+    restart_wanted,
+)
 from actors.runtime.system import MODES, RuntimeSystem, start_system
 
 __all__ = [

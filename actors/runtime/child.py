@@ -43,7 +43,6 @@ from thespian.actors import (
     WakeupMessage,
 )
 
-from actors.runtime.core import DeadlineTable
 from actors.runtime.lifeline import tie_to_parent
 from actors.runtime.messages import (
     ABNORMAL,
@@ -61,6 +60,7 @@ from actors.runtime.messages import (
     Started,
     WhereIs,
 )
+from actors.runtime.supervisor_core import DeadlineTable
 
 __all__ = [
     "NOREPLY",

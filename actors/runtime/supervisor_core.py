@@ -1,8 +1,11 @@
-"""Pure supervision logic: no clock, no I/O. The supervisor actor is the shell.
+"""Pure supervision logic: no clock, no I/O. The supervisor actor
+(:mod:`actors.runtime.supervisor`) and the child wrapper it supervises
+(:mod:`actors.runtime.child`) are the shells.
 
 * :func:`restart_wanted` -- OTP's restart-type table.
 * :class:`IntensityWindow` -- restart intensity over a sliding period (time passed in).
 * :func:`restart_plan` -- which children a strategy stops and restarts.
+* :class:`DeadlineTable` -- the deadlines of pending requests and timers (one timer per actor).
 """
 
 from __future__ import annotations
