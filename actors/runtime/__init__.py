@@ -44,7 +44,8 @@ from actors.runtime.messages import (
     Request,
     SupervisorArgs,
 )
-from actors.runtime.registry import REGISTRY_NAME, Registry, RegistryCore
+from actors.runtime.registry import REGISTRY_NAME, Registry
+from actors.runtime.registry_core import RegistryCore
 from actors.runtime.spec import INFINITY, ChildSpec, SupFlags, validate_capabilities
 from actors.runtime.supervisor import Supervisor
 from actors.runtime.supervisor_core import (
