@@ -30,7 +30,7 @@ __all__ = ["COMMAND_MODULES", "UsageError", "build_parser", "main"]
 #: Sub-command modules, in the order they appear in ``megabrain --help``.
 COMMAND_MODULES: tuple[str, ...] = (
     "actors.cli.runtime_cmd",
-    "actors.cli.genotype",
+    "actors.cli.genotype_cmd",
     "actors.cli.evolve_cmd",
     "actors.cli.run_cmd",
     "actors.cli.config_cmd",
