@@ -5,9 +5,12 @@
   :class:`~actors.neural.compiled.CompiledNetwork`, plus DXNN's tuning verbs and episodes).
 * :mod:`~actors.phenotype.messages` -- the protocol; :mod:`~actors.phenotype.elements` -- the
   actors; :mod:`~actors.phenotype.elements_core` -- their pure state machines;
-  :func:`~actors.phenotype.perturb.perturb_blocks` -- DXNN2's weight perturbation;
-  :func:`~actors.phenotype.perturb.perturb_network` -- the same on a whole flat weight vector
-  (to replay an actor perturbation on the compiled backend).
+  :func:`~actors.phenotype.perturb.perturb_blocks` -- the neural package's weight
+  perturbation as the neurons apply it; :func:`~actors.phenotype.perturb.perturb_network` --
+  the same on a whole flat weight vector (to replay an actor perturbation on the compiled
+  backend).
+* :mod:`~actors.phenotype.hosted` -- phenotypes in a process's private simple actor system:
+  the ``actors`` phenotype backend of the exoself.
 
 See ``docs/phenotype.md``.
 """
