@@ -76,6 +76,18 @@ def test_the_sealed_transport_drops_every_probe_frame(
     assert not marker.exists()
 
 
+def test_drops_are_logged_at_powers_of_two(
+    sealed: None, tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(seal, "_rejected", 0)
+    frame = sealprobe.attack_frames(tmp_path / "planted")["wrong_key"]
+    with caplog.at_level("WARNING", logger="actors.runtime.seal"):
+        for _ in range(9):
+            _feed(seal.SealedReceiveBuffer(), frame, None)
+    assert seal.rejected() == 9
+    assert [r.getMessage().split("(")[1].split()[0] for r in caplog.records] == ["1", "2", "4", "8"]
+
+
 def test_a_frame_shorter_than_a_tag_is_dropped(sealed: None) -> None:
     before = seal.rejected()
     assert _feed(seal.SealedReceiveBuffer(), b"3>abc", None) is None
@@ -202,6 +214,14 @@ def test_only_fork_carries_the_seal() -> None:
     for method in ("spawn", "forkserver"):
         with pytest.raises(SealError, match=rf"{method!r}.*fork"):
             RuntimeSystem("local", capabilities={seal.START_METHOD: method})
+
+
+def test_a_platform_without_fork_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    import multiprocessing
+
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    with pytest.raises(SealError, match="cannot fork"):
+        RuntimeSystem("local")
 
 
 @pytest.mark.multiproc
