@@ -20,6 +20,7 @@ from actors.runtime.child import NOREPLY, Caller, SupervisedActor, Worker, crash
 from actors.runtime.cluster import ConventionWatcher, tune_convention_timers
 from actors.runtime.errors import (
     ActorError,
+    BadSeal,
     CapabilityError,
     ChildSpecError,
     ModeError,
@@ -28,6 +29,7 @@ from actors.runtime.errors import (
     RequestTimeout,
     RuntimeConfigError,
     RuntimeFailure,
+    SealError,
     SupervisorRefused,
     SystemLost,
 )
@@ -67,6 +69,7 @@ __all__ = [
     "REGISTRY_NAME",
     "SHUTDOWN",
     "ActorError",
+    "BadSeal",
     "Caller",
     "CapabilityError",
     "ChildCounts",
@@ -90,6 +93,7 @@ __all__ = [
     "RuntimeConfigError",
     "RuntimeFailure",
     "RuntimeSystem",
+    "SealError",
     "SupFlags",
     "SupervisedActor",
     "Supervisor",
