@@ -13,12 +13,19 @@ on first use, so ``import actors.runtime`` alone stays light.
 Subpackages:
 
 * :mod:`actors.runtime` -- actor systems by mode, OTP-style supervisors, registry, monitors;
-* :mod:`actors.genotype` -- DXNN records, construction, mutation, codec, store;
-* :mod:`actors.neural` -- activation/aggregation/plasticity registries and evaluators;
-* :mod:`actors.phenotype` -- cortex, neuron, sensor and actuator actors (DXNN's protocol);
-* :mod:`actors.evolution` -- exoself, population monitor, selection, tuning, reporters;
-* :mod:`actors.distributed` -- the distribution models over the mesh;
+* :mod:`actors.neural` -- activation/aggregation/plasticity registries, the weight
+  perturbation rule, ``NetworkSpec`` and its evaluators (pure math);
+* :mod:`actors.genotype` -- DXNN records, construction, mutation, codec, store, and the
+  agent's network (``agent.network()``);
+* :mod:`actors.phenotype` -- cortex, neuron, sensor and actuator actors (DXNN's protocol),
+  hosted in a process's private actor system for the ``actors`` backend;
+* :mod:`actors.evolution` -- exoself, population monitor, selection, tuning, reporters,
+  configuration;
+* :mod:`actors.distributed` -- distribution model 1 (islands sharing champions) over the mesh;
 * :mod:`actors.cli` -- the ``megabrain`` command.
+
+Each subpackage imports only those listed before it that it builds on (``README.md``,
+"Tour"; ``tests/test_layers.py`` checks it).
 
 The environments are in :mod:`morphologies`, the mesh library in :mod:`mesh`.
 """

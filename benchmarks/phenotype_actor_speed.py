@@ -18,7 +18,7 @@ Measured in the same run, per runtime mode (``simple``: simpleSystemBase, one th
   of the local runtime (:mod:`actors.phenotype.hosted`, an exoself hosting its neurons), timed
   inside that process; its per-signal cost is compared with the raw cost measured in
   ``simple`` (same system base) in this run;
-* the peer: a ring of plain Thespian relay actors (:mod:`actors.phenotype.probe`) carrying the
+* the peer: a ring of plain Thespian relay actors (:mod:`actors.runtime.probe`) carrying the
   same payload through the same number of messages per round trip from outside; its time per
   message is the raw Thespian message cost.
 
@@ -45,8 +45,8 @@ from actors.neural import NetworkSpec
 from actors.phenotype import ActorPhenotype
 from actors.phenotype.hosted import HostBuild, HostRunSteps, PhenotypeHost
 from actors.phenotype.plan import make_plan
-from actors.phenotype.probe import Hop, Relay, SetNext
 from actors.runtime import ChildSpec, RuntimeSystem, SupFlags, start_system
+from actors.runtime.probe import Hop, Relay, SetNext
 from benchmarks.phenotype_speed import dense_spec
 
 SHAPES = {"simple": ((2, 2, 1), (4, 4, 1), (6, 10, 2)), "local": ((2, 2, 1), (4, 4, 1))}

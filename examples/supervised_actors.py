@@ -4,7 +4,7 @@
 
 Three counters run under a ``one_for_one`` supervisor that allows 2 restarts in 10 s.
 1. They are reached through their registered names.
-2. One is monitored and made to crash: the caller gets ``CallFailed``, the monitor ``Down``
+2. One is monitored and made to crash: the caller gets ``RequestFailed``, the monitor ``Down``
    (abnormal, with the exception), and the supervisor restarts it with a fresh state; its
    name now leads to the new incarnation.
 3. In ``local`` mode (one OS process per actor) another is SIGKILLed: ``Down`` (killed), and
@@ -20,7 +20,7 @@ import sys
 
 from counters import Counter
 
-from actors.runtime import CallFailed, ChildSpec, SupFlags, start_system
+from actors.runtime import ChildSpec, RequestFailed, SupFlags, start_system
 
 mode = sys.argv[1] if len(sys.argv) > 1 else "local"
 with start_system(mode) as rt:
@@ -35,7 +35,7 @@ with start_system(mode) as rt:
     old = rt.whereis("counter.0")
     try:
         rt.request(old, "crash")
-    except CallFailed as exc:
+    except RequestFailed as exc:
         print("2. caller:", exc)
     down = rt.wait_down(watch, 10.0)
     print("   monitor:", down.reason.kind, "-", down.reason.reason)
@@ -54,8 +54,8 @@ with start_system(mode) as rt:
         print("3. (no processes to kill in simple mode) second crash:")
         try:
             rt.request(rt.whereis("counter.1"), "crash")
-        except CallFailed:
+        except RequestFailed:
             print("   counter.1 crashed and is restarted")
-    with contextlib.suppress(CallFailed):
+    with contextlib.suppress(RequestFailed):
         rt.request(rt.whereis("counter.2"), "crash")  # the third failure in the period
     print("4. supervisor:", rt.wait_down(top, 10.0).reason.reason)

@@ -1,7 +1,9 @@
 """The ``megabrain`` command.
 
-Every feature adds a sub-command as a module in this package exposing
-``register(subparsers) -> None``; the module is listed in :data:`COMMAND_MODULES`.
+Every feature adds a sub-command as a module ``NAME_cmd.py`` in this package exposing
+``register(subparsers) -> None``; the module is listed in :data:`COMMAND_MODULES`. The other
+modules here (``islands``, ``genotype_files``, ``keyfile``, ``output``, ``stores``) are helpers
+the commands share.
 A registered sub-command sets ``func`` (``Callable[[argparse.Namespace], int]``)
 as its parser default; its return value is the exit status.
 
@@ -30,7 +32,7 @@ __all__ = ["COMMAND_MODULES", "UsageError", "build_parser", "main"]
 #: Sub-command modules, in the order they appear in ``megabrain --help``.
 COMMAND_MODULES: tuple[str, ...] = (
     "actors.cli.runtime_cmd",
-    "actors.cli.genotype",
+    "actors.cli.genotype_cmd",
     "actors.cli.evolve_cmd",
     "actors.cli.run_cmd",
     "actors.cli.config_cmd",

@@ -20,7 +20,7 @@ from typing import Any
 
 from actors.cli import UsageError
 from actors.cli.genotype_files import load_genotype
-from actors.cli.island_cmd import (
+from actors.cli.islands import (
     add_mesh_arguments,
     island_session,
     mesh_settings,

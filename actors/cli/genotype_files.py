@@ -2,7 +2,7 @@
 
 ``GENOTYPE`` is a file -- the JSON export (``megabrain evolve --json`` writes
 ``X.champion.json``) or the canonical msgpack encoding (``megabrain genotype seed -o X.mbg``),
-told apart by content (:func:`actors.cli.genotype.read_agent_file`) -- or, with ``--store
+told apart by content (:func:`actors.cli.genotype_cmd.read_agent_file`) -- or, with ``--store
 PATH``, an agent id of that genotype store or ``champion`` (the champion of the last
 checkpoint of the first population that has one).
 Anything that cannot be read or is not a genotype raises :class:`~actors.cli.UsageError`
@@ -21,7 +21,7 @@ def load_genotype(genotype: str, store: str | None = None) -> Agent:
     """The agent ``genotype`` names (see the module docstring)."""
     if store:
         return _from_store(genotype, store)
-    from actors.cli.genotype import read_agent_file
+    from actors.cli.genotype_cmd import read_agent_file
 
     return read_agent_file(
         genotype, store_hint=f"pass --store {genotype} and an agent id or 'champion'"

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from actors.cli import UsageError
-from actors.cli.island_cmd import register_mesh_actions
+from actors.cli.islands import register_mesh_actions
 from actors.cli.keyfile import held_node_key
 from mesh.control import ControlClient, ControlError, ControlServer
 from mesh.errors import MeshError

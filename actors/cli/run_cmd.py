@@ -129,8 +129,8 @@ def _episodes(args: argparse.Namespace, morphology: Any, net: Any) -> list[_Epis
 
 def run_run(args: argparse.Namespace) -> int:
     from actors.evolution.success import success_test
+    from actors.genotype.network import spec_from_agent
     from actors.neural.errors import SpecError
-    from actors.neural.from_genotype import spec_from_agent
     from morphologies import MorphologyError, get_morphology
     from morphologies.gym_adapter import GymSettings
 

@@ -45,7 +45,7 @@ from typing import Any
 
 import msgpack
 
-from actors.distributed.errors import EnvelopeError
+from actors.distributed.errors import EnvelopeError, ShareUsageError
 from actors.genotype import Agent, CodecLimits, GenotypeDecodeError, decode_agent, encode_agent
 from mesh.identity import ED25519, CryptoSuite, NodeKey, node_id_of, realm_id
 
@@ -195,9 +195,9 @@ def seal(
     crypto: CryptoSuite = ED25519,
 ) -> ChampionEnvelope:
     """Sign and compress ``agent`` as a champion of ``realm`` with ``codec`` (one of
-    :data:`CODECS`; this node's own output: misuse raises ``ValueError``)."""
+    :data:`CODECS`; this node's own output: misuse raises :class:`ShareUsageError`)."""
     if not fitness or not all(math.isfinite(f) for f in fitness):
-        raise ValueError("fitness must be a non-empty vector of finite numbers")
+        raise ShareUsageError("fitness must be a non-empty vector of finite numbers")
     raw = encode_agent(agent)
     env = ChampionEnvelope(
         realm=realm,
@@ -309,9 +309,9 @@ def decode_envelope(
 
 
 def deflate(raw: bytes, codec: str = CODEC, level: int = 9) -> bytes:
-    """``raw`` compressed with ``codec`` (``ValueError`` if unknown)."""
+    """``raw`` compressed with ``codec`` (:class:`ShareUsageError` if unknown)."""
     if codec not in CODECS:
-        raise ValueError(f"unknown codec {codec!r} (known: {', '.join(CODECS)})")
+        raise ShareUsageError(f"unknown codec {codec!r} (known: {', '.join(CODECS)})")
     zdict = _DICTIONARIES[codec]
     if zdict is None:
         return zlib.compress(raw, level)

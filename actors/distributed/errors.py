@@ -28,5 +28,5 @@ class EnvelopeError(DistributedError, ValueError):
         self.detail = detail
 
 
-class ShareUsageError(DistributedError):
+class ShareUsageError(DistributedError, ValueError):
     """Local misuse of the sharing API (a bad argument from this process's own code)."""

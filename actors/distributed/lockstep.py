@@ -1,6 +1,6 @@
 """The island model without a network: N runs in one process, sharing at zero latency.
 
-:func:`run_lockstep` drives ``nodes`` :class:`~actors.evolution.population.EvolutionCore`
+:func:`run_lockstep` drives ``nodes`` :class:`~actors.evolution.monitor_core.EvolutionCore`
 instances one evaluation at a time, always advancing the node whose clock (its
 evaluations, re-evaluations of immigrants included) is lowest, so the nodes move as if they
 ran side by side at the same speed. Champions travel between them as the islands of
@@ -33,11 +33,12 @@ import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from actors.distributed.errors import ShareUsageError
 from actors.distributed.policy import PublishPolicy
 from actors.evolution.config import EvolutionConfig
 from actors.evolution.errors import EvolutionError
 from actors.evolution.exoself import EvaluateAgent, ExoselfResult, run_exoself
-from actors.evolution.population import EvalOutcome, EvolutionCore
+from actors.evolution.monitor_core import EvalOutcome, EvolutionCore
 from actors.evolution.setup import morphology_spec
 from actors.genotype import Agent
 from morphologies import get_morphology
@@ -80,11 +81,11 @@ class LockstepOptions:
 
     def __post_init__(self) -> None:
         if self.nodes < 1:
-            raise ValueError("nodes must be >= 1")
+            raise ShareUsageError("nodes must be >= 1")
         if self.publish not in PUBLISH_MODES:
-            raise ValueError(f"publish must be one of {PUBLISH_MODES}, not {self.publish!r}")
+            raise ShareUsageError(f"publish must be one of {PUBLISH_MODES}, not {self.publish!r}")
         if self.latency < 0 or self.max_evaluations < 1:
-            raise ValueError("latency must be >= 0 and max_evaluations >= 1")
+            raise ShareUsageError("latency must be >= 0 and max_evaluations >= 1")
 
 
 @dataclass(frozen=True)

@@ -11,16 +11,18 @@ A backend is a factory ``(spec) -> Phenotype`` registered under a name on
   weights in order, then its bias);
 * ``close()`` -- release everything the phenotype holds (actors, processes); idempotent.
 
-A backend whose network lives in actors raises :class:`PhenotypeDied` from any of these
-when a part of the network died; the exoself then rebuilds the phenotype and repeats the
-evaluation (DXNN2's exoself restarts a crashed network the same way).
+A backend whose network lives in actors raises
+:class:`~actors.phenotype.errors.PhenotypeDied` (or a subclass) from any of these when a part
+of the network died; the exoself then rebuilds the phenotype and repeats the evaluation
+(DXNN2's exoself restarts a crashed network the same way).
 
 Shipped backends:
 
 * ``compiled`` -- :class:`~actors.neural.compiled.CompiledNetwork` (straight-line Python).
-* ``actors`` -- the DXNN protocol with one actor per neuron, sensor, actuator and cortex
-  (``actors.phenotype.ActorPhenotype``); registered lazily, so it is available only where
-  the package ``actors.phenotype`` is installed.
+* ``actors`` -- the DXNN protocol with one actor per neuron, sensor, actuator and cortex, in a
+  private simple actor system of the evaluating process
+  (:class:`actors.phenotype.hosted.HostedActorPhenotype`); registered by its import path and
+  imported on first use.
 
 Register another with :func:`register_backend`; names are checked at run start.
 """
@@ -34,6 +36,7 @@ from typing import Any, Protocol, cast, runtime_checkable
 from actors.evolution.errors import EvolutionError
 from actors.neural.compiled import CompiledNetwork
 from actors.neural.spec import NetworkSpec
+from actors.phenotype.errors import PhenotypeDied
 
 __all__ = [
     "BACKENDS",
@@ -48,10 +51,6 @@ __all__ = [
 
 class BackendError(EvolutionError):
     """An unknown or unavailable phenotype backend."""
-
-
-class PhenotypeDied(EvolutionError):
-    """A part of a phenotype (e.g. a neuron actor) died; the phenotype is unusable."""
 
 
 @runtime_checkable
@@ -83,7 +82,7 @@ class CompiledPhenotype(CompiledNetwork):
 #: Backends by name: a factory, or the ``"module:attribute"`` path of one (imported on use).
 BACKENDS: dict[str, Factory | str] = {
     "compiled": CompiledPhenotype,
-    "actors": "actors.evolution.actor_backend:HostedActorPhenotype",
+    "actors": "actors.phenotype.hosted:HostedActorPhenotype",
 }
 
 

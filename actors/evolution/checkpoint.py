@@ -23,7 +23,7 @@ from actors.evolution.config import EvolutionConfig, config_from_mapping
 from actors.evolution.errors import EvolutionError
 from actors.evolution.fitness import NoveltyArchive
 from actors.evolution.hall_of_fame import Champion, HallOfFame
-from actors.evolution.population import CoreState, EvolutionCore, Task
+from actors.evolution.monitor_core import CoreState, EvolutionCore, Task
 from actors.evolution.species import Innovation
 from actors.genotype import (
     Agent,

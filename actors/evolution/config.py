@@ -1,11 +1,16 @@
 """Typed configuration of an evolution run, loaded from TOML.
 
-One frozen dataclass per TOML table; every field documents its default once, in its
-``doc`` metadata (rendered in ``docs/evolution.md``). Loading rejects unknown tables and keys
-and mistyped or out-of-range values with one :class:`~actors.evolution.errors.ConfigError`
-whose message names the key by its dotted path (``monitor.population_size``). Configs built
-in code are validated the same way (``__post_init__``), so ``dataclasses.replace`` with a
-command-line override cannot produce an invalid config.
+One frozen dataclass per TOML table (a :class:`ConfigTable`, its fields declared with
+:func:`option`); every field documents its default once, in its ``doc`` metadata (rendered in
+``docs/evolution.md``). Loading rejects unknown tables and keys and mistyped or out-of-range
+values with one :class:`~actors.evolution.errors.ConfigError` whose message names the key by
+its dotted path (``monitor.population_size``). Configs built in code are validated the same
+way (``__post_init__``), so ``dataclasses.replace`` with a command-line override cannot
+produce an invalid config.
+
+:func:`load_tables` is the one reader of a configuration file: the evolution tables, plus the
+tables an application declares the same way and passes in (the ``[mesh]`` table of
+:mod:`actors.distributed.config`), every one of them checked for unknown keys.
 
 Tables: ``[monitor]``, ``[stopping]``, ``[selection]``, ``[novelty]``, ``[tuning]`` and
 ``[constraint]``. The constraint record belongs to the genotype layer; this module accepts
@@ -19,15 +24,14 @@ Limits in ``[stopping]`` are a positive number or the string ``"none"`` (TOML ha
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
 
 from actors.evolution.constraint import (
     CONSTRAINT_KEYS,
-    HEREDITY_TYPES,
     MUTATION_COUNT_FUNCTIONS,
     check_value,
     is_positive,
@@ -44,13 +48,14 @@ from actors.evolution.selection import (
     SelectionParams,
 )
 from actors.evolution.tuning import DURATIONS, SELECTIONS
+from actors.neural.plasticity import HEREDITY_TYPES
 
 __all__ = [
     "CONSTRAINT_KEYS",
     "EVOLUTION_TYPES",
-    "HEREDITY_TYPES",
     "MUTATION_COUNT_FUNCTIONS",
     "OP_MODES",
+    "ConfigTable",
     "EvolutionConfig",
     "FieldDoc",
     "MonitorConfig",
@@ -61,7 +66,10 @@ __all__ = [
     "config_from_mapping",
     "describe_fields",
     "load_config",
+    "load_tables",
     "loads_config",
+    "loads_tables",
+    "option",
     "section_classes",
 ]
 
@@ -69,7 +77,7 @@ EVOLUTION_TYPES = ("generational", "steady_state")
 OP_MODES = ("gt", "validation", "test")
 
 
-def _opt(
+def option(
     default: Any,
     kind: str,
     doc: str,
@@ -78,33 +86,43 @@ def _opt(
     check: Callable[[Any], bool] | None = None,
     rule: str = "",
 ) -> Any:
-    """A config field: ``kind`` is one of int, float, str, bool, str_list, limit_int,
-    limit_float; ``check``/``rule`` a range predicate and its wording."""
+    """A field of a :class:`ConfigTable`: ``kind`` is one of int, float, str, bool,
+    str_list, limit_int, limit_float; ``choices`` the allowed names (or a callable giving
+    them); ``check``/``rule`` a range predicate and its wording."""
     meta = {"kind": kind, "doc": doc, "choices": choices, "check": check, "rule": rule}
     if isinstance(default, tuple | list):
         return field(default=tuple(default), metadata=meta)
     return field(default=default, metadata=meta)
 
 
-class _Section:
-    """Mixin: validates every field on construction; :meth:`from_table` rejects unknown
-    keys. Subclasses set ``TABLE``."""
+class ConfigTable:
+    """Mixin of a frozen dataclass that is one TOML table (fields declared with
+    :func:`option`): validates every field on construction; :meth:`from_table` rejects
+    unknown keys. Subclasses set ``TABLE`` (the table's name) and may set ``ERROR`` (the
+    error raised, :class:`ConfigError` by default) -- an application's own table raises its
+    own package's error."""
 
-    TABLE = ""
+    TABLE: ClassVar[str] = ""
+    ERROR: ClassVar[type[Exception]] = ConfigError
 
     def __post_init__(self) -> None:
         for f in fields(self):  # type: ignore[arg-type]
-            value = check_value(f"{self.TABLE}.{f.name}", f.metadata, getattr(self, f.name))
+            try:
+                value = check_value(f"{self.TABLE}.{f.name}", f.metadata, getattr(self, f.name))
+            except ConfigError as exc:
+                if self.ERROR is ConfigError:
+                    raise
+                raise self.ERROR(str(exc)) from None
             object.__setattr__(self, f.name, value)
 
     @classmethod
     def from_table(cls, table: Any) -> Any:
         if not isinstance(table, Mapping):
-            raise ConfigError(f"{cls.TABLE}: expected a table, got {table!r}")
+            raise cls.ERROR(f"{cls.TABLE}: expected a table, got {table!r}")
         names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
         for key in table:
             if key not in names:
-                raise ConfigError(f"unknown key {cls.TABLE}.{key}")
+                raise cls.ERROR(f"unknown key {cls.TABLE}.{key}")
         return cls(**table)
 
     def to_dict(self) -> dict[str, Any]:
@@ -116,47 +134,47 @@ class _Section:
 
 
 @dataclass(frozen=True)
-class MonitorConfig(_Section):
+class MonitorConfig(ConfigTable):
     """``[monitor]``: the population monitor."""
 
     TABLE = "monitor"
-    population_size: int = _opt(
+    population_size: int = option(
         20, "int", "agents per generation (the selection target)", check=is_positive, rule="> 0"
     )
-    evolution_type: str = _opt(
+    evolution_type: str = option(
         "generational", "str", "generational | steady_state", choices=EVOLUTION_TYPES
     )
-    selection_algorithm: str = _opt(
+    selection_algorithm: str = option(
         "hof_competition", "str", "selection algorithm", choices=SELECTION_ALGORITHMS.names
     )
-    fitness_postprocessor: str = _opt(
+    fitness_postprocessor: str = option(
         "size_proportional", "str", "fitness postprocessor", choices=POSTPROCESSORS.names
     )
-    op_mode: str = _opt("gt", "str", "gt | validation | test", choices=OP_MODES)
-    validation_interval: int = _opt(
+    op_mode: str = option("gt", "str", "gt | validation | test", choices=OP_MODES)
+    validation_interval: int = option(
         500,
         "int",
         "evaluations between champion validations (validation mode)",
         check=is_positive,
         rule="> 0",
     )
-    workers: int = _opt(
+    workers: int = option(
         1, "int", "evaluation worker processes (local runtime)", check=is_positive, rule="> 0"
     )
 
 
 @dataclass(frozen=True)
-class StoppingConfig(_Section):
+class StoppingConfig(ConfigTable):
     """``[stopping]``: the run ends when any limit is reached (or the scape says so)."""
 
     TABLE = "stopping"
-    fitness_goal: float | None = _opt(
+    fitness_goal: float | None = option(
         None, "limit_float", 'stop when the best main fitness reaches this ("none": never)'
     )
-    max_evaluations: int | None = _opt(
+    max_evaluations: int | None = option(
         100_000, "limit_int", "evaluations limit (DXNN2: 100,000)", check=is_positive, rule="> 0"
     )
-    max_generations: int | None = _opt(
+    max_generations: int | None = option(
         None, "limit_int", 'generations limit ("none": unlimited)', check=is_positive, rule="> 0"
     )
 
@@ -174,31 +192,31 @@ class StoppingConfig(_Section):
 
 
 @dataclass(frozen=True)
-class SelectionConfig(_Section):
+class SelectionConfig(ConfigTable):
     """``[selection]``: see :class:`actors.evolution.selection.SelectionParams`."""
 
     TABLE = "selection"
-    survival_percentage: float = _opt(
+    survival_percentage: float = option(
         0.5, "float", "share kept by competition", check=is_unit_open, rule="(0, 1]"
     )
-    shof_ratio: float = _opt(
+    shof_ratio: float = option(
         1.0,
         "float",
         "share of hof offspring drawn from the hall of fame",
         check=is_unit,
         rule="[0, 1]",
     )
-    efficiency: float = _opt(
+    efficiency: float = option(
         1.0,
         "float",
         "tot_n exponent in hof_competition weights",
         check=lambda v: 0 <= v <= 10,
         rule="[0, 10]",
     )
-    hof_size_limit: int = _opt(
+    hof_size_limit: int = option(
         100, "int", "champions per species hall of fame", check=is_positive, rule="> 0"
     )
-    hof_distinguishers: tuple[str, ...] = _opt(
+    hof_distinguishers: tuple[str, ...] = option(
         ("size",),
         "str_list",
         "hall-of-fame fingerprint parts",
@@ -206,8 +224,8 @@ class SelectionConfig(_Section):
         check=bool,
         rule="not empty",
     )
-    species_shares: str = _opt("pooled", "str", "pooled | equal", choices=SPECIES_SHARES)
-    reevaluate_probability: float = _opt(
+    species_shares: str = option("pooled", "str", "pooled | equal", choices=SPECIES_SHARES)
+    reevaluate_probability: float = option(
         0.1, "float", "steady state: chance the parent re-runs itself", check=is_unit, rule="[0, 1]"
     )
 
@@ -216,62 +234,62 @@ class SelectionConfig(_Section):
 
 
 @dataclass(frozen=True)
-class NoveltyConfig(_Section):
+class NoveltyConfig(ConfigTable):
     """``[novelty]``: see :class:`actors.evolution.fitness.NoveltyParams`."""
 
     TABLE = "novelty"
-    k: int = _opt(15, "int", "nearest neighbours averaged", check=is_positive, rule="> 0")
-    threshold: float = _opt(
+    k: int = option(15, "int", "nearest neighbours averaged", check=is_positive, rule="> 0")
+    threshold: float = option(
         1.0, "float", "initial archive threshold", check=is_positive, rule="> 0"
     )
-    archive_limit: int = _opt(
+    archive_limit: int = option(
         1000, "int", "archive capacity (oldest leave first)", check=lambda v: v >= 0, rule=">= 0"
     )
-    weight: float = _opt(
+    weight: float = option(
         0.5, "float", "novelty's weight in the score", check=is_unit, rule="[0, 1]"
     )
-    adaptive: bool = _opt(True, "bool", "adapt the threshold to the archive's growth")
+    adaptive: bool = option(True, "bool", "adapt the threshold to the archive's growth")
 
     def params(self) -> NoveltyParams:
         return NoveltyParams(**self.to_dict())
 
 
 @dataclass(frozen=True)
-class TuningConfig(_Section):
+class TuningConfig(ConfigTable):
     """``[tuning]``: the exoself's tuning phase and the offspring's heredity (DXNN2's
     per-agent defaults)."""
 
     TABLE = "tuning"
-    selection: str = _opt(
+    selection: str = option(
         "dynamic_random", "str", "tuning selection function", choices=SELECTIONS.names
     )
-    duration: str = _opt(
+    duration: str = option(
         "wsize_proportional", "str", "tuning duration function", choices=DURATIONS.names
     )
-    duration_parameter: float = _opt(
+    duration_parameter: float = option(
         0.5, "float", "the duration function's parameter", check=lambda v: v >= 0, rule=">= 0"
     )
-    annealing: float = _opt(
+    annealing: float = option(
         0.5, "float", "spread annealing per neuron age", check=is_unit_open, rule="(0, 1]"
     )
-    perturbation_range: float = _opt(
+    perturbation_range: float = option(
         1.0, "float", "spread = range * pi * annealing ** age", check=is_positive, rule="> 0"
     )
-    min_improvement: float = _opt(
+    min_improvement: float = option(
         0.0,
         "float",
         "relative gain needed to keep a perturbation",
         check=lambda v: v >= 0,
         rule=">= 0",
     )
-    heredity: str = _opt("darwinian", "str", "darwinian | lamarckian", choices=HEREDITY_TYPES)
-    mutation_count: str = _opt(
+    heredity: str = option("darwinian", "str", "darwinian | lamarckian", choices=HEREDITY_TYPES)
+    mutation_count: str = option(
         "ncount_exponential",
         "str",
         "mutations per offspring function",
         choices=MUTATION_COUNT_FUNCTIONS,
     )
-    mutation_count_parameter: float = _opt(
+    mutation_count_parameter: float = option(
         0.5, "float", "its parameter (exponent or multiplier)", check=is_positive, rule="> 0"
     )
 
@@ -305,7 +323,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-_SECTIONS: dict[str, type[_Section]] = {
+_SECTIONS: dict[str, type[ConfigTable]] = {
     "monitor": MonitorConfig,
     "stopping": StoppingConfig,
     "selection": SelectionConfig,
@@ -341,31 +359,57 @@ def config_from_mapping(
     return EvolutionConfig(**kwargs)
 
 
-def loads_config(
-    text: str, *, known_names: Mapping[str, Collection[str]] | None = None
-) -> EvolutionConfig:
-    """Parse TOML text; syntax errors become :class:`ConfigError` too."""
+KnownNames = Mapping[str, Collection[str]]
+
+
+def loads_tables(
+    text: str,
+    extra: Sequence[type[ConfigTable]] = (),
+    *,
+    known_names: KnownNames | None = None,
+) -> tuple[EvolutionConfig, dict[str, Any]]:
+    """Parse a configuration's TOML text: the evolution tables (see
+    :func:`config_from_mapping`) and the tables of ``extra`` (an application's own
+    :class:`ConfigTable` classes), each read with its ``from_table``, with its defaults when
+    the table is absent. Returns the config and ``{table name: table}`` of the extra ones.
+    Unknown tables and keys are rejected in every table; syntax errors and evolution tables
+    raise :class:`ConfigError`, an extra table its own ``ERROR``."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"invalid TOML: {exc}") from exc
-    return config_from_mapping(data, known_names=known_names)
+    tables = {cls.TABLE: cls.from_table(data.pop(cls.TABLE, {})) for cls in extra}
+    return config_from_mapping(data, known_names=known_names), tables
 
 
-def load_config(
-    path: str | Path, *, known_names: Mapping[str, Collection[str]] | None = None
-) -> EvolutionConfig:
-    """Read and validate a TOML configuration file."""
+def load_tables(
+    path: str | Path,
+    extra: Sequence[type[ConfigTable]] = (),
+    *,
+    known_names: KnownNames | None = None,
+) -> tuple[EvolutionConfig, dict[str, Any]]:
+    """Read a configuration file (see :func:`loads_tables`); every error names the file."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read configuration {path}: {exc}") from exc
     except UnicodeDecodeError as exc:
         raise ConfigError(f"configuration {path} is not UTF-8: {exc}") from exc
+    errors: tuple[type[Exception], ...] = (ConfigError, *(cls.ERROR for cls in extra))
     try:
-        return loads_config(text, known_names=known_names)
-    except ConfigError as exc:
-        raise ConfigError(f"{path}: {exc}") from exc
+        return loads_tables(text, extra, known_names=known_names)
+    except errors as exc:
+        raise type(exc)(f"{path}: {exc}") from exc
+
+
+def loads_config(text: str, *, known_names: KnownNames | None = None) -> EvolutionConfig:
+    """Parse TOML text holding the evolution tables only (:func:`loads_tables`)."""
+    return loads_tables(text, known_names=known_names)[0]
+
+
+def load_config(path: str | Path, *, known_names: KnownNames | None = None) -> EvolutionConfig:
+    """Read and validate a TOML file holding the evolution tables only (:func:`load_tables`)."""
+    return load_tables(path, known_names=known_names)[0]
 
 
 @dataclass(frozen=True, slots=True)

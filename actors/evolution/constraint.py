@@ -17,11 +17,13 @@ from typing import Any
 
 from actors.evolution.errors import ConfigError
 from actors.evolution.tuning import DURATIONS, SELECTIONS
+from actors.genotype.constraint import ARCHITECTURES
+from actors.genotype.functions import TOT_TOPOLOGICAL_MUTATIONS_FUNCTIONS
+from actors.neural.plasticity import HEREDITY_TYPES
 
 __all__ = [
     "CONNECTION_ARCHITECTURES",
     "CONSTRAINT_KEYS",
-    "HEREDITY_TYPES",
     "MUTATION_COUNT_FUNCTIONS",
     "check_value",
     "is_positive",
@@ -30,10 +32,10 @@ __all__ = [
     "validate_constraint",
 ]
 
-HEREDITY_TYPES = ("darwinian", "lamarckian")
 #: DXNN2 ``tot_topological_mutations``: how many mutation operators an offspring gets.
-MUTATION_COUNT_FUNCTIONS = ("ncount_exponential", "ncount_linear")
-CONNECTION_ARCHITECTURES = ("recurrent", "feedforward")
+MUTATION_COUNT_FUNCTIONS = tuple(sorted(TOT_TOPOLOGICAL_MUTATIONS_FUNCTIONS))
+#: DXNN2's ``connection_architecture`` values (the genotype layer's list).
+CONNECTION_ARCHITECTURES = ARCHITECTURES
 
 
 def _choices(meta: Mapping[str, Any]) -> Collection[str] | None:

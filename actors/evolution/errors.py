@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "EvolutionError", "ReporterError", "SelectionError", "TuningError"]
+__all__ = [
+    "ConfigError",
+    "EvolutionError",
+    "EvolutionUsageError",
+    "ReporterError",
+    "SelectionError",
+    "TuningError",
+]
 
 
 class EvolutionError(Exception):
@@ -24,6 +31,11 @@ class SelectionError(EvolutionError, ValueError):
 class TuningError(EvolutionError, ValueError):
     """The tuning functions were called with inputs they cannot work on
     (no neurons, mismatched weight and delta shapes, an unknown function name)."""
+
+
+class EvolutionUsageError(EvolutionError, ValueError):
+    """Local misuse of the package's API: a bad argument from this process's own code (a
+    success family without a prefix, fewer than one worker)."""
 
 
 class ReporterError(EvolutionError):

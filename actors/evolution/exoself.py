@@ -8,7 +8,7 @@ DXNN's exoself is the process that owns one agent's network while it is evaluate
 2. run the tuning phase (:class:`~actors.evolution.exoself_core.TuningSession`): every
    evaluation sets the candidate weights, resets the network and runs one episode on a new
    scape; the scape's goal (and the fitness goal, if any) ends tuning early;
-3. if the phenotype dies mid-evaluation (:class:`~actors.evolution.backends.PhenotypeDied`,
+3. if the phenotype dies mid-evaluation (:class:`~actors.phenotype.errors.PhenotypeDied`,
    e.g. a neuron actor crashed), close it, build a new one and repeat that evaluation --
    same weights, same scape seed -- counting and logging the restart; after
    ``max_restarts`` the task fails with :class:`ExoselfError` (no genotype is lost: the
@@ -39,8 +39,8 @@ from actors.evolution.errors import EvolutionError
 from actors.evolution.exoself_core import Episode, TuningSession, run_episode_flat
 from actors.evolution.success import success_test
 from actors.genotype import Agent, decode_agent, encode_agent
+from actors.genotype.network import agent_with_weights, spec_from_agent
 from actors.neural.errors import SpecError
-from actors.neural.from_genotype import agent_with_weights, spec_from_agent
 from actors.runtime import Worker
 from morphologies import get_morphology
 
@@ -124,7 +124,9 @@ def run_exoself(task: EvaluateAgent, info: Logger | None = None) -> ExoselfResul
     except SpecError as exc:
         raise ExoselfError(f"agent {agent.id} has no phenotype: {exc}") from exc
     rng = random.Random(task.seed)
-    session = TuningSession(agent, rng, tune=task.tune, min_improvement=task.min_improvement)
+    session = TuningSession(
+        agent, rng, tune=task.tune, min_improvement=task.min_improvement, spec=spec
+    )
     sensors = [s.name for s in spec.sensors]
     actuators = [(a.name, len(a.sources)) for a in spec.actuators]
     plastic = any(n.plasticity != "none" for n in spec.neurons)

@@ -1,7 +1,7 @@
 """The exoself's pure core: one agent's tuning phase over flat weights, and the episode loop.
 
 :class:`TuningSession` is DXNN2's ``exoself.erl`` ``loop(S, gt)`` on the flat weight layout
-of :func:`actors.neural.from_genotype.spec_from_agent`, driven by the cores of
+of :func:`actors.genotype.network.spec_from_agent`, driven by the cores of
 :mod:`actors.evolution.tuning`:
 
 1. the first evaluation uses the genotype's weights;
@@ -46,8 +46,9 @@ from actors.evolution.tuning import (
     start_tuning,
     tuning_attempts,
 )
+from actors.genotype.network import flat_deltas, spec_from_agent, weight_slots
 from actors.genotype.records import Agent
-from actors.neural.from_genotype import flat_deltas, spec_from_agent, weight_slots
+from actors.neural.spec import NetworkSpec
 from morphologies.base import (
     EpisodeResult,
     Morphology,
@@ -208,7 +209,10 @@ class TuningSession:
         *,
         tune: bool = True,
         min_improvement: float = 0.0,
+        spec: NetworkSpec | None = None,
     ) -> None:
+        """``spec`` is the agent's :func:`spec_from_agent`, if the caller has built it
+        already (it is built here otherwise)."""
         self.agent = agent
         self.rng = rng
         self.tune = tune
@@ -217,7 +221,7 @@ class TuningSession:
         self._neurons = [
             TunableNeuron(s.neuron_id, s.generation, s.weight_count) for s in self._slots.values()
         ]
-        weights = spec_from_agent(agent).flat_weights()
+        weights = (spec_from_agent(agent) if spec is None else spec).flat_weights()
         self._w = np.array(weights, dtype=np.float64)
         self._d = np.array(flat_deltas(agent), dtype=np.float64)
         self.best_weights: list[float] = list(weights)

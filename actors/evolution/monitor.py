@@ -24,16 +24,13 @@ import functools
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
-
-from thespian.actors import WakeupMessage
 
 from actors.evolution.checkpoint import RunRecord, commit, load_run
 from actors.evolution.config import config_from_mapping
 from actors.evolution.errors import EvolutionError
 from actors.evolution.exoself import EvaluateAgent, ExoselfResult
-from actors.evolution.population import EvalOutcome, EvolutionCore, StepReport, Task
+from actors.evolution.monitor_core import EvalOutcome, EvolutionCore, StepReport, Task
 from actors.evolution.setup import morphology_spec
 from actors.genotype import Agent, GenotypeDecodeError, GenotypeStore, decode_agent, encode_agent
 from actors.runtime import Reply, Request, Worker
@@ -59,16 +56,6 @@ TASK_RETRIES = 3
 #: After a crash, look the restarted worker up this many times, this many seconds apart.
 RESOLVE_ATTEMPTS = 100
 RESOLVE_DELAY = 0.05
-
-
-@dataclass(frozen=True, slots=True)
-class _Resolve:
-    worker: str
-    old: str
-    attempt: int
-    task: Task
-    tries: int
-    validation: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,10 +218,7 @@ class PopulationMonitor(Worker):
         return Immigrated(local.id)
 
     def handle(self, msg: Any, sender: Any) -> None:
-        if isinstance(msg, WakeupMessage) and isinstance(msg.payload, _Resolve):
-            p = msg.payload
-            self._reresolve(p.worker, p.old, p.attempt, p.task, p.tries, p.validation)
-        elif isinstance(msg, tuple) and len(msg) == 2 and msg[0] == "info":
+        if isinstance(msg, tuple) and len(msg) == 2 and msg[0] == "info":
             self.infos.append(str(msg[1]))
         else:
             super().handle(msg, sender)
@@ -462,9 +446,9 @@ class PopulationMonitor(Worker):
                 self.workers[worker] = r.value
                 self._send_task(worker, task, tries, validation=validation)
             elif attempt < RESOLVE_ATTEMPTS:
-                self.wakeupAfter(
-                    timedelta(seconds=RESOLVE_DELAY),
-                    payload=_Resolve(worker, old, attempt + 1, task, tries, validation),
+                self.call_later(
+                    RESOLVE_DELAY,
+                    lambda: self._reresolve(worker, old, attempt + 1, task, tries, validation),
                 )
             else:
                 self._fail(f"exoself {worker} did not come back after a crash")

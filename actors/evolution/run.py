@@ -36,7 +36,7 @@ from typing import Any, Protocol
 
 from actors.evolution.backends import check_backend
 from actors.evolution.config import EvolutionConfig
-from actors.evolution.errors import EvolutionError
+from actors.evolution.errors import EvolutionError, EvolutionUsageError
 from actors.evolution.exoself import ExoselfWorker
 from actors.evolution.exoself_core import phenotype_network
 from actors.evolution.monitor import (
@@ -54,8 +54,8 @@ from actors.evolution.reporters import Reporter, ReporterSet
 from actors.evolution.species import species_stats
 from actors.evolution.stats import GenerationStats, RunInfo, RunSummary, generation_stats
 from actors.genotype import Agent, decode_agent
+from actors.genotype.network import spec_from_agent
 from actors.neural.compiled import CompiledNetwork
-from actors.neural.from_genotype import spec_from_agent
 from actors.runtime import (
     ChildSpec,
     SupervisorArgs,
@@ -223,12 +223,12 @@ def evolve(
 
     Raises :class:`~actors.evolution.errors.EvolutionError` subclasses for bad settings
     (unknown morphology or backend, a store that already holds the run without ``resume``)
-    and :class:`~actors.runtime.CallFailed` if the monitor fails.
+    and :class:`~actors.runtime.RequestFailed` if the monitor fails.
     """
     get_morphology(opts.morphology)
     check_backend(opts.backend)
     if opts.workers < 1:
-        raise ValueError("workers must be >= 1")
+        raise EvolutionUsageError("workers must be >= 1")
     out = ReporterSet(reporters)
     started = time.monotonic()
     history: list[GenerationStats] = []

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from actors.evolution.errors import EvolutionUsageError
 from actors.neural.batch import BatchNetwork
 from actors.neural.compiled import CompiledNetwork
 from actors.neural.spec import NetworkSpec
@@ -79,7 +80,7 @@ def register_success_family(prefix: str, family: SuccessFamily) -> None:
     """Register (or replace) the test maker of every morphology whose name starts with
     ``prefix`` (and has no test of its own)."""
     if not isinstance(prefix, str) or not prefix:
-        raise ValueError("a success family needs a non-empty prefix")
+        raise EvolutionUsageError("a success family needs a non-empty prefix")
     SUCCESS_FAMILIES[prefix] = family
 
 

@@ -10,12 +10,9 @@ weights otherwise, until ``max_attempts`` evaluations in a row brought no improv
   spread ``perturbation_range * pi * annealing ** age`` (:func:`spread`).
 * How long: *tuning duration* functions (DXNN2 ``tuning_duration.erl``) give
   ``max_attempts``.
-* How: :func:`perturb_weights` is DXNN2 ``neuron.erl``'s ``perturb_IPIdPs``: each input
-  block is chosen with probability ``1/sqrt(blocks)``, each weight of a chosen block with
-  probability ``1/sqrt(block length)``; a chosen weight moves by
-  ``dw = (u - 0.5) * spread + momentum * previous_dw`` (``u`` uniform in [0, 1),
-  momentum 0.5) and is saturated to ``[-pi, pi]``; the new ``dw`` is remembered for the next
-  perturbation, an unchosen weight keeps its previous ``dw``.
+* How: :func:`perturb_weights` is DXNN2 ``neuron.erl``'s ``perturb_IPIdPs``, the rule of
+  :mod:`actors.neural.perturb` (momentum 0.5, saturation to ``[-pi, pi]``), raising this
+  package's :class:`~actors.evolution.errors.TuningError`.
 * The loop's bookkeeping: :func:`observe` (DXNN2 ``exoself.erl``'s ``loop(S, gt)``).
 
 Deviations (see ``docs/evolution.md``): selection keeps the input order of neurons (DXNN2
@@ -34,10 +31,11 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
 from actors.evolution.candidate import Fitness, Registry, as_fitness, dominance, erl_round
 from actors.evolution.errors import SelectionError, TuningError
+from actors.neural import perturb
+from actors.neural.errors import PerturbError
+from actors.neural.perturb import MOMENTUM, SAT_LIMIT, WeightBlock
 
 __all__ = [
     "DURATIONS",
@@ -57,10 +55,6 @@ __all__ = [
     "tuning_attempts",
 ]
 
-#: DXNN2 ``neuron.erl``'s ``?SAT_LIMIT``: weights stay within [-pi, pi].
-SAT_LIMIT = math.pi
-#: DXNN2 ``neuron.erl``: the previous delta's share in the next one.
-MOMENTUM = 0.5
 #: Neurons younger than this many generations are "active" (DXNN2's literal 3).
 ACTIVE_AGE = 3
 
@@ -139,8 +133,21 @@ def _dynamic_age_limit(rng: random.Random) -> float:
 
 
 SelectionFn = Callable[[Sequence[TunableNeuron], int, float, float, random.Random], list[Choice]]
+AgeLimit = Callable[[random.Random], float]
 
-#: Tuning selection functions by name.
+#: DXNN2 ``tuning_selection.erl`` as a table: a selection function's name -> the age limit
+#: of the neurons it chooses (drawn from the rng for ``dynamic``). ``NAME`` chooses every
+#: neuron whose age is within the limit, each with its age's spread, or the first neuron
+#: (spread ``perturbation_range * pi``) when none is; ``NAME_random`` keeps each of those with
+#: probability ``1/sqrt(pool size)`` (one chosen uniformly if none is kept).
+AGE_LIMITS: dict[str, AgeLimit] = {
+    "dynamic": _dynamic_age_limit,
+    "active": lambda rng: ACTIVE_AGE,
+    "current": lambda rng: 0,
+    "all": lambda rng: math.inf,
+}
+
+#: Tuning selection functions by name (the table's, and any registered later).
 SELECTIONS: Registry[SelectionFn] = Registry(
     "tuning selection",
     ("neurons", "agent_generation", "perturbation_range", "annealing", "rng"),
@@ -148,118 +155,42 @@ SELECTIONS: Registry[SelectionFn] = Registry(
 )
 
 
-def _sig(fn: SelectionFn) -> SelectionFn:
-    SELECTIONS.register(fn.__name__, fn)
-    return fn
+def _within(age_limit: AgeLimit) -> SelectionFn:
+    """The selection of the neurons within ``age_limit`` (or the first one)."""
+
+    def select(
+        neurons: Sequence[TunableNeuron],
+        agent_generation: int,
+        perturbation_range: float,
+        annealing: float,
+        rng: random.Random,
+    ) -> list[Choice]:
+        limit = age_limit(rng)
+        chosen = _extract(neurons, agent_generation, limit, perturbation_range, annealing)
+        return _or_first(chosen, neurons, perturbation_range)
+
+    return select
 
 
-@_sig
-def dynamic(
-    neurons: Sequence[TunableNeuron],
-    agent_generation: int,
-    perturbation_range: float,
-    annealing: float,
-    rng: random.Random,
-) -> list[Choice]:
-    """Neurons younger than a random age limit ``sqrt(1/U)`` (fallback: the first)."""
-    limit = _dynamic_age_limit(rng)
-    chosen = _extract(neurons, agent_generation, limit, perturbation_range, annealing)
-    return _or_first(chosen, neurons, perturbation_range)
+def _random_of(pool: SelectionFn) -> SelectionFn:
+    """``pool``'s choices, each kept with probability ``1/sqrt(pool size)``."""
+
+    def select(
+        neurons: Sequence[TunableNeuron],
+        agent_generation: int,
+        perturbation_range: float,
+        annealing: float,
+        rng: random.Random,
+    ) -> list[Choice]:
+        chosen = pool(neurons, agent_generation, perturbation_range, annealing, rng)
+        return _random_subset(chosen, rng)
+
+    return select
 
 
-@_sig
-def dynamic_random(
-    neurons: Sequence[TunableNeuron],
-    agent_generation: int,
-    perturbation_range: float,
-    annealing: float,
-    rng: random.Random,
-) -> list[Choice]:
-    """``dynamic``'s pool, then each kept with probability ``1/sqrt(pool size)``."""
-    pool = dynamic(neurons, agent_generation, perturbation_range, annealing, rng)
-    return _random_subset(pool, rng)
-
-
-@_sig
-def active(
-    neurons: Sequence[TunableNeuron],
-    agent_generation: int,
-    perturbation_range: float,
-    annealing: float,
-    rng: random.Random,
-) -> list[Choice]:
-    """Neurons at most 3 generations old (fallback: the first; see deviations)."""
-    chosen = _extract(neurons, agent_generation, ACTIVE_AGE, perturbation_range, annealing)
-    return _or_first(chosen, neurons, perturbation_range)
-
-
-@_sig
-def active_random(
-    neurons: Sequence[TunableNeuron],
-    agent_generation: int,
-    perturbation_range: float,
-    annealing: float,
-    rng: random.Random,
-) -> list[Choice]:
-    """``active``'s pool, then each kept with probability ``1/sqrt(pool size)``."""
-    pool = active(neurons, agent_generation, perturbation_range, annealing, rng)
-    return _random_subset(pool, rng)
-
-
-@_sig
-def current(
-    neurons: Sequence[TunableNeuron],
-    agent_generation: int,
-    perturbation_range: float,
-    annealing: float,
-    rng: random.Random,
-) -> list[Choice]:
-    """Neurons created or mutated in the agent's current generation (fallback: the first)."""
-    chosen = _extract(neurons, agent_generation, 0, perturbation_range, annealing)
-    return _or_first(chosen, neurons, perturbation_range)
-
-
-@_sig
-def current_random(
-    neurons: Sequence[TunableNeuron],
-    agent_generation: int,
-    perturbation_range: float,
-    annealing: float,
-    rng: random.Random,
-) -> list[Choice]:
-    """``current``'s pool, then each kept with probability ``1/sqrt(pool size)``."""
-    pool = current(neurons, agent_generation, perturbation_range, annealing, rng)
-    return _random_subset(pool, rng)
-
-
-def all_neurons(
-    neurons: Sequence[TunableNeuron],
-    agent_generation: int,
-    perturbation_range: float,
-    annealing: float,
-    rng: random.Random,
-) -> list[Choice]:
-    """DXNN2's ``all``: every neuron, each with its age's spread."""
-    return [
-        (n.neuron_id, spread(perturbation_range, annealing, neuron_age(n, agent_generation)))
-        for n in neurons
-    ]
-
-
-SELECTIONS.register("all", all_neurons)
-
-
-@_sig
-def all_random(
-    neurons: Sequence[TunableNeuron],
-    agent_generation: int,
-    perturbation_range: float,
-    annealing: float,
-    rng: random.Random,
-) -> list[Choice]:
-    """Every neuron, each kept with probability ``1/sqrt(neuron count)``."""
-    pool = all_neurons(neurons, agent_generation, perturbation_range, annealing, rng)
-    return _random_subset(pool, rng)
+for _name, _limit in AGE_LIMITS.items():
+    _pool = SELECTIONS.register(_name, _within(_limit))
+    SELECTIONS.register(f"{_name}_random", _random_of(_pool))
 
 
 def select_for_tuning(
@@ -338,8 +269,6 @@ def tuning_attempts(
 
 # --- perturbation -----------------------------------------------------------------------
 
-WeightBlock = tuple[np.ndarray, np.ndarray]
-
 
 def perturb_weights(
     blocks: Sequence[WeightBlock],
@@ -349,56 +278,13 @@ def perturb_weights(
     sat_limit: float = SAT_LIMIT,
     momentum: float = MOMENTUM,
 ) -> list[WeightBlock]:
-    """Perturb a neuron's input weight blocks as DXNN2's ``perturb_IPIdPs`` does.
-
-    ``blocks`` holds one ``(weights, previous_deltas)`` pair of equal-length 1-D arrays per
-    input (the bias is one more block). Returns new arrays; the inputs are not modified.
-    With ``spread > 0`` at least one weight is always perturbed. Raises
-    :class:`TuningError` on mismatched shapes or a bad spread.
-    """
-    if not (math.isfinite(spread) and spread >= 0):
-        raise TuningError("spread must be a finite number >= 0")
-    if not sat_limit > 0:
-        raise TuningError("sat_limit must be > 0")
-    out: list[tuple[np.ndarray, np.ndarray]] = []
-    for w, d in blocks:
-        wa = np.array(w, dtype=np.float64, copy=True)
-        da = np.array(d, dtype=np.float64, copy=True)
-        if wa.ndim != 1 or wa.shape != da.shape:
-            raise TuningError(f"weights {wa.shape} and deltas {da.shape} must be equal 1-D")
-        out.append((wa, da))
-    if not out:
-        return out
-    touched = False
-    block_p = 1 / math.sqrt(len(out))
-    for wa, da in out:
-        if rng.random() >= block_p or wa.size == 0:
-            continue
-        weight_p = 1 / math.sqrt(wa.size)
-        for i in range(wa.size):
-            if rng.random() < weight_p:
-                _move(wa, da, i, spread, rng, sat_limit, momentum)
-                touched = True
-    if not touched and spread > 0:
-        nonempty = [b for b in out if b[0].size]
-        if nonempty:
-            wa, da = nonempty[rng.randrange(len(nonempty))]
-            _move(wa, da, rng.randrange(wa.size), spread, rng, sat_limit, momentum)
-    return out
-
-
-def _move(
-    wa: np.ndarray,
-    da: np.ndarray,
-    i: int,
-    spread: float,
-    rng: random.Random,
-    sat_limit: float,
-    momentum: float,
-) -> None:
-    dw = (rng.random() - 0.5) * spread + float(da[i]) * momentum
-    wa[i] = min(sat_limit, max(-sat_limit, float(wa[i]) + dw))
-    da[i] = dw
+    """Perturb a neuron's input weight blocks as DXNN2's ``perturb_IPIdPs`` does: the rule
+    of :func:`actors.neural.perturb.perturb_weights`, raising :class:`TuningError` on
+    mismatched shapes or a bad spread."""
+    try:
+        return perturb.perturb_weights(blocks, spread, rng, sat_limit=sat_limit, momentum=momentum)
+    except PerturbError as exc:
+        raise TuningError(str(exc)) from exc
 
 
 def perturb_parameters(

@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 
 import msgpack
 
-from actors.genotype.errors import GenotypeDecodeError
+from actors.genotype.errors import GenotypeDecodeError, GenotypeUsageError
 from actors.genotype.graph import compute_fingerprint, validate_agent
 from actors.genotype.records import Agent, Fingerprint, Population, Specie, Weight
 
@@ -296,7 +296,7 @@ def register_migration(kind: str, from_version: int, upgrade: Callable[[Any], An
     """Register ``upgrade``, turning a ``kind`` body of ``from_version`` into a body of
     ``from_version + 1``. Decoding applies the chain up to :data:`SCHEMA_VERSION`."""
     if kind not in KINDS or not 1 <= from_version < SCHEMA_VERSION:
-        raise ValueError(f"no schema step {kind} v{from_version} -> v{from_version + 1}")
+        raise GenotypeUsageError(f"no schema step {kind} v{from_version} -> v{from_version + 1}")
     _MIGRATIONS[(kind, from_version)] = upgrade
 
 

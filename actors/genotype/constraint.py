@@ -9,6 +9,7 @@ the codec.
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from actors.genotype.errors import ConstraintError
@@ -294,7 +295,7 @@ class Constraint:
         set_(self, "search_parameters_mutation_probability", num(p))
 
     @staticmethod
-    def _names(what: str, values: object, allowed: frozenset[str]) -> None:
+    def _names(what: str, values: object, allowed: Collection[str]) -> None:
         if not isinstance(values, tuple) or not values:
             raise ConstraintError(f"{what} must be a non-empty tuple")
         if len(set(values)) != len(values):

@@ -10,6 +10,8 @@ One base, :class:`GenotypeError`; subclasses by origin:
   (DXNN's ``exit/1`` inside a mnesia transaction); the mutator picks another operator.
 * :class:`ConstraintError` -- a constraint or morphology description is malformed.
 * :class:`StoreError` -- the SQLite store was misused or holds unreadable rows.
+* :class:`GenotypeUsageError` -- another local misuse of the package's API (a bad argument
+  from this process's own code).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ __all__ = [
     "ConstraintError",
     "GenotypeDecodeError",
     "GenotypeError",
+    "GenotypeUsageError",
     "InvalidGenotypeError",
     "MutationNotApplicable",
     "StoreError",
@@ -46,3 +49,8 @@ class ConstraintError(GenotypeError, ValueError):
 
 class StoreError(GenotypeError):
     """The genotype store was misused, or a stored row does not decode."""
+
+
+class GenotypeUsageError(GenotypeError, ValueError):
+    """Local misuse of the package's API, e.g. a schema migration registered for a step
+    that does not exist."""

@@ -36,6 +36,8 @@ import math
 import random
 from dataclasses import dataclass
 
+from actors.neural.plasticity import HEREDITY_TYPES
+
 __all__ = [
     "ACTIVATION_FUNCTIONS",
     "AGGREGATION_FUNCTIONS",
@@ -102,10 +104,6 @@ TUNING_DURATION_FUNCTIONS: frozenset[str] = frozenset(
 TOT_TOPOLOGICAL_MUTATIONS_FUNCTIONS: frozenset[str] = frozenset(
     {"ncount_exponential", "ncount_linear"}
 )
-
-#: Heredity types: ``darwinian`` offspring inherit the evolved (pre-tuning) weights,
-#: ``lamarckian`` ones the weights learned during the parent's lifetime.
-HEREDITY_TYPES: frozenset[str] = frozenset({"darwinian", "lamarckian"})
 
 #: Annealing parameters must lie in (0, 1].
 ANNEALING_LIMITS = (0.0, 1.0)

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, ClassVar
 from actors.genotype.constraint import Constraint, MorphologySpec, ParamValue
 
 if TYPE_CHECKING:
-    from actors.neural.from_genotype import AgentNetwork
+    from actors.genotype.network import AgentNetwork
 
 __all__ = [
     "ACTUATOR_LAYER",
@@ -258,8 +258,8 @@ class Agent:
         """The agent's network, compiled and ready to run: ``net({sensor: vector})`` returns
         ``{actuator: vector}``, ``net.flat(x)`` does the same on concatenated vectors and
         ``net.reset()`` clears the recurrent state between episodes (see
-        :class:`~actors.neural.from_genotype.AgentNetwork`)."""
-        from actors.neural.from_genotype import AgentNetwork
+        :class:`~actors.genotype.network.AgentNetwork`)."""
+        from actors.genotype.network import AgentNetwork
 
         return AgentNetwork(self)
 

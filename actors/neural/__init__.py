@@ -3,6 +3,8 @@
 * :mod:`~actors.neural.activations`, :mod:`~actors.neural.aggregators`,
   :mod:`~actors.neural.plasticity`: DXNN2's functions on extensible registries.
 * :mod:`~actors.neural.spec`: :class:`NetworkSpec`, the representation evaluators compile from.
+* :mod:`~actors.neural.perturb`: DXNN2's weight perturbation (momentum, saturation), the rule
+  both phenotype backends tune with.
 * :class:`ReferenceNetwork`: message-passing evaluator, slow and obviously correct.
 * :class:`CompiledNetwork`: one network as straight-line Python (fast single network).
 * :class:`BatchNetwork`: many copies of one network shape stepped with numpy.

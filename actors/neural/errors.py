@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["NeuralError", "RegistryError", "SpecError"]
+__all__ = ["NeuralError", "PerturbError", "RegistryError", "SpecError"]
 
 
 class NeuralError(Exception):
@@ -15,3 +15,8 @@ class RegistryError(NeuralError):
 
 class SpecError(NeuralError):
     """A :class:`~actors.neural.spec.NetworkSpec` (or an input to an evaluator) is malformed."""
+
+
+class PerturbError(NeuralError, ValueError):
+    """The weight perturbation was called with inputs it cannot work on (a negative or
+    non-finite spread, weights and deltas of different shapes)."""

@@ -46,6 +46,7 @@ import numpy.typing as npt
 from actors.neural.registry import Registry, check_arity
 
 __all__ = [
+    "HEREDITY_TYPES",
     "PLASTICITY",
     "SAT_LIMIT",
     "PlasticityRule",
@@ -58,6 +59,12 @@ __all__ = [
 Array = npt.NDArray[np.float64]
 #: plasticity.erl: weights changed by plasticity are saturated to ±SAT_LIMIT.
 SAT_LIMIT = 2.0 * math.pi
+
+#: DXNN2's heredity types: what an offspring inherits of the weights its parent's plasticity
+#: changed during an evaluation -- ``darwinian`` the weights the evaluation started with,
+#: ``lamarckian`` the learned ones. The one list the genotype, phenotype and evolution
+#: packages check names against.
+HEREDITY_TYPES: tuple[str, ...] = ("darwinian", "lamarckian")
 
 ScalarRule = Callable[
     [

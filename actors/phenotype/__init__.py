@@ -4,16 +4,20 @@
   runtime (``simple`` or ``local``) and drive it (same evaluator interface as
   :class:`~actors.neural.compiled.CompiledNetwork`, plus DXNN's tuning verbs and episodes).
 * :mod:`~actors.phenotype.messages` -- the protocol; :mod:`~actors.phenotype.elements` -- the
-  actors; :mod:`~actors.phenotype.core` -- their pure state machines;
-  :func:`~actors.phenotype.perturb.perturb_blocks` -- DXNN2's weight perturbation;
-  :func:`~actors.phenotype.perturb.perturb_network` -- the same on a whole flat weight vector
-  (to replay an actor perturbation on the compiled backend).
+  actors; :mod:`~actors.phenotype.elements_core` -- their pure state machines;
+  :func:`~actors.phenotype.perturb.perturb_blocks` -- the neural package's weight
+  perturbation as the neurons apply it; :func:`~actors.phenotype.perturb.perturb_network` --
+  the same on a whole flat weight vector (to replay an actor perturbation on the compiled
+  backend).
+* :mod:`~actors.phenotype.hosted` -- phenotypes in a process's private simple actor system:
+  the ``actors`` phenotype backend of the exoself.
 
 See ``docs/phenotype.md``.
 """
 
-from actors.phenotype.core import HEREDITY_TYPES, CortexCore, NeuronCore
+from actors.phenotype.elements_core import CortexCore, NeuronCore
 from actors.phenotype.errors import (
+    PhenotypeDied,
     PhenotypeDown,
     PhenotypeError,
     PhenotypeProtocolError,
@@ -26,11 +30,11 @@ from actors.phenotype.perturb import perturb_blocks, perturb_network
 from actors.phenotype.plan import Plan, make_plan
 
 __all__ = [
-    "HEREDITY_TYPES",
     "ActorPhenotype",
     "CortexCore",
     "NeuronBackup",
     "NeuronCore",
+    "PhenotypeDied",
     "PhenotypeDown",
     "PhenotypeError",
     "PhenotypeProtocolError",

@@ -1,13 +1,14 @@
 """The phenotype's elements as supervised Thespian actors (thin shells over
-:mod:`actors.phenotype.core`): :class:`Cortex`, :class:`Sensor`, :class:`Neuron`,
+:mod:`actors.phenotype.elements_core`): :class:`Cortex`, :class:`Sensor`, :class:`Neuron`,
 :class:`Actuator`, and :class:`ScapeHost` (DXNN's private scape, holding a morphology's scape).
 
 They are :class:`~actors.runtime.child.Worker` s, so they run under a supervisor, report why
 they exit, and crash on an exception (the owner sees a ``Down``). The per-cycle messages
 (:class:`Forward`, :class:`Sync`, :class:`ActuatorSync`, :class:`Percept`, :class:`ActResult`)
-take a fast path in ``receiveMessage`` ahead of the child wrapper's dispatch chain -- with the
-same crash semantics -- because they are the phenotype's hot loop; everything else goes
-through the wrapper. The protocol is described in :mod:`actors.phenotype.messages`.
+are the phenotype's hot loop: each element lists them in the runtime's ``fast_handlers``
+(:class:`~actors.runtime.child.SupervisedActor`), which serves them ahead of the wrapper's
+dispatch chain with the same crash semantics; everything else goes through the wrapper. The
+protocol is described in :mod:`actors.phenotype.messages`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import time
 from typing import Any
 
 from actors.neural.spec import NeuronSpec
-from actors.phenotype.core import CortexCore, NeuronCore
+from actors.phenotype.elements_core import CortexCore, NeuronCore
 from actors.phenotype.errors import PhenotypeProtocolError, PhenotypeUsageError
 from actors.phenotype.messages import (
     Act,
@@ -60,32 +61,10 @@ __all__ = ["Actuator", "Cortex", "Neuron", "ScapeHost", "Sensor"]
 log = logging.getLogger(__name__)
 
 
-class _Element(Worker):
-    """Common fast path: ``_hot`` maps a message type to its handler."""
-
-    _hot: dict[type, str] = {}
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._handlers: dict[type, Any] = {t: getattr(self, n) for t, n in self._hot.items()}
-
-    def receiveMessage(self, msg: Any, sender: Any) -> None:
-        handler = self._handlers.get(type(msg))
-        if handler is None:
-            super().receiveMessage(msg, sender)
-            return
-        if self._gone:
-            return
-        try:
-            handler(msg, sender)
-        except Exception as exc:  # let it crash, exactly as the child wrapper does
-            self._crash(exc, msg, sender)
-
-
-class Neuron(_Element):
+class Neuron(Worker):
     """DXNN's neuron. Args: ``(NeuronSpec, heredity)``."""
 
-    _hot = {Forward: "_forward"}
+    fast_handlers = {Forward: "_forward"}
 
     def on_start(self, spec: NeuronSpec, heredity: str = "darwinian") -> None:
         self.core = NeuronCore(spec, heredity)
@@ -165,11 +144,11 @@ class Neuron(_Element):
         return "ok"
 
 
-class Sensor(_Element):
+class Sensor(Worker):
     """DXNN's sensor. Args: ``(name,)``. On :class:`Sync` it forwards the given vector, or
     senses the scape and forwards the percept."""
 
-    _hot = {Sync: "_sync", Percept: "_percept"}
+    fast_handlers = {Sync: "_sync", Percept: "_percept"}
 
     def on_start(self, name: str) -> None:
         self.sensor = name
@@ -201,12 +180,12 @@ class Sensor(_Element):
             send(t.address, Forward(t.slot, epoch, vector))
 
 
-class Actuator(_Element):
+class Actuator(Worker):
     """DXNN's actuator. Args: ``(name, index, n_sources, scape_index)``: ``index`` in the
     spec's actuator order (for the cortex), ``scape_index`` in the morphology's (for the
     scape), ``n_sources`` the neurons it gathers from, in order."""
 
-    _hot = {Forward: "_forward", ActResult: "_act_result"}
+    fast_handlers = {Forward: "_forward", ActResult: "_act_result"}
 
     def on_start(self, name: str, index: int, n_sources: int, scape_index: int = -1) -> None:
         self.actuator = name
@@ -263,11 +242,11 @@ class Actuator(_Element):
         )  # fmt: skip
 
 
-class Cortex(_Element):
+class Cortex(Worker):
     """DXNN's cortex. Args: ``(n_actuators,)``. Runs one cycle per :class:`StepRequest`, or an
     episode per :class:`Evaluate`, and answers the sender."""
 
-    _hot = {ActuatorSync: "_actuator_sync", StepRequest: "_step"}
+    fast_handlers = {ActuatorSync: "_actuator_sync", StepRequest: "_step"}
 
     def on_start(self, n_actuators: int) -> None:
         self.core = CortexCore(n_actuators)
@@ -391,12 +370,12 @@ class Cortex(_Element):
             )  # fmt: skip
 
 
-class ScapeHost(_Element):
+class ScapeHost(Worker):
     """DXNN's private scape: holds one morphology scape. Args: ``(morphology_name,
     n_actuators)``. Actions of a cycle are applied in the morphology's actuator order once
     all have arrived, so the scape sees the same sequence as ``morphologies.run_episode``."""
 
-    _hot = {Sense: "_sense", Act: "_act"}
+    fast_handlers = {Sense: "_sense", Act: "_act"}
 
     def on_start(self, morphology: str, n_actuators: int) -> None:
         from morphologies import get_morphology

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "PhenotypeDied",
     "PhenotypeDown",
     "PhenotypeError",
     "PhenotypeProtocolError",
@@ -27,11 +28,19 @@ class PhenotypeProtocolError(PhenotypeError):
     the owner then sees as :class:`PhenotypeDown`."""
 
 
-class PhenotypeTimeout(PhenotypeError):
+class PhenotypeDied(PhenotypeError):
+    """A part of a running phenotype died or stopped answering: the phenotype is unusable;
+    close it and build a new one. The phenotype backends' contract
+    (:mod:`actors.evolution.backends`): the exoself then rebuilds the phenotype and repeats the
+    evaluation. The actor phenotype raises its subclasses :class:`PhenotypeDown` and
+    :class:`PhenotypeTimeout`; another backend may raise this class itself."""
+
+
+class PhenotypeTimeout(PhenotypeDied):
     """No answer from the phenotype within the deadline (nothing died that we know of)."""
 
 
-class PhenotypeDown(PhenotypeError):
+class PhenotypeDown(PhenotypeDied):
     """An element of the phenotype exited while the owner was using it.
 
     ``element`` is the element id (``"neuron:<id>"``, ``"sensor:<name>"``, ``"cortex"``...),

@@ -17,7 +17,8 @@ scape host (when a morphology is given), the sensors, the neurons and the actuat
 ``temporary`` children (never restarted: a phenotype that lost an element is rebuilt by its
 owner). The handle monitors every element; if one exits while the handle waits on the
 phenotype, the wait raises :class:`PhenotypeDown` naming it. The handle is one caller's: it
-listens on the runtime's external mailbox while it waits (not thread-safe).
+listens on the runtime's external mailbox (:meth:`RuntimeSystem.listen`) while it waits (not
+thread-safe).
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ import logging
 import random
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import timedelta
 from typing import Any
 
 from actors.neural.spec import NetworkSpec
@@ -58,6 +58,7 @@ from actors.phenotype.messages import (
     WeightRestore,
 )
 from actors.phenotype.plan import Plan, make_plan
+from actors.runtime.errors import SystemLost
 from actors.runtime.messages import (
     Demonitor,
     Down,
@@ -75,7 +76,6 @@ from morphologies.base import EpisodeResult
 __all__ = ["ActorPhenotype"]
 
 log = logging.getLogger(__name__)
-_NOW = timedelta(0)
 
 
 class ActorPhenotype:
@@ -180,19 +180,23 @@ class ActorPhenotype:
     # -- waiting --------------------------------------------------------------------------
 
     def _listen(self, deadline: float) -> Any:
-        asys = self.rt.asys
-        if asys is None:
+        rt = self.rt
+        if not rt.running:
             raise PhenotypeError("the actor system is not running")
-        if self.rt.mode == "simple":  # simpleSystemBase's listen may sleep to the next timer
-            msg = asys.listen(timedelta(0))
-            if msg is not None:
-                return msg
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            # an answer may still come, out of step with the next request: stop here
-            self._broken = PhenotypeTimeout(f"no answer from the phenotype in {self.timeout} s")
-            raise self._broken
-        return asys.listen(timedelta(seconds=remaining))
+        try:
+            if rt.mode == "simple":  # a message already held is taken even past the deadline
+                msg = rt.listen(0)
+                if msg is not None:
+                    return msg
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                # an answer may still come, out of step with the next request: stop here
+                self._broken = PhenotypeTimeout(f"no answer from the phenotype in {self.timeout} s")
+                raise self._broken
+            return rt.listen(remaining)
+        except SystemLost as exc:  # the Admin died, and every element with it
+            self._broken = PhenotypeDown("the actor system", str(exc))
+            raise self._broken from exc
 
     def _next(self, deadline: float, want: Any) -> Any:
         """The next message for which ``want(msg)`` is true; raises PhenotypeDown if an
@@ -260,11 +264,11 @@ class ActorPhenotype:
         if len(x) != self._n_inputs:
             raise PhenotypeUsageError(f"expected {self._n_inputs} inputs, got {len(x)}")
         inputs = tuple(tuple(x[a:b]) for a, b in self._slices)
-        ref = self.rt.new_ref()
-        asys = self.rt.asys
-        asys.tell(self._cortex, StepRequest(ref, self._epoch, inputs))
+        rt = self.rt
+        ref = rt.new_ref()
+        rt.tell(self._cortex, StepRequest(ref, self._epoch, inputs))
         # in simple mode the whole cycle has run inside tell: the answer is waiting
-        msg = asys.listen(_NOW) if self.rt.mode == "simple" and not self._inbox else None
+        msg = rt.listen(0) if rt.mode == "simple" and not self._inbox else None
         if type(msg) is not StepDone or msg.ref != ref:
 
             def want(m: Any) -> bool:
@@ -382,7 +386,7 @@ class ActorPhenotype:
     def terminate(self) -> None:
         """Stop every element (DXNN's ``terminate``) and the phenotype's supervisor.
         Idempotent; safe after :class:`PhenotypeDown`."""
-        if self._terminated or self.supervisor is None or self.rt.asys is None:
+        if self._terminated or self.supervisor is None or not self.rt.running:
             self._terminated = True
             return
         self._terminated = True

@@ -1,33 +1,23 @@
-"""DXNN2's weight perturbation with momentum and saturation (``neuron.erl``
-``perturb_IPIdPs``), as the neuron actors apply it on ``weight_perturb``.
+"""DXNN2's weight perturbation (``neuron.erl``'s ``perturb_IPIdPs``) as the neuron actors
+apply it on ``weight_perturb``, on plain lists.
 
-The rule is the exoself's tuning core's (:func:`actors.evolution.tuning.perturb_weights`,
-which this module calls), so both backends perturb identically from the same seed
-(``tests/phenotype/test_tuning.py`` checks it draw for draw):
-
-* each block (one per input link, then one for the bias) is chosen with probability
-  ``1/sqrt(blocks)``;
-* each weight of a chosen block with probability ``1/sqrt(block length)``;
-* a chosen weight moves by ``dw = (u - 0.5) * spread + momentum * previous_dw`` (``u`` uniform
-  in [0, 1), momentum 0.5) and is saturated to ``[-pi, pi]``; ``dw`` becomes its new previous
-  delta; an unchosen weight keeps its previous delta;
-* if no weight was chosen and ``spread > 0``, one weight of a uniformly chosen non-empty block
-  is moved (so a perturbation always changes something).
+The rule is :func:`actors.neural.perturb.perturb_weights` (momentum, saturation to
+``[-pi, pi]``, at least one weight moved), the one the exoself's tuning core applies on the
+compiled backend, so both backends perturb identically from the same seed
+(``tests/phenotype/test_tuning.py`` checks it draw for draw). Bad input raises
+:class:`~actors.phenotype.errors.PhenotypeUsageError`.
 
 Pure: the caller passes the ``random.Random``.
 """
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-import numpy as np
-
-from actors.evolution.errors import TuningError
-from actors.evolution.tuning import MOMENTUM, SAT_LIMIT, perturb_weights
+from actors.neural.errors import PerturbError
+from actors.neural.perturb import MOMENTUM, SAT_LIMIT, perturb_weights
 from actors.phenotype.errors import PhenotypeUsageError
 
 if TYPE_CHECKING:
@@ -51,14 +41,9 @@ def perturb_blocks(
     Raises :class:`PhenotypeUsageError` for a negative or non-finite spread or mismatched
     block lengths.
     """
-    if not (isinstance(spread, int | float) and math.isfinite(spread) and spread >= 0):
-        raise PhenotypeUsageError(f"spread must be a finite number >= 0, got {spread!r}")
     try:
-        arrays = [
-            (np.asarray(w, dtype=np.float64), np.asarray(d, dtype=np.float64)) for w, d in blocks
-        ]
-        new = perturb_weights(arrays, spread, rng, sat_limit=sat_limit, momentum=momentum)
-    except TuningError as exc:
+        new = perturb_weights(blocks, spread, rng, sat_limit=sat_limit, momentum=momentum)
+    except PerturbError as exc:
         raise PhenotypeUsageError(str(exc)) from exc
     return [(wa.tolist(), da.tolist()) for wa, da in new]
 

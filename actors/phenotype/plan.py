@@ -6,7 +6,7 @@ A link ``(target element, slot, recurrent)`` from a source element goes to a neu
 ``slot`` (its input index) or to an actuator's source position ``slot``; ``recurrent`` links
 are primed with a zero signal at start and after every reset (DXNN's ``ro_pids``). A neuron
 fed only by recurrent links also gets a link from the clock sensor to its clock slot (one past
-its last input; see :class:`~actors.phenotype.core.NeuronCore`).
+its last input; see :class:`~actors.phenotype.elements_core.NeuronCore`).
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from actors.neural.plasticity import HEREDITY_TYPES
 from actors.neural.spec import NetworkSpec
-from actors.phenotype.core import HEREDITY_TYPES, clock_source
+from actors.phenotype.elements_core import clock_source
 from actors.phenotype.errors import PhenotypeUsageError
 from morphologies.base import Morphology, MorphologyError
 from morphologies.registry import get_morphology

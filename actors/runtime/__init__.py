@@ -18,25 +18,18 @@ See ``docs/runtime.md`` for the contracts.
 
 from actors.runtime.child import NOREPLY, Caller, SupervisedActor, Worker, crash_exit
 from actors.runtime.cluster import ConventionWatcher, tune_convention_timers
-from actors.runtime.core import (
-    DeadlineTable,
-    IntensityWindow,
-    RestartPlan,
-    restart_plan,
-    restart_wanted,
-)
 from actors.runtime.errors import (
     ActorError,
     BadSeal,
-    CallFailed,
     CapabilityError,
-    ConfigError,
+    ChildSpecError,
     ModeError,
     NoProc,
+    RequestFailed,
     RequestTimeout,
+    RuntimeConfigError,
     RuntimeFailure,
     SealError,
-    SpecError,
     SupervisorRefused,
     SystemLost,
 )
@@ -53,9 +46,17 @@ from actors.runtime.messages import (
     Request,
     SupervisorArgs,
 )
-from actors.runtime.registry import REGISTRY_NAME, Registry, RegistryCore
+from actors.runtime.registry import REGISTRY_NAME, Registry
+from actors.runtime.registry_core import RegistryCore
 from actors.runtime.spec import INFINITY, ChildSpec, SupFlags, validate_capabilities
 from actors.runtime.supervisor import Supervisor
+from actors.runtime.supervisor_core import (
+    DeadlineTable,
+    IntensityWindow,
+    RestartPlan,
+    restart_plan,
+    restart_wanted,
+)
 from actors.runtime.system import MODES, RuntimeSystem, start_system
 
 __all__ = [
@@ -69,13 +70,12 @@ __all__ = [
     "SHUTDOWN",
     "ActorError",
     "BadSeal",
-    "CallFailed",
     "Caller",
     "CapabilityError",
     "ChildCounts",
     "ChildInfo",
     "ChildSpec",
-    "ConfigError",
+    "ChildSpecError",
     "ConventionWatcher",
     "DeadlineTable",
     "Down",
@@ -87,12 +87,13 @@ __all__ = [
     "RegistryCore",
     "Reply",
     "Request",
+    "RequestFailed",
     "RequestTimeout",
     "RestartPlan",
+    "RuntimeConfigError",
     "RuntimeFailure",
     "RuntimeSystem",
     "SealError",
-    "SpecError",
     "SupFlags",
     "SupervisedActor",
     "Supervisor",

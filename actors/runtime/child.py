@@ -29,7 +29,7 @@ import os
 import time
 import traceback as tb
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, ClassVar
@@ -43,7 +43,6 @@ from thespian.actors import (
     WakeupMessage,
 )
 
-from actors.runtime.core import DeadlineTable
 from actors.runtime.lifeline import tie_to_parent
 from actors.runtime.messages import (
     ABNORMAL,
@@ -61,6 +60,7 @@ from actors.runtime.messages import (
     Started,
     WhereIs,
 )
+from actors.runtime.supervisor_core import DeadlineTable
 
 __all__ = [
     "NOREPLY",
@@ -135,6 +135,11 @@ class SupervisedActor(Actor):
 
     #: True for supervisors (sets a ChildSpec's default ``type``).
     is_supervisor: ClassVar[bool] = False
+    #: Message type -> name of the method ``(msg, sender)`` that handles it ahead of the
+    #: wrapper's dispatch chain: an actor's hot loop (exact types; never ``Request`` or
+    #: ``Reply``). Same semantics as every handler: an exception crashes the actor, and an
+    #: actor that has exited drops these messages too.
+    fast_handlers: ClassVar[Mapping[type, str]] = {}
 
     @staticmethod
     def actorSystemCapabilityCheck(
@@ -154,6 +159,9 @@ class SupervisedActor(Actor):
         self._unresolved: dict[str, str] = {}  # request ref -> the name not resolved yet
         self._deadlines = DeadlineTable()
         self._next_sweep = math.inf  # when the earliest sweep timer set will fire
+        self._fast: dict[type, Callable[[Any, Any], None]] = {
+            t: getattr(self, n) for t, n in self.fast_handlers.items()
+        }
 
     # -- identity -------------------------------------------------------------
 
@@ -189,6 +197,14 @@ class SupervisedActor(Actor):
                     self._pending.pop(msg.ref)(msg)
             except Exception as exc:  # let it crash
                 self._crash(exc, msg, sender)
+            return
+        fast = self._fast.get(kind)
+        if fast is not None:
+            if not self._gone:
+                try:
+                    fast(msg, sender)
+                except Exception as exc:  # let it crash
+                    self._crash(exc, msg, sender)
             return
         if isinstance(msg, ActorExitRequest):
             if not self._gone:
@@ -322,11 +338,17 @@ class SupervisedActor(Actor):
         )
 
     def call_later(self, seconds: float, fn: Callable[[], None]) -> str:
-        """Call ``fn()`` after ``seconds`` unless :meth:`cancel` is called first
-        (served by the same single timer as request deadlines). Returns a ref."""
+        """Call ``fn()`` after ``seconds`` unless :meth:`cancel` is called first or the
+        actor exits meanwhile (served by the same single timer as request deadlines).
+        Returns a ref."""
         ref = f"{self._ref_prefix}.{next(self._refs)}"
         deadline = time.monotonic() + seconds
-        self._pending[ref] = lambda _reply: fn()
+
+        def due(reply: Reply) -> None:
+            if reply.error != "exiting":
+                fn()
+
+        self._pending[ref] = due
         self._deadlines.add(ref, deadline)
         if deadline < self._next_sweep:
             self._arm(deadline)

@@ -32,6 +32,7 @@ from thespian.actors import (
     ActorSystemConventionUpdate,
 )
 
+from actors.runtime.errors import RuntimeConfigError
 from actors.runtime.messages import Reply, Request
 
 __all__ = ["ConventionWatcher", "tune_convention_timers"]
@@ -42,7 +43,7 @@ log = logging.getLogger(__name__)
 def tune_convention_timers(period_s: float = 3.0, misses: int = 3) -> None:
     """Re-register every ``period_s`` seconds; a member is dead after ``misses`` misses."""
     if not period_s > 0 or not isinstance(misses, int) or misses < 1:
-        raise ValueError("period_s must be > 0 and misses an int >= 1")
+        raise RuntimeConfigError("period_s must be > 0 and misses an int >= 1")
     from thespian.system.admin import convention
 
     convention.CONVENTION_REREGISTRATION_PERIOD = timedelta(seconds=period_s)

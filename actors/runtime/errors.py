@@ -1,7 +1,7 @@
 """The runtime's error types: one base, subclasses by origin.
 
 Local misuse (a bad child spec, an unknown mode, a bad capability value) raises a
-:class:`ConfigError` subclass at the point of the mistake, before anything starts.
+:class:`RuntimeConfigError` subclass at the point of the mistake, before anything starts.
 Failures seen at run time (a deadline passed, a call that crashed the callee, a
 supervisor that refused an operation) raise :class:`RuntimeFailure` subclasses.
 """
@@ -11,15 +11,15 @@ from __future__ import annotations
 __all__ = [
     "ActorError",
     "BadSeal",
-    "CallFailed",
     "CapabilityError",
-    "ConfigError",
+    "ChildSpecError",
     "ModeError",
     "NoProc",
+    "RequestFailed",
     "RequestTimeout",
+    "RuntimeConfigError",
     "RuntimeFailure",
     "SealError",
-    "SpecError",
     "SupervisorRefused",
     "SystemLost",
 ]
@@ -29,23 +29,23 @@ class ActorError(Exception):
     """Base of every error raised by :mod:`actors.runtime`."""
 
 
-class ConfigError(ActorError, ValueError):
+class RuntimeConfigError(ActorError, ValueError):
     """Local misuse: a bad argument found before anything was started."""
 
 
-class SpecError(ConfigError):
+class ChildSpecError(RuntimeConfigError):
     """An invalid child spec or supervisor flag (the message names the field)."""
 
 
-class ModeError(ConfigError):
+class ModeError(RuntimeConfigError):
     """An unknown runtime mode, or a mode used with options it does not accept."""
 
 
-class CapabilityError(ConfigError):
+class CapabilityError(RuntimeConfigError):
     """A capability or requirement whose name or value cannot be used."""
 
 
-class SealError(ConfigError):
+class SealError(RuntimeConfigError):
     """The transport seal cannot be set up: a bad secret or secret file, a start method
     other than ``fork``, or a second secret while a system sealed with another runs
     in this process (see :mod:`actors.runtime.seal`)."""
@@ -85,7 +85,7 @@ class BadSeal(RuntimeFailure):
     the frame and drops it unread."""
 
 
-class CallFailed(RuntimeFailure):
+class RequestFailed(RuntimeFailure):
     """The callee crashed (or refused) while handling the request.
 
     ``reason`` is the remote reason (for a crash: ``"ExcType: message"``) and

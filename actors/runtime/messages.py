@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final, Literal, NamedTuple
 
+from actors.runtime.errors import RuntimeConfigError
 from actors.runtime.spec import ChildSpec, SupFlags
 
 __all__ = [
@@ -74,7 +75,7 @@ class Exit:
 
     def __post_init__(self) -> None:
         if self.kind not in _KINDS:
-            raise ValueError(f"exit kind must be one of {_KINDS}, got {self.kind!r}")
+            raise RuntimeConfigError(f"exit kind must be one of {_KINDS}, got {self.kind!r}")
 
     @property
     def is_normal(self) -> bool:

@@ -7,12 +7,17 @@
   (requests with correlation ids and deadlines); answers when done (deferred reply).
 * :class:`RawPinger`, :class:`RawPonger` -- the same measurements with plain
   Thespian actors, the peer that benchmarks compare against.
+* :class:`Relay` -- a plain Thespian actor (no child wrapper, no supervision) that forwards a
+  :class:`Hop` to its next relay (:class:`SetNext`); the last one answers the sender recorded
+  in the hop. A ring of relays carrying the same small payload as a phenotype's ``Forward``
+  is the peer of ``benchmarks/phenotype_actor_speed.py``: the raw cost of one message.
 """
 
 from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from thespian.actors import Actor
@@ -20,7 +25,7 @@ from thespian.actors import Actor
 from actors.runtime.child import NOREPLY, Caller, Worker
 from actors.runtime.messages import Reply
 
-__all__ = ["Pinger", "Probe", "RawPinger", "RawPonger"]
+__all__ = ["Hop", "Pinger", "Probe", "RawPinger", "RawPonger", "Relay", "SetNext"]
 
 
 class Probe(Worker):
@@ -115,3 +120,35 @@ class RawPinger(Actor):
             self.send(self.asker, time.perf_counter() - self.t)
         elif isinstance(msg, tuple) and msg[0] == "poke":
             self.send(msg[1], "hello")
+
+
+@dataclass(frozen=True, slots=True)
+class SetNext:
+    address: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Hop:
+    """``left`` hops to go; ``origin`` gets the hop when none is left (``None``: the sender of
+    the first hop)."""
+
+    left: int
+    origin: Any
+    values: tuple[float, ...] = (0.0,)
+
+
+class Relay(Actor):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.next: Any = None
+
+    def receiveMessage(self, msg: Any, sender: Any) -> None:
+        if type(msg) is Hop:
+            origin = sender if msg.origin is None else msg.origin
+            if msg.left <= 1:
+                self.send(origin, msg)
+            else:
+                self.send(self.next, Hop(msg.left - 1, origin, msg.values))
+        elif isinstance(msg, SetNext):
+            self.next = msg.address
+            self.send(sender, "ok")

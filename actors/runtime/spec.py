@@ -12,7 +12,7 @@ registered in the runtime's registry for every incarnation of the child, so the
 child stays reachable under that name across restarts. ``requirements`` are
 Thespian capability requirements used for placement in ``cluster`` mode.
 
-Every invalid field raises :class:`~actors.runtime.errors.SpecError` naming it.
+Every invalid field raises :class:`~actors.runtime.errors.ChildSpecError` naming it.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from actors.runtime.errors import SpecError
+from actors.runtime.errors import ChildSpecError
 
 __all__ = [
     "INFINITY",
@@ -82,18 +82,18 @@ def _check_actor(actor: Any) -> None:
     if isinstance(actor, str):
         module, _, cls = actor.rpartition(".")
         if not module or not cls:
-            raise SpecError(f"actor {actor!r} is not a 'module.Class' path")
+            raise ChildSpecError(f"actor {actor!r} is not a 'module.Class' path")
         try:
             actor = getattr(importlib.import_module(module), cls)
         except (ImportError, AttributeError) as exc:
-            raise SpecError(f"actor {actor!r} cannot be imported: {exc}") from None
+            raise ChildSpecError(f"actor {actor!r} cannot be imported: {exc}") from None
     if not isinstance(actor, type) or not issubclass(actor, SupervisedActor):
-        raise SpecError(
+        raise ChildSpecError(
             f"actor {actor!r} must be a Worker or Supervisor subclass "
             "(the child wrapper that reports exit reasons)"
         )
     if actor.__module__ == "__main__":
-        raise SpecError(
+        raise ChildSpecError(
             f"actor {actor.__qualname__} is defined in __main__; "
             "actor classes must live in an importable module"
         )
@@ -118,18 +118,18 @@ class ChildSpec:
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not self.id:
-            raise SpecError(f"child id must be a non-empty string, got {self.id!r}")
+            raise ChildSpecError(f"child id must be a non-empty string, got {self.id!r}")
         _check_actor(self.actor)
         if not isinstance(self.args, tuple):
-            raise SpecError(f"child {self.id!r}: args must be a tuple, got {type(self.args)}")
+            raise ChildSpecError(f"child {self.id!r}: args must be a tuple, got {type(self.args)}")
         if self.restart not in _RESTARTS:
-            raise SpecError(f"child {self.id!r}: restart must be one of {_RESTARTS}")
+            raise ChildSpecError(f"child {self.id!r}: restart must be one of {_RESTARTS}")
         kind = self.type
         if kind is None:
             kind = "supervisor" if self.actor_class().is_supervisor else "worker"
             object.__setattr__(self, "type", kind)
         if kind not in _TYPES:
-            raise SpecError(f"child {self.id!r}: type must be one of {_TYPES}")
+            raise ChildSpecError(f"child {self.id!r}: type must be one of {_TYPES}")
         if self.shutdown is None:
             object.__setattr__(self, "shutdown", 5000 if kind == "worker" else INFINITY)
         sd = self.shutdown
@@ -137,12 +137,12 @@ class ChildSpec:
             sd in ("brutal_kill", INFINITY)
             or (isinstance(sd, int) and not isinstance(sd, bool) and sd > 0)
         ):
-            raise SpecError(
+            raise ChildSpecError(
                 f"child {self.id!r}: shutdown must be 'brutal_kill', 'infinity' "
                 f"or a timeout in ms > 0, got {sd!r}"
             )
         if self.name is not None and (not isinstance(self.name, str) or not self.name):
-            raise SpecError(f"child {self.id!r}: name must be a non-empty string")
+            raise ChildSpecError(f"child {self.id!r}: name must be a non-empty string")
         if self.requirements is not None:
             object.__setattr__(
                 self,
@@ -188,28 +188,28 @@ class SupFlags:
 
     def __post_init__(self) -> None:
         if self.strategy not in _STRATEGIES:
-            raise SpecError(f"strategy must be one of {_STRATEGIES}, got {self.strategy!r}")
+            raise ChildSpecError(f"strategy must be one of {_STRATEGIES}, got {self.strategy!r}")
         if not isinstance(self.intensity, int) or isinstance(self.intensity, bool):
-            raise SpecError(f"intensity must be an int >= 0, got {self.intensity!r}")
+            raise ChildSpecError(f"intensity must be an int >= 0, got {self.intensity!r}")
         if self.intensity < 0:
-            raise SpecError(f"intensity must be an int >= 0, got {self.intensity!r}")
+            raise ChildSpecError(f"intensity must be an int >= 0, got {self.intensity!r}")
         if not isinstance(self.period, int | float) or not self.period > 0:
-            raise SpecError(f"period must be a number of seconds > 0, got {self.period!r}")
+            raise ChildSpecError(f"period must be a number of seconds > 0, got {self.period!r}")
         if not isinstance(self.start_timeout, int | float) or not self.start_timeout > 0:
-            raise SpecError(f"start_timeout must be seconds > 0, got {self.start_timeout!r}")
+            raise ChildSpecError(f"start_timeout must be seconds > 0, got {self.start_timeout!r}")
 
 
 def check_children(flags: SupFlags, children: tuple[ChildSpec, ...]) -> None:
-    """Validate a supervisor's child list against its flags (raises SpecError)."""
+    """Validate a supervisor's child list against its flags (raises ChildSpecError)."""
     if not isinstance(flags, SupFlags):
-        raise SpecError(f"supervisor flags must be SupFlags, got {type(flags).__name__}")
+        raise ChildSpecError(f"supervisor flags must be SupFlags, got {type(flags).__name__}")
     ids = [c.id for c in children]
     if any(not isinstance(c, ChildSpec) for c in children):
-        raise SpecError("supervisor children must be ChildSpec instances")
+        raise ChildSpecError("supervisor children must be ChildSpec instances")
     if len(set(ids)) != len(ids):
-        raise SpecError(f"duplicate child ids in {ids}")
+        raise ChildSpecError(f"duplicate child ids in {ids}")
     names = [c.name for c in children if c.name]
     if len(set(names)) != len(names):
-        raise SpecError(f"duplicate child names in {names}")
+        raise ChildSpecError(f"duplicate child names in {names}")
     if flags.strategy == "simple_one_for_one" and len(children) != 1:
-        raise SpecError("simple_one_for_one needs exactly one child spec (the template)")
+        raise ChildSpecError("simple_one_for_one needs exactly one child spec (the template)")

@@ -11,7 +11,7 @@ Behaviour mirrors OTP's ``supervisor``:
   stop, killed when the timeout passes; ``infinity``: asked, waited for);
 * strategies ``one_for_one``, ``one_for_all``, ``rest_for_one``,
   ``simple_one_for_one`` (one template, children added by ``start_child``);
-* restart types permanent / transient / temporary (see :mod:`actors.runtime.core`);
+* restart types permanent / transient / temporary (see :mod:`actors.runtime.supervisor_core`);
 * more than ``intensity`` restarts in ``period`` seconds: stop every child and
   exit with ``shutdown`` (``reached_max_restart_intensity``), which the parent
   supervisor handles like any child exit (escalation);
@@ -39,8 +39,7 @@ from typing import Any
 from thespian.actors import ActorExitRequest, WakeupMessage
 
 from actors.runtime.child import SupervisedActor
-from actors.runtime.core import IntensityWindow, restart_plan, restart_wanted
-from actors.runtime.errors import SpecError
+from actors.runtime.errors import ChildSpecError
 from actors.runtime.messages import (
     KILLED,
     SHUTDOWN,
@@ -64,6 +63,7 @@ from actors.runtime.messages import (
     WhichChildren,
 )
 from actors.runtime.spec import ChildSpec, SupFlags, check_children
+from actors.runtime.supervisor_core import IntensityWindow, restart_plan, restart_wanted
 
 __all__ = ["Supervisor", "check_children"]
 
@@ -122,7 +122,7 @@ class Supervisor(SupervisedActor):
     def _on_init(self, msg: Init) -> bool:
         (args,) = msg.args
         if not isinstance(args, SupervisorArgs):
-            raise SpecError(f"Supervisor args must be SupervisorArgs, got {args!r}")
+            raise ChildSpecError(f"Supervisor args must be SupervisorArgs, got {args!r}")
         check_children(args.flags, args.children)
         self.flags = args.flags
         if msg.mode == "cluster":

@@ -38,9 +38,9 @@ from thespian.actors import ActorSystem
 from actors.runtime import lifeline, loopback, procs, seal
 from actors.runtime.cluster import tune_convention_timers
 from actors.runtime.errors import (
-    CallFailed,
     ModeError,
     NoProc,
+    RequestFailed,
     RequestTimeout,
     RuntimeFailure,
     SupervisorRefused,
@@ -97,10 +97,10 @@ def _unwrap(reply: Reply) -> Any:
     if reply.error == "refused":
         raise SupervisorRefused(reply.reason)
     if reply.error == "bad_request":
-        raise CallFailed(f"bad_request: {reply.reason}")
+        raise RequestFailed(f"bad_request: {reply.reason}")
     if reply.error == "timeout":
         raise RequestTimeout(f"request {reply.ref} timed out")
-    raise CallFailed(reply.reason or reply.error, reply.traceback)
+    raise RequestFailed(reply.reason or reply.error, reply.traceback)
 
 
 class RuntimeSystem:
@@ -216,6 +216,11 @@ class RuntimeSystem:
             raise
         return self
 
+    @property
+    def running(self) -> bool:
+        """Whether the actor system is started and not shut down."""
+        return self.asys is not None
+
     def pids(self) -> list[int]:
         """The Admin and every actor process (empty in ``simple`` mode)."""
         return procs.tree_pids(self.admin_pid) if self.admin_pid else []
@@ -302,6 +307,14 @@ class RuntimeSystem:
             self._check_admin()
         return msg
 
+    def listen(self, seconds: float) -> Any:
+        """The next message of any kind (replies included) that reaches this outside handle,
+        or None after at most ``seconds`` (0: only what has arrived already): for a caller
+        that correlates its own messages, such as the actor phenotype's handle. Messages
+        :meth:`request` set aside for :meth:`receive` are not returned here. Raises
+        :class:`SystemLost` once the Admin process of a multi-process system has died."""
+        return self._listen(seconds)
+
     def _check_admin(self) -> None:
         if self.admin_pid is not None and (self.lost or not lifeline.alive(self.admin_pid)):
             self.lost = True
@@ -348,10 +361,10 @@ class RuntimeSystem:
         child is being restarted) is looked up again until it is, within ``timeout``,
         and :class:`NoProc` (naming it) is raised if it does not come back in time.
 
-        Raises :class:`RequestTimeout` after ``timeout`` seconds, :class:`CallFailed`
+        Raises :class:`RequestTimeout` after ``timeout`` seconds, :class:`RequestFailed`
         if the callee crashed, :class:`SupervisorRefused` for a refused operation.
         With ``watch`` (the ref of a :meth:`monitor` on ``target``), the Down of that
-        monitor ends the wait at once with :class:`CallFailed`, as OTP's
+        monitor ends the wait at once with :class:`RequestFailed`, as OTP's
         ``gen_server:call`` does when the callee exits (the Down is consumed).
         A reply that arrives after its deadline is dropped when seen, never
         returned to a later request; other messages are kept for :meth:`receive`.
@@ -361,7 +374,9 @@ class RuntimeSystem:
             for i, held in enumerate(self._inbox):
                 if isinstance(held, Down) and held.ref == watch:
                     del self._inbox[i]
-                    raise CallFailed(f"the callee exited: {held.reason.kind} {held.reason.reason}")
+                    raise RequestFailed(
+                        f"the callee exited: {held.reason.kind} {held.reason.reason}"
+                    )
         ref = self.new_ref()
         deadline = time.monotonic() + timeout
         if isinstance(target, str) or target is None:
@@ -378,7 +393,7 @@ class RuntimeSystem:
                         raise RequestTimeout(f"reply to {type(payload).__name__} came too late")
                     return _unwrap(msg)
             elif isinstance(msg, Down) and watch is not None and msg.ref == watch:
-                raise CallFailed(f"the callee exited: {msg.reason.kind} {msg.reason.reason}")
+                raise RequestFailed(f"the callee exited: {msg.reason.kind} {msg.reason.reason}")
             elif msg is not None:
                 self._inbox.append(msg)
 

@@ -122,6 +122,28 @@ def test_check_lists_changes_and_names_bad_keys(
     assert exc.value.code == 2
 
 
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("[mesh]\nrelam = 'lab'\n", "mesh.relam"),
+        ("[tuning]\nanealing = 0.5\n", "tuning.anealing"),
+        ("[stoping]\nmax_evaluations = 5\n", "stoping"),
+    ],
+)
+def test_evolve_refuses_an_unknown_key_in_any_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, key: str
+) -> None:
+    """The command line reads its file through the one loader: every table, [mesh] as well
+    as the evolution tables, rejects a name it does not know (exit 2, one line)."""
+    run = tmp_path / "run.toml"
+    run.write_text(text)
+    with pytest.raises(SystemExit) as exc:
+        main(["evolve", "xor", "--config", str(run), "--max-evaluations", "10"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert f"unknown key {key}" in err and str(run) in err and err.count("\n") == 1
+
+
 def test_toml_values() -> None:
     cases = {"s": 'a "quoted" ü', "b": True, "i": 3, "f": 1e-06, "none": None,
              "l": ["x", 1.5], "t": {"a": 1.0, "b": 2}, "nested": [["n", 0.5]]}  # fmt: skip

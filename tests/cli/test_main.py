@@ -27,3 +27,14 @@ def test_console_script_help_runs() -> None:
     )
     assert out.returncode == 0
     assert "usage: megabrain" in out.stdout
+
+
+def test_a_module_is_a_command_exactly_when_it_is_named_cmd() -> None:
+    from pathlib import Path
+
+    import actors.cli
+    from actors.cli import COMMAND_MODULES
+
+    here = Path(actors.cli.__file__).parent
+    named = {f"actors.cli.{p.stem}" for p in here.glob("*_cmd.py")}
+    assert set(COMMAND_MODULES) == named

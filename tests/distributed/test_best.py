@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from actors.cli.island_cmd import best_champions
+from actors.cli.islands import best_champions
 from tests.distributed.helpers import envelope, key
 
 A, B = key(1), key(2)

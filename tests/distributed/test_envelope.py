@@ -279,3 +279,12 @@ def test_dictionary_build_is_deterministic() -> None:
     assert built == zdict_build.build_dictionary()
     assert len(built) <= 32_768
     assert built.endswith(zdict_build.sample(zdict_build.BASE, zdict_build.SEEDS[0]))
+
+
+def test_local_misuse_raises_the_packages_usage_error() -> None:
+    from actors.distributed.errors import ShareUsageError
+
+    with pytest.raises(ShareUsageError, match="fitness"):
+        seal(A, agent(), realm="lab", seq=1, fitness=())
+    with pytest.raises(ShareUsageError, match="unknown codec"):
+        deflate(b"x", "zlib-d2")

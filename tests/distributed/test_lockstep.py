@@ -73,3 +73,10 @@ def test_bad_options_are_refused(kwargs: dict[str, object]) -> None:
     base: dict[str, object] = {"morphology": "xor", "nodes": 2}
     with pytest.raises(ValueError):
         LockstepOptions(**{**base, **kwargs})  # type: ignore[arg-type]
+
+
+def test_bad_options_raise_the_packages_usage_error() -> None:
+    from actors.distributed.errors import ShareUsageError
+
+    with pytest.raises(ShareUsageError, match="nodes"):
+        LockstepOptions(morphology="xor", nodes=0)

@@ -11,7 +11,7 @@ import pytest
 from actors.evolution.config import EvolutionConfig
 from actors.evolution.errors import EvolutionError
 from actors.evolution.monitor import Immigrated, StepDone, StepProgress
-from actors.evolution.population import EvolutionCore
+from actors.evolution.monitor_core import EvolutionCore
 from actors.evolution.run import EvolveOptions, evolve
 from actors.evolution.setup import build_constraint, morphology_spec
 from actors.genotype import construct_agent, encode_agent

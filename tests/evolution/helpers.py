@@ -94,7 +94,7 @@ class NeuronKillingPhenotype:
     def __new__(cls, spec: NetworkSpec) -> Any:
         from thespian.actors import ActorExitRequest
 
-        from actors.evolution.actor_backend import HostedActorPhenotype, private_system
+        from actors.phenotype.hosted import HostedActorPhenotype, private_system
 
         class _Killing(HostedActorPhenotype):
             steps = 0

@@ -155,3 +155,14 @@ def test_network_of_a_scape_morphology_runs_the_champion() -> None:
     empty = RunResult("xor", 1, False, "", 0, None, 0, 0.0, None, 0.0, None)
     with pytest.raises(EvolutionError, match="no champion"):
         empty.network()
+
+
+def test_local_misuse_raises_the_packages_usage_error() -> None:
+    from actors.evolution.errors import EvolutionUsageError
+    from actors.evolution.run import EvolveOptions, evolve
+    from actors.evolution.success import register_success_family
+
+    with pytest.raises(EvolutionUsageError, match="prefix"):
+        register_success_family("", lambda name: None)  # type: ignore[arg-type,return-value]
+    with pytest.raises(EvolutionUsageError, match="workers"):
+        evolve(EvolveOptions("xor", workers=0))

@@ -7,6 +7,7 @@ import random
 
 import pytest
 
+from actors.evolution import exoself, exoself_core
 from actors.evolution.backends import (
     BackendError,
     backend_names,
@@ -18,7 +19,7 @@ from actors.evolution.exoself import EvaluateAgent, ExoselfError, run_exoself
 from actors.evolution.exoself_core import TuningSession
 from actors.evolution.success import SUCCESS_TESTS
 from actors.genotype import decode_agent, encode_agent, mutate
-from actors.neural.from_genotype import spec_from_agent
+from actors.genotype.network import spec_from_agent
 from tests.evolution.helpers import DyingPhenotype, NeuronKillingPhenotype, seed_agent
 
 register_backend("test-dying", DyingPhenotype, replace=True)
@@ -50,6 +51,20 @@ def test_same_seed_same_result_other_seed_other_result() -> None:
     a, b, c = run_exoself(task(data, 1)), run_exoself(task(data, 1)), run_exoself(task(data, 2))
     assert a == b
     assert a.agent != c.agent
+
+
+def test_a_task_turns_its_agent_into_a_spec_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    built: list[str] = []
+
+    def counted(agent: object, **kw: object) -> object:
+        built.append(getattr(agent, "id", ""))
+        return spec_from_agent(agent, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(exoself, "spec_from_agent", counted)
+    monkeypatch.setattr(exoself_core, "spec_from_agent", counted)
+    agent = seed_agent(seed=3)
+    result = run_exoself(task(encode_agent(agent), check=False))
+    assert result.evaluations > 10 and built == [agent.id]
 
 
 def test_tuning_session_bookkeeping() -> None:

@@ -12,7 +12,7 @@ import pytest
 from actors.evolution.backends import register_backend
 from actors.evolution.checkpoint import RunRecord, commit, load_run, state_from_json
 from actors.evolution.exoself import EvaluateAgent, run_exoself
-from actors.evolution.population import EvalOutcome, EvolutionCore, StepReport
+from actors.evolution.monitor_core import EvalOutcome, EvolutionCore, StepReport
 from actors.evolution.reporters import JsonlStatsReporter, Reporter, read_stats
 from actors.evolution.run import EvolveOptions, RunResult, evolve
 from actors.evolution.setup import morphology_spec

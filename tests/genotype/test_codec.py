@@ -285,3 +285,11 @@ def test_structured_corruption_only_raises_decode_error(edits: list[tuple[int, A
     except GenotypeDecodeError:
         return
     assert encode_agent(agent) == data
+
+
+def test_a_migration_for_no_schema_step_is_the_packages_error() -> None:
+    from actors.genotype.errors import GenotypeError, GenotypeUsageError
+
+    with pytest.raises(GenotypeUsageError, match="no schema step") as info:
+        codec.register_migration("nothing", 1, lambda body: body)
+    assert isinstance(info.value, GenotypeError) and isinstance(info.value, ValueError)

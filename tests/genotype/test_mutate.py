@@ -189,3 +189,18 @@ def test_offspring_ids_unique_across_a_population() -> None:
         total += len(ids)
         seen |= ids
     assert len(seen) == total
+
+
+def test_the_operator_table_of_the_docs_lists_exactly_the_operators() -> None:
+    import re
+    from pathlib import Path
+
+    from actors.genotype.constraint import MUTATION_OPERATOR_NAMES, SEARCH_PARAMETER_MUTATORS
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "genotype.md").read_text()
+    table = text.split("| operator | what it does |", 1)[1].split("\n\n", 1)[0]
+    rows = [line.split("|")[1] for line in table.splitlines()[2:]]
+    documented = {name for cell in rows for name in re.findall(r"`(\w+)`", cell)}
+    assert documented == set(MUTATION_OPERATOR_NAMES) | set(SEARCH_PARAMETER_MUTATORS)
+    assert len(MUTATION_OPERATOR_NAMES) == 15 + 3  # DXNN2's neural operators + three more
+    assert not {"add_cpp", "add_cep"} & set(MUTATION_OPERATOR_NAMES)

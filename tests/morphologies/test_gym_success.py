@@ -14,8 +14,8 @@ from actors.evolution.exoself_core import run_episode_flat
 from actors.evolution.setup import morphology_spec
 from actors.evolution.success import gym_success_test, success_test
 from actors.genotype import Constraint, construct_agent, offspring
+from actors.genotype.network import spec_from_agent
 from actors.neural.compiled import CompiledNetwork
-from actors.neural.from_genotype import spec_from_agent
 from morphologies import MorphologyError, get_morphology, run_episode
 from tests.morphologies.gym_envs import needs_gym, track_envs
 

@@ -7,14 +7,14 @@ import pytest
 from actors.runtime import (
     CapabilityError,
     ChildSpec,
-    ConfigError,
+    ChildSpecError,
     DeadlineTable,
     Exit,
     IntensityWindow,
     ModeError,
     RegistryCore,
+    RuntimeConfigError,
     RuntimeSystem,
-    SpecError,
     SupFlags,
     restart_plan,
     restart_wanted,
@@ -149,7 +149,7 @@ def test_register_and_bad_name() -> None:
 )
 def test_invalid_child_spec_names_the_problem(kwargs: dict, field: str) -> None:
     base = {"id": "c", "actor": Echo}
-    with pytest.raises(ConfigError, match=field):
+    with pytest.raises(RuntimeConfigError, match=field):
         ChildSpec(**{**base, **kwargs})
 
 
@@ -164,7 +164,7 @@ def test_child_spec_defaults_and_paths() -> None:
 
 def test_actor_in_main_is_rejected() -> None:
     cls = type("InMain", (Echo,), {"__module__": "__main__"})
-    with pytest.raises(SpecError, match="importable"):
+    with pytest.raises(ChildSpecError, match="importable"):
         ChildSpec("c", cls)
 
 
@@ -178,7 +178,7 @@ def test_actor_in_main_is_rejected() -> None:
     ],
 )
 def test_invalid_sup_flags(flags: dict) -> None:
-    with pytest.raises(SpecError):
+    with pytest.raises(ChildSpecError):
         SupFlags(**flags)
 
 
@@ -225,3 +225,14 @@ def test_deadline_table_expires_in_order_and_forgets_answered() -> None:
     table.discard("d")
     table.add("d", 3.0)  # a ref re-added keeps only its latest deadline
     assert table.expired(2.0) == [] and table.expired(3.0) == ["d"]
+
+
+def test_bad_arguments_raise_the_runtimes_own_errors() -> None:
+    from actors.runtime.cluster import tune_convention_timers
+
+    with pytest.raises(ChildSpecError, match="strategy"):
+        restart_plan("nope", ("a",), {"a"}, "a")
+    with pytest.raises(RuntimeConfigError, match="exit kind"):
+        Exit("vanished")  # type: ignore[arg-type]
+    with pytest.raises(RuntimeConfigError, match="period_s"):
+        tune_convention_timers(0.0)

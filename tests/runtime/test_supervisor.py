@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from actors.runtime import (
-    CallFailed,
     ChildSpec,
     Reply,
+    RequestFailed,
     RequestTimeout,
     RuntimeSystem,
     SupervisorRefused,
@@ -28,9 +28,12 @@ from tests.runtime.workers import (
     Asker,
     Echo,
     FailingStart,
+    FastCounter,
+    Later,
     Recorder,
     Silent,
     Stubborn,
+    Tick,
     TimerHolder,
 )
 
@@ -57,7 +60,7 @@ def info(rt: RuntimeSystem, sup: Any) -> dict[str, Any]:
 
 
 def crash(rt: RuntimeSystem, address: Any) -> None:
-    with pytest.raises(CallFailed, match="boom"):
+    with pytest.raises(RequestFailed, match="boom"):
         rt.request(address, ("crash", "boom"))
 
 
@@ -244,7 +247,7 @@ def test_root_gives_up_when_intensity_is_zero(rt: RuntimeSystem, roots: list) ->
 def test_failing_on_start_counts_against_intensity(rt: RuntimeSystem, roots: list) -> None:
     sup = rt.start_supervisor(SupFlags("one_for_one", 2, 30), [echo("ok")], name=uniq("sup"))
     ref = rt.monitor(sup)
-    with pytest.raises(CallFailed, match="cannot start"):
+    with pytest.raises(RequestFailed, match="cannot start"):
         rt.start_child(sup, ChildSpec("bad", FailingStart))
     assert rt.wait_down(ref, 15).reason.reason == "reached_max_restart_intensity"
 
@@ -334,7 +337,7 @@ def test_unknown_messages_to_a_supervisor_are_dropped(rt: RuntimeSystem, roots: 
     sup = start(rt, roots, SupFlags(), [echo("a")])
     rt.tell(sup, "garbage")
     rt.tell(sup, 12345)
-    with pytest.raises(CallFailed, match="bad_request: 'what'"):
+    with pytest.raises(RequestFailed, match="bad_request: 'what'"):
         rt.request(sup, "what")
     assert [c.id for c in rt.which_children(sup)] == ["a"]
 
@@ -420,7 +423,7 @@ def test_request_watching_the_callee_fails_fast_when_it_exits(
     assert rt.request(address, "alive?", timeout=60, watch=ref) == "alive?"
     rt.tell(address, ("crash", "gone"))  # exits without answering what follows
     t0 = time.monotonic()
-    with pytest.raises(CallFailed, match="callee exited: abnormal"):
+    with pytest.raises(RequestFailed, match="callee exited: abnormal"):
         rt.request(address, "anyone?", timeout=60, watch=ref)
     assert time.monotonic() - t0 < 20
 
@@ -438,3 +441,38 @@ def test_actor_side_request_reply_and_deadline(rt: RuntimeSystem, roots: list) -
     assert 0.29 <= time.monotonic() - t0 < 5
     # the asker keeps working after a timeout
     assert Reply(*rt.request(q, ("ask", rt.whereis(echo_name), 2, 10.0))).value == 2
+
+
+def test_fast_handlers_serve_their_types_and_crash_like_any_handler(
+    rt: RuntimeSystem, roots: list
+) -> None:
+    name = uniq("fast")
+    sup = start(rt, roots, SupFlags(), [ChildSpec("f", FastCounter, name=name)])
+    first = rt.whereis(name)
+    for step in (1, 2, 3):
+        rt.tell(first, Tick(step))
+    assert eventually(lambda: rt.request(first, "count") == 6)
+    rt.tell(first, Tick(0))  # raises in the fast handler: the worker crashes, is restarted
+    assert wait_incarnation(rt, sup, "f", 2).address != first
+    assert rt.request(new_address(rt, name, first), "count") == 0
+
+
+def test_call_later_runs_when_due_and_never_once_the_actor_exited(
+    rt: RuntimeSystem, roots: list
+) -> None:
+    rec, later = uniq("rec"), uniq("later")
+    start(
+        rt,
+        roots,
+        SupFlags(),
+        [
+            ChildSpec("r", Recorder, name=rec),
+            ChildSpec("l", Later, name=later, restart="temporary"),
+        ],
+    )
+    recorder = rt.whereis(rec)
+    assert rt.request(rt.whereis(later), ("later", recorder, 0.05, "due")) == "ok"
+    eventually(lambda: "due" in rt.request(recorder, "events"))
+    assert rt.request(rt.whereis(later), ("exit", recorder)) == "exiting"
+    events = eventually(lambda: (e := rt.request(recorder, "events")) and "exited" in e and e)
+    assert "timer ran" not in events

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from thespian.actors import Actor
@@ -117,3 +118,44 @@ class TimerHolder(Worker):
         _, target, seconds = payload
         self.request(target, "anyone?", seconds, lambda reply: None)
         return "holding"
+
+
+@dataclass(frozen=True)
+class Tick:
+    """A message :class:`FastCounter` serves on its fast path; ``step == 0`` crashes it."""
+
+    step: int
+
+
+class FastCounter(Worker):
+    """Counts :class:`Tick` steps on the runtime's fast path; request ``"count"`` answers."""
+
+    fast_handlers = {Tick: "_tick"}
+
+    def on_start(self, *args: Any) -> None:
+        self.count = 0
+
+    def _tick(self, msg: Tick, sender: Any) -> None:
+        if msg.step == 0:
+            raise ValueError("a zero tick")
+        self.count += msg.step
+
+    def handle_call(self, payload: Any, sender: Any) -> Any:
+        return self.count if payload == "count" else payload
+
+
+class Later(Worker):
+    """Request ``("later", target, seconds, message)``: sends ``message`` to ``target``
+    after ``seconds`` (``call_later``); ``("exit", target)``: leaves a 60 s ``call_later``
+    pending, exits, then tells ``target`` ``"exited"``."""
+
+    def handle_call(self, payload: Any, sender: Any) -> Any:
+        if payload[0] == "later":
+            _, target, seconds, message = payload
+            self.call_later(seconds, lambda: self.send(target, message))
+            return "ok"
+        target = payload[1]
+        self.call_later(60.0, lambda: self.send(target, "timer ran"))
+        self.stop()
+        self.send(target, "exited")
+        return "exiting"

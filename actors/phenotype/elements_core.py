@@ -23,14 +23,12 @@ from dataclasses import dataclass
 
 from actors.neural.activations import ACTIVATIONS, saturate_output
 from actors.neural.aggregators import AGGREGATORS
-from actors.neural.plasticity import PLASTICITY
+from actors.neural.plasticity import HEREDITY_TYPES, PLASTICITY
 from actors.neural.spec import NetworkSpec, NeuronSpec
 from actors.phenotype.errors import PhenotypeProtocolError, PhenotypeUsageError
 from actors.phenotype.perturb import perturb_blocks
 
-__all__ = ["HEREDITY_TYPES", "CortexCore", "CycleEnd", "NeuronCore", "clock_source"]
-
-HEREDITY_TYPES = ("darwinian", "lamarckian")
+__all__ = ["CortexCore", "CycleEnd", "NeuronCore", "clock_source"]
 
 
 def clock_source(spec: NetworkSpec) -> str:

@@ -13,7 +13,7 @@ from actors.neural.compiled import CompiledNetwork
 from actors.neural.reference import ReferenceNetwork
 from actors.neural.spec import NetworkSpec
 from actors.phenotype import ActorPhenotype, CortexCore, NeuronCore, PhenotypeProtocolError
-from actors.phenotype.core import clock_source
+from actors.phenotype.elements_core import clock_source
 from actors.phenotype.messages import Forward
 from actors.runtime import RuntimeSystem
 from tests.neural.strategies import network_specs

@@ -22,14 +22,14 @@ from actors.genotype import (
     mutate,
 )
 from actors.genotype.errors import MutationNotApplicable
-from actors.neural.compiled import CompiledNetwork
-from actors.neural.errors import SpecError
-from actors.neural.from_genotype import (
+from actors.genotype.network import (
     agent_with_weights,
     flat_deltas,
     spec_from_agent,
     weight_slots,
 )
+from actors.neural.compiled import CompiledNetwork
+from actors.neural.errors import SpecError
 
 MORPH = MorphologySpec(
     "test",

@@ -56,8 +56,8 @@ from actors.genotype import (
     fingerprint_digest,
     offspring,
 )
+from actors.genotype.network import spec_from_agent
 from actors.neural.errors import SpecError
-from actors.neural.from_genotype import spec_from_agent
 
 __all__ = ["EvalOutcome", "EvolutionCore", "StepReport", "Task"]
 

@@ -1,8 +1,11 @@
-"""Pure supervision logic: no clock, no I/O. The supervisor actor is the shell.
+"""Pure supervision logic: no clock, no I/O. The supervisor actor
+(:mod:`actors.runtime.supervisor`) and the child wrapper it supervises
+(:mod:`actors.runtime.child`) are the shells.
 
 * :func:`restart_wanted` -- OTP's restart-type table.
 * :class:`IntensityWindow` -- restart intensity over a sliding period (time passed in).
 * :func:`restart_plan` -- which children a strategy stops and restarts.
+* :class:`DeadlineTable` -- the deadlines of pending requests and timers (one timer per actor).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from actors.runtime.errors import ChildSpecError
 from actors.runtime.messages import Exit
 
 __all__ = ["DeadlineTable", "IntensityWindow", "RestartPlan", "restart_plan", "restart_wanted"]
@@ -79,7 +83,7 @@ def restart_plan(
     elif strategy == "rest_for_one":
         affected = list(order[order.index(failed) :]) if failed in order else [failed]
     else:
-        raise ValueError(f"unknown strategy {strategy!r}")
+        raise ChildSpecError(f"unknown strategy {strategy!r}")
     stop = tuple(c for c in reversed(affected) if c != failed and c in running)
     return RestartPlan(stop=stop, start=tuple(affected))
 

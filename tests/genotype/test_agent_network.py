@@ -14,9 +14,9 @@ from actors.evolution.exoself_core import run_episode_flat
 from actors.evolution.run import EvolveOptions, evolve
 from actors.evolution.setup import morphology_spec
 from actors.genotype import Agent, Constraint, construct_agent, offspring
+from actors.genotype.network import AgentNetwork, spec_from_agent
 from actors.neural.compiled import CompiledNetwork
 from actors.neural.errors import SpecError
-from actors.neural.from_genotype import AgentNetwork, spec_from_agent
 from morphologies import get_morphology, run_episode
 from tests.morphologies.gym_envs import needs_gym
 
