@@ -27,6 +27,7 @@ from actors.runtime.core import (
 )
 from actors.runtime.errors import (
     ActorError,
+    BadSeal,
     CallFailed,
     CapabilityError,
     ConfigError,
@@ -34,6 +35,7 @@ from actors.runtime.errors import (
     NoProc,
     RequestTimeout,
     RuntimeFailure,
+    SealError,
     SpecError,
     SupervisorRefused,
     SystemLost,
@@ -66,6 +68,7 @@ __all__ = [
     "REGISTRY_NAME",
     "SHUTDOWN",
     "ActorError",
+    "BadSeal",
     "CallFailed",
     "Caller",
     "CapabilityError",
@@ -88,6 +91,7 @@ __all__ = [
     "RestartPlan",
     "RuntimeFailure",
     "RuntimeSystem",
+    "SealError",
     "SpecError",
     "SupFlags",
     "SupervisedActor",

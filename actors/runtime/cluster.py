@@ -10,8 +10,12 @@ registrations (~22 min). :func:`tune_convention_timers` sets them in this proces
 before the Admin is forked (the Admin inherits them), so that an abrupt member death
 is noticed within ``period * misses`` seconds (defaults: 3 s x 3).
 
-Cluster mode is for one trusted network only: Thespian's TCP transport unpickles
-whatever reaches its ports.
+Every frame between the members is sealed (:mod:`actors.runtime.seal`): an
+HMAC-SHA256 under the secret the members share (``RuntimeSystem(secret_file=...)``,
+required) is checked before Thespian unpickles anything, so a host or user without the
+secret cannot run code through the members' ports, nor join. The seal does not encrypt
+and does not stop replays: cluster mode is still for one network trusted not to read or
+replay its traffic.
 
 :class:`ConventionWatcher` is an actor that records convention membership changes
 (``ActorSystemConventionUpdate``); ask it ``"members"`` for the current list.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 __all__ = [
     "ActorError",
+    "BadSeal",
     "CallFailed",
     "CapabilityError",
     "ConfigError",
@@ -17,6 +18,7 @@ __all__ = [
     "NoProc",
     "RequestTimeout",
     "RuntimeFailure",
+    "SealError",
     "SpecError",
     "SupervisorRefused",
     "SystemLost",
@@ -41,6 +43,12 @@ class ModeError(ConfigError):
 
 class CapabilityError(ConfigError):
     """A capability or requirement whose name or value cannot be used."""
+
+
+class SealError(ConfigError):
+    """The transport seal cannot be set up: a bad secret or secret file, a start method
+    other than ``fork``, or a second secret while a system sealed with another runs
+    in this process (see :mod:`actors.runtime.seal`)."""
 
 
 class RuntimeFailure(ActorError):
@@ -69,6 +77,12 @@ class NoProc(RuntimeFailure):
 class SystemLost(RuntimeFailure):
     """The actor system's Admin process is gone (killed): its actors went with it, and
     nothing more can be sent to or received from the system."""
+
+
+class BadSeal(RuntimeFailure):
+    """Remote bad input: a Thespian frame whose seal (HMAC tag) is missing or wrong.
+    Raised by :func:`actors.runtime.seal.unseal`; the transport hook catches it, counts
+    the frame and drops it unread."""
 
 
 class CallFailed(RuntimeFailure):

@@ -6,10 +6,11 @@ Modes:
   Actors run while this side waits (``request``, ``wait_down``).
 * ``local`` -- multiprocTCPBase on this host, one OS process per actor, every
   listener on 127.0.0.1 (see :mod:`actors.runtime.loopback`), Admin port chosen by
-  the OS.
+  the OS, every frame sealed with this process's own key (:mod:`actors.runtime.seal`).
 * ``cluster`` -- multiprocTCPBase joined to a convention (``leader=`` the leader's
   ``host:port``; none for the leader itself) with capabilities for placement and
-  tuned convention timers (:mod:`actors.runtime.cluster`). Trusted networks only.
+  tuned convention timers (:mod:`actors.runtime.cluster`), every frame sealed with
+  the secret the members share (``secret_file=`` or ``secret=``, required).
 
 :func:`start_system` is a context manager; :class:`RuntimeSystem` also shuts down
 on :meth:`~RuntimeSystem.shutdown`, on an exception leaving the ``with`` block, and
@@ -34,7 +35,7 @@ from typing import Any
 import psutil
 from thespian.actors import ActorSystem
 
-from actors.runtime import lifeline, loopback, procs
+from actors.runtime import lifeline, loopback, procs, seal
 from actors.runtime.cluster import tune_convention_timers
 from actors.runtime.errors import (
     CallFailed,
@@ -109,6 +110,9 @@ class RuntimeSystem:
     ``leader`` (cluster) is the convention leader as ``"host:port"``; ``host``
     (cluster) the address to advertise (``THESPIAN_BASE_IPADDR``);
     ``convention_period``/``convention_misses`` tune member-death detection.
+    ``secret_file`` (cluster; or ``secret``, the bytes themselves) is the secret the
+    convention's members share to seal their frames (:func:`seal.read_secret_file`:
+    a 0600 file of at least 64 hex digits); cluster mode requires one of the two.
     """
 
     def __init__(
@@ -122,22 +126,40 @@ class RuntimeSystem:
         convention_period: float = 3.0,
         convention_misses: int = 3,
         log_level: str = "WARNING",
+        secret: bytes | None = None,
+        secret_file: str | os.PathLike[str] | None = None,
     ) -> None:
         if mode not in MODES:
             raise ModeError(f"unknown runtime mode {mode!r}; expected one of {MODES}")
         if mode != "cluster" and (leader is not None or host is not None):
             raise ModeError("leader= and host= are only for mode 'cluster'")
+        if mode != "cluster" and (secret is not None or secret_file is not None):
+            raise ModeError(
+                "secret= and secret_file= are only for mode 'cluster' "
+                "('local' seals with a key of its own)"
+            )
+        if mode == "cluster" and (secret is None) == (secret_file is None):
+            raise ModeError(
+                "mode 'cluster' needs the secret its members share: secret_file=PATH "
+                "(a 0600 file of 64 hex digits, e.g. from seal.write_secret_file) or secret=bytes"
+            )
         if mode == "simple" and admin_port is not None:
             raise ModeError("admin_port is not used by mode 'simple'")
         if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise ModeError(f"unknown log level {log_level!r}")
         self.mode = mode
         self.capabilities = validate_capabilities(capabilities or {})
+        if mode != "simple":
+            seal.require_fork(self.capabilities)
         self.admin_port = admin_port
         self.leader = leader
         self.host = host
         self.convention = (convention_period, convention_misses)
         self.log_level = log_level
+        if secret_file is not None:
+            secret = seal.read_secret_file(secret_file)
+        self._secret = None if secret is None else seal.check_secret(secret)
+        self._sealed = False  # holds a seal.use() until shutdown
         self.asys: Any = None
         self.registry: Any = None
         self.admin_pid: int | None = None
@@ -172,9 +194,18 @@ class RuntimeSystem:
             caps: dict[str, Any] = {**self.capabilities, "Admin Port": port}
             if self.leader:
                 caps["Convention Address.IPv4"] = self.leader
-            self.asys = ActorSystem(
-                "multiprocTCPBase", caps, logDefs=_log_defs(self.log_level), transientUnique=True
-            )
+            seal.use(self._secret)  # the Admin and actors are forked: they inherit it
+            self._sealed = True
+            try:
+                self.asys = ActorSystem(
+                    "multiprocTCPBase",
+                    caps,
+                    logDefs=_log_defs(self.log_level),
+                    transientUnique=True,
+                )
+            except BaseException:
+                self._release_seal()
+                raise
             self.admin_pid = procs.admin_pid(port)
         atexit.register(self.shutdown)
         try:
@@ -223,7 +254,13 @@ class RuntimeSystem:
                 proc.kill()
         _, alive = psutil.wait_procs(alive, timeout=2.0)
         self.leftovers = [p.pid for p in alive]
+        self._release_seal()
         return self.leftovers
+
+    def _release_seal(self) -> None:
+        if self._sealed:
+            self._sealed = False
+            seal.release()
 
     def __enter__(self) -> RuntimeSystem:
         return self.start()

@@ -11,20 +11,27 @@ import contextlib
 import os
 import signal
 import time
+from pathlib import Path
 
 import psutil
 import pytest
 
-from actors.runtime import ChildSpec, ConventionWatcher, RuntimeSystem, SupFlags
+from actors.runtime import ChildSpec, ConventionWatcher, RuntimeSystem, SupFlags, seal
 from actors.runtime.probe import Probe
 from tests.runtime.conftest import eventually
 
 pytestmark = [pytest.mark.cluster, pytest.mark.multiproc]
 
 
-def test_placement_by_capability_and_member_death_noticed() -> None:
+def test_placement_by_capability_and_member_death_noticed(tmp_path: Path) -> None:
+    secret = tmp_path / "cluster.secret"
+    seal.write_secret_file(secret)
     leader = RuntimeSystem(
-        "cluster", host="127.0.0.1", capabilities={"zone": "a"}, convention_period=1.0
+        "cluster",
+        host="127.0.0.1",
+        capabilities={"zone": "a"},
+        convention_period=1.0,
+        secret_file=secret,
     ).start()
     member = None
     try:
@@ -34,6 +41,7 @@ def test_placement_by_capability_and_member_death_noticed() -> None:
             leader=f"127.0.0.1:{leader.admin_port}",
             capabilities={"zone": "b"},
             convention_period=1.0,
+            secret_file=secret,
         ).start()
         watcher = leader.asys.createActor(ConventionWatcher)
         eventually(lambda: len(leader.request(watcher, "members")) == 1, timeout=30, step=0.2)

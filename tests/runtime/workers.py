@@ -8,11 +8,12 @@ from typing import Any
 
 from thespian.actors import Actor
 
-from actors.runtime import NOREPLY, Worker
+from actors.runtime import NOREPLY, Worker, seal
 
 
 class Echo(Worker):
-    """Replies to requests; ``("crash", text)`` raises, ``("stop", reason)`` exits.
+    """Replies to requests; ``("crash", text)`` raises, ``("stop", reason)`` exits;
+    ``"seal"`` answers this process's ``(installed, fingerprint, rejected)`` seal state.
 
     Args: ``(recorder_address_or_None, label)``; with a recorder, it reports
     ``("start", label, t)`` and ``("stop", label, t)`` there, ``t`` from the
@@ -32,6 +33,8 @@ class Echo(Worker):
             return os.getpid()
         if payload == "extra":
             return self.extra
+        if payload == "seal":  # this process's transport seal
+            return (seal.installed(), seal.fingerprint(), seal.rejected())
         if isinstance(payload, tuple) and payload[0] == "crash":
             raise RuntimeError(payload[1])
         if isinstance(payload, tuple) and payload[0] == "stop":
