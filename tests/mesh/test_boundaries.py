@@ -3,8 +3,9 @@
 Pure-core modules (everything not in :data:`SHELLS`) may not import I/O, clock, thread or
 event-loop modules, may not call the global RNG (``random.Random(seed)`` instances are fine)
 and may not import a shell module. The shells -- the QUIC transport, the asyncio node, the
-gateway actor, the control endpoint (its rules, ``control_wire``, are pure), TLS certificate making and the bind-error translation --
-are exempt by name, so a new module is checked strictly unless it is added here on purpose.
+gateway actor, the control endpoint (its rules, ``control_wire``, are pure), TLS certificate
+making and the bind-error translation -- are exempt by name, so a new module is checked
+strictly unless it is added here on purpose.
 """
 
 import ast
