@@ -4,27 +4,55 @@ A node started by ``megabrain node`` serves this endpoint on 127.0.0.1 (OS-assig
 default) and writes ``{"control": "127.0.0.1:PORT", "token": "...", "node_id": "...",
 "listen": "..."}`` to its control file (mode 0600). Every request is one JSON object on one line
 and carries that ``token``; every answer is one line ``{"ok": true, "result": ...}`` or
-``{"ok": false, "error": "..."}``. Binary values travel as hex strings. Requests:
+``{"ok": false, "error": "..."}``. Binary values travel as hex strings. Requests (every op also
+takes ``realm``?, default the node's first realm):
 
 =============  =================================================  ===============================
 ``op``         fields                                             result
 =============  =================================================  ===============================
+auth           --                                                 ``{}`` (see *Limits*)
 status         --                                                 node id, address, realms
-peers          ``realm``?                                         list of peers with SWIM status
-stats          --                                                 counters (node, core, transport)
-find           ``problem``, ``realm``?                            genotype advertisements
-advertise      ``problem``, ``payload``, ``meta``?, ``realm``?    stored replica count
-call           ``procedure``, ``args``, ``timeout``?, ``realm``?  ``value`` (hex) or an error
-register       ``procedure``, ``kind`` (``echo``|``node_id``)     stored replica count
-subscribe      ``topic``, ``realm``?                              stored replica count
-publish        ``topic``, ``payload``, ``realm``?                 op id
+peers          ``offset``?, ``limit``?                            peers with SWIM status, by id
+stats          --                                                 counters (node, core,
+                                                                  transport, control)
+find           ``problem``                                        genotype advertisements
+advertise      ``problem``, ``payload``, ``meta``?                stored replica count
+call           ``procedure``, ``args``?, ``timeout``?             ``value`` (hex) or an error
+register       ``procedure``, ``kind``? (``echo``|``node_id``)    stored replica count
+subscribe      ``topic``                                          stored replica count
+publish        ``topic``, ``payload``                             op id
 events         ``topic``, ``max``?, ``wait``?                     received events (drained)
-lookup         ``target`` (hex id), ``realm``?                    closest contacts
+lookup         ``target`` (hex id)                                closest contacts
 =============  =================================================  ===============================
 
 ``register`` offers built-in procedures only (``echo`` returns its arguments, ``node_id`` the
-node's id): the endpoint never runs code sent to it. Anything that is not a valid request gets
-an error answer; the endpoint never dies of bad input.
+node's id): the endpoint never runs code sent to it. Every field is checked
+(:mod:`mesh.control_wire`): ``timeout`` is a number in (0, 300] s, ``wait`` in [0, 60] s,
+``max`` in [1, 10,000], ``meta`` an object of strings, booleans, finite numbers and 64-bit
+integers; unknown ops and fields are refused. Anything that is not a valid request gets one
+error answer; the endpoint never dies of bad input.
+
+Limits (:class:`~mesh.control_wire.ControlConfig`, defaults). A connection is *unauthenticated*
+until it sent a line with the valid token. At most 32 connections, of which at most 16
+unauthenticated: a newcomer beyond 16 unauthenticated, or beyond 32 in all, evicts the oldest
+unauthenticated one, which is answered ``{"ok": false, "error": ..., "retry": true}``
+(nothing of it ran); a newcomer finding 32 connections that all hold the token gets that
+answer itself. Lines: at most 64 KiB before the token, 3 MiB after it (a client with a
+larger request sends ``auth`` first, on the same connection). A line without the valid token,
+or too long, gets its error answer and the connection is closed: the server half-closes and
+reads and discards for 2 s (at most 16 connections linger so, the oldest is cut beyond), so
+that a client still sending reads the answer instead of a reset. JSON nested deeper than 16
+is refused before parsing. Deadlines: the first line must be complete 5 s after connecting,
+each next one 60 s after the previous answer, and a client must read an answer within 30 s.
+One request per connection runs at a time (reading pauses meanwhile). Answers are at most
+16 MiB, which is the client's line limit too: the server never sends a longer one (it answers
+an error instead; ``events`` returns the events that fit and keeps the rest; ``peers`` pages
+with ``offset`` and ``limit``).
+
+Memory: without the token, at most 16 open connections x (64 KiB of line + one 256 KiB
+socket read) and 16 lingering x one 256 KiB read = 9 MiB; with it (the node's owner), at most
+32 x (3 MiB + 256 KiB of request and one answer of <= 16 MiB); the event queues at most
+16 MiB in all.
 """
 
 from __future__ import annotations
@@ -34,26 +62,28 @@ import hmac
 import json
 import os
 import secrets
-from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from socket import create_connection
 from typing import Any
 
-from mesh.errors import MeshError, MeshUsageError
-from mesh.events import EventReceived
+from mesh.control_client import ControlClient
+from mesh.control_conn import Connection, Connections
+from mesh.control_events import EventQueues
+from mesh.control_wire import (
+    DEFAULT_CONFIG,
+    ControlConfig,
+    ControlError,
+    Request,
+    answer_line,
+    error_line,
+)
+from mesh.errors import MeshError
 from mesh.frames import Record
 from mesh.listening import bind_errors
 from mesh.node import MeshNode
-from mesh.transport import format_address, parse_address
+from mesh.transport import format_address
 
-__all__ = ["ControlClient", "ControlError", "ControlServer", "record_json"]
-
-_MAX_LINE = 16 * 1024 * 1024
-_MAX_EVENTS = 10_000
-
-
-class ControlError(MeshError):
-    """A control request failed (bad request, or the node reported an error)."""
+__all__ = ["ControlClient", "ControlConfig", "ControlError", "ControlServer", "record_json"]
 
 
 def record_json(r: Record) -> dict[str, Any]:
@@ -70,17 +100,27 @@ def record_json(r: Record) -> dict[str, Any]:
 class ControlServer:
     """Serves the control protocol for one :class:`MeshNode` (see the module docstring)."""
 
-    def __init__(self, node: MeshNode, token: str | None = None) -> None:
+    def __init__(
+        self, node: MeshNode, token: str | None = None, config: ControlConfig = DEFAULT_CONFIG
+    ) -> None:
         self.node = node
         self.token = token or secrets.token_hex(16)
-        self._server: asyncio.Server | None = None
-        self._events: dict[str, deque[dict[str, Any]]] = {}
-        self._arrived = asyncio.Event()
+        self.config = config
         self.address = ""
+        self._server: asyncio.Server | None = None
+        self._conns = Connections(config)
+        #: See :class:`~mesh.control_conn.Connections` (also in the ``stats`` answer, as
+        #: ``control.*``, with ``control.events_dropped``).
+        self.counters = self._conns.counters
+        self._events = EventQueues(config)
+        self._token = self.token.encode()
 
     @bind_errors  # an OSError binding host:port becomes ListenError
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        self._server = await asyncio.start_server(self._client, host, port, limit=_MAX_LINE)
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            lambda: Connection(self._conns, self._token_ok, self.answer), host, port
+        )
         sock = self._server.sockets[0]
         self.address = format_address(host, sock.getsockname()[1])
         return self.address
@@ -105,149 +145,122 @@ class ControlServer:
             out["token"] = self.token
         return out
 
+    def connections(self) -> tuple[int, int]:
+        """Open connections: (unauthenticated, authenticated)."""
+        return len(self._conns.unauthenticated), len(self._conns.authenticated)
+
     async def close(self) -> None:
         if self._server is not None:
             self._server.close()
+        self._conns.close_all()
 
-    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def _token_ok(self, req: Mapping[str, Any]) -> bool:
+        tok = req.get("token")
+        if type(tok) is not str:
+            return False
+        return hmac.compare_digest(tok.encode("utf-8", "surrogatepass"), self._token)
+
+    # ------------------------------------------------------------------ requests
+    async def answer(self, req: Request) -> bytes:
+        """The answer line to a checked request (never raises)."""
         try:
-            while True:
-                try:
-                    line = await reader.readline()
-                except (ValueError, asyncio.LimitOverrunError):
-                    break
-                if not line:
-                    break
-                try:
-                    answer = {"ok": True, "result": await self._handle(json.loads(line))}
-                except (ControlError, MeshError, ValueError, TypeError, KeyError) as exc:
-                    answer = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
-                except TimeoutError:
-                    answer = {"ok": False, "error": "timeout"}
-                writer.write(json.dumps(answer).encode() + b"\n")
-                await writer.drain()
-        except (ConnectionError, asyncio.CancelledError):
-            pass
-        finally:
-            writer.close()
+            result = await _HANDLERS[req.op](self, req.fields)
+        except ControlError as exc:
+            return error_line(str(exc))
+        except TimeoutError:
+            return error_line("timeout")
+        except MeshError as exc:
+            return error_line(f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # a bug must not cost the node its endpoint
+            return error_line(f"internal error: {type(exc).__name__}: {exc}")
+        hint = "; ask for pages with offset and limit" if req.op == "peers" else ""
+        return answer_line(result, self.config, hint)
 
-    def _on_event(self, ev: EventReceived) -> None:
-        q = self._events.setdefault(ev.topic, deque(maxlen=_MAX_EVENTS))
-        q.append({"author": ev.author.hex(), "seq": ev.seq, "payload": ev.payload.hex()})
-        self._arrived.set()
+    async def _auth(self, f: Mapping[str, Any]) -> Any:
+        return {}
 
-    async def _handle(self, req: Any) -> Any:
-        if not isinstance(req, dict):
-            raise ControlError("a request is a JSON object")
-        if not hmac.compare_digest(str(req.get("token", "")), self.token):
-            raise ControlError("bad token")
-        op = req.get("op")
-        node = self.node
-        realm = req.get("realm")
-        if op == "status":
-            return {**self.info(), "realms": [r.name for r in node.realms]}
-        if op == "peers":
-            return [
-                {
-                    "node_id": p.node_id.hex(),
-                    "address": p.address,
-                    "status": p.status,
-                    "connected": p.connected,
-                    "realms": list(p.realms),
-                }
-                for p in node.peers(realm)
-            ]
-        if op == "stats":
-            return node.stats()
-        if op == "find":
-            return [record_json(r) for r in await node.find(str(req["problem"]), realm=realm)]
-        if op == "advertise":
-            meta = req.get("meta") or {}
-            if not isinstance(meta, dict):
-                raise ControlError("meta is an object")
-            payload = bytes.fromhex(req["payload"])
-            st = await node.advertise(str(req["problem"]), payload, meta=meta, realm=realm)
-            return {"stored": st.stored}
-        if op == "call":
-            value = await node.call(
-                str(req["procedure"]), bytes.fromhex(req.get("args", "")),
-                realm=realm, timeout=float(req.get("timeout", 10.0)),
-            )  # fmt: skip
-            return {"value": value.hex()}
-        if op == "register":
-            kind = req.get("kind", "echo")
-            if kind == "echo":
-                handler = _echo
-            elif kind == "node_id":
-                nid = node.node_id
+    async def _status(self, f: Mapping[str, Any]) -> Any:
+        return {**self.info(), "realms": [r.name for r in self.node.realms]}
 
-                def handler(caller: bytes, args: bytes) -> bytes:
-                    return nid
-            else:
-                raise ControlError(f"unknown built-in procedure kind {kind!r}")
-            st = await node.register(str(req["procedure"]), handler, realm=realm)
-            return {"stored": st.stored}
-        if op == "subscribe":
-            topic = str(req["topic"])
-            self._events.setdefault(topic, deque(maxlen=_MAX_EVENTS))
-            st = await node.subscribe(topic, self._on_event, realm=realm)
-            return {"stored": st.stored}
-        if op == "publish":
-            payload = bytes.fromhex(req["payload"])
-            return {"op": await node.publish(str(req["topic"]), payload, realm=realm)}
-        if op == "events":
-            return await self._drain(str(req["topic"]), int(req.get("max", 1000)),
-                                     float(req.get("wait", 0.0)))  # fmt: skip
-        if op == "lookup":
-            contacts = await node.lookup(bytes.fromhex(req["target"]), realm=realm)
-            return [{"node_id": c.node_id.hex(), "address": c.address} for c in contacts]
-        raise ControlError(f"unknown op {op!r}")
+    async def _peers(self, f: Mapping[str, Any]) -> Any:
+        peers = self.node.peers(f["realm"])
+        end = None if f["limit"] is None else f["offset"] + f["limit"]
+        return [
+            {
+                "node_id": p.node_id.hex(),
+                "address": p.address,
+                "status": p.status,
+                "connected": p.connected,
+                "realms": list(p.realms),
+            }
+            for p in peers[f["offset"] : end]
+        ]
 
-    async def _drain(self, topic: str, most: int, wait: float) -> list[dict[str, Any]]:
-        q = self._events.get(topic)
-        if q is None:
-            raise ControlError(f"not subscribed to {topic!r} through this endpoint")
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + min(wait, 60.0)
-        while not q and loop.time() < deadline:
-            self._arrived.clear()
-            try:
-                await asyncio.wait_for(self._arrived.wait(), deadline - loop.time())
-            except TimeoutError:
-                break
-        return [q.popleft() for _ in range(min(most, len(q)))]
+    async def _stats(self, f: Mapping[str, Any]) -> Any:
+        out = self.node.stats()
+        unauth, auth = self.connections()
+        out.update({f"control.{k}": v for k, v in sorted(self.counters.items())})
+        out.update({"control.unauthenticated": unauth, "control.authenticated": auth})
+        out["control.events_dropped"] = self._events.dropped
+        return out
+
+    async def _find(self, f: Mapping[str, Any]) -> Any:
+        return [record_json(r) for r in await self.node.find(f["problem"], realm=f["realm"])]
+
+    async def _advertise(self, f: Mapping[str, Any]) -> Any:
+        st = await self.node.advertise(f["problem"], f["payload"], meta=f["meta"], realm=f["realm"])
+        return {"stored": st.stored}
+
+    async def _call(self, f: Mapping[str, Any]) -> Any:
+        value = await self.node.call(
+            f["procedure"], f["args"], realm=f["realm"], timeout=f["timeout"]
+        )
+        return {"value": value.hex()}
+
+    async def _register(self, f: Mapping[str, Any]) -> Any:
+        if f["kind"] == "echo":
+            handler = _echo
+        else:
+            nid = self.node.node_id
+
+            def handler(caller: bytes, args: bytes) -> bytes:
+                return nid
+
+        st = await self.node.register(f["procedure"], handler, realm=f["realm"])
+        return {"stored": st.stored}
+
+    async def _subscribe(self, f: Mapping[str, Any]) -> Any:
+        self._events.open(f["topic"])
+        st = await self.node.subscribe(f["topic"], self._events.add, realm=f["realm"])
+        return {"stored": st.stored}
+
+    async def _publish(self, f: Mapping[str, Any]) -> Any:
+        return {"op": await self.node.publish(f["topic"], f["payload"], realm=f["realm"])}
+
+    async def _events_op(self, f: Mapping[str, Any]) -> Any:
+        return await self._events.drain(f["topic"], f["max"], f["wait"])
+
+    async def _lookup(self, f: Mapping[str, Any]) -> Any:
+        contacts = await self.node.lookup(f["target"], realm=f["realm"])
+        return [{"node_id": c.node_id.hex(), "address": c.address} for c in contacts]
+
+
+_Handler = Callable[[ControlServer, Mapping[str, Any]], Awaitable[Any]]
+_HANDLERS: dict[str, _Handler] = {
+    "auth": ControlServer._auth,
+    "status": ControlServer._status,
+    "peers": ControlServer._peers,
+    "stats": ControlServer._stats,
+    "find": ControlServer._find,
+    "advertise": ControlServer._advertise,
+    "call": ControlServer._call,
+    "register": ControlServer._register,
+    "subscribe": ControlServer._subscribe,
+    "publish": ControlServer._publish,
+    "events": ControlServer._events_op,
+    "lookup": ControlServer._lookup,
+}
 
 
 def _echo(caller: bytes, args: bytes) -> bytes:
     return args
-
-
-class ControlClient:
-    """A blocking client of the control endpoint (for the CLI and tests)."""
-
-    def __init__(self, control_file: str | os.PathLike[str], timeout: float = 30.0) -> None:
-        try:
-            info = json.loads(Path(control_file).read_text())
-            self.host, self.port = parse_address(info["control"])
-            self.token = info["token"]
-        except (OSError, ValueError, KeyError, TypeError, MeshUsageError) as exc:
-            raise ControlError(f"cannot read control file {control_file}: {exc}") from exc
-        self.info = info
-        self.timeout = timeout
-
-    def request(self, op: str, **fields: Any) -> Any:
-        """Send one request; return its result or raise ControlError with the node's message."""
-        msg = json.dumps({"op": op, "token": self.token, **fields}).encode() + b"\n"
-        try:
-            with create_connection((self.host, self.port), timeout=self.timeout) as s:
-                s.sendall(msg)
-                f = s.makefile("rb")
-                line = f.readline(_MAX_LINE)
-        except OSError as exc:
-            raise ControlError(f"node not reachable at {self.host}:{self.port}: {exc}") from exc
-        if not line:
-            raise ControlError("node closed the control connection")
-        answer = json.loads(line)
-        if not answer.get("ok"):
-            raise ControlError(answer.get("error", "unknown error"))
-        return answer["result"]
