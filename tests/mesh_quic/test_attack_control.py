@@ -195,7 +195,9 @@ def test_900_idle_connections_are_capped(node: NodeProc, honest: Honest, reopen:
     assert honest.growth() < UNAUTHENTICATED_BOUND + SLACK, honest.growth() / MiB
     stats = node.request("stats")
     assert stats["control.unauthenticated"] <= 16
-    assert stats["control.evicted"] >= report["errors"].get(EVICTED, 0) >= 800
+    # every connection the endpoint closed was told why, and counted
+    assert report["answered"] == report["closed"]
+    assert stats["control.evicted"] >= report["errors"].get(EVICTED, 0)
 
 
 @pytest.mark.parametrize("authenticated", [False, True])
