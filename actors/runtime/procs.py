@@ -82,6 +82,16 @@ def tree_pids(root: int) -> list[int]:
         return []
 
 
+def processes(pids: list[int]) -> list[psutil.Process]:
+    """A handle on each of ``pids`` still running; one that exits while we look is left out
+    (checking ``pid_exists`` first would race with its exit)."""
+    found = []
+    for pid in pids:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            found.append(psutil.Process(pid))
+    return found
+
+
 def listeners(pids: list[int]) -> list[Listener]:
     """Listening TCP sockets (IPv4 and IPv6) held by each of ``pids``."""
     found: set[Listener] = set()

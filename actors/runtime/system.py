@@ -252,7 +252,7 @@ class RuntimeSystem:
             if not self.lost:
                 with contextlib.suppress(Exception):
                     asys.shutdown()
-        procs_ = [psutil.Process(p) for p in pids if psutil.pid_exists(p)]
+        procs_ = procs.processes(pids)
         _, alive = psutil.wait_procs(procs_, timeout=timeout / 2)
         for proc in alive:
             with contextlib.suppress(psutil.NoSuchProcess):

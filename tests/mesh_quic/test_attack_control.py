@@ -187,9 +187,10 @@ def test_900_idle_connections_are_capped(node: NodeProc, honest: Honest, reopen:
     assert report["opened"] >= 900
     assert report["closed"] + report["open_at_end"] == report["opened"]
     assert max(admitted) <= 16 + 2, max(admitted)  # the honest client and the sampler
-    # sockets: 32 served, 16 lingering, and up to asyncio's accept burst (its listen backlog,
-    # 100) accepted in one go before each is admitted or evicted
-    assert max(held) <= 32 + 16 + 100, max(held)
+    # sockets: 32 served, 16 lingering, and what asyncio accepted in bursts (its listen
+    # backlog, 100, at a time) before each was admitted or evicted -- on a loaded machine a
+    # few bursts at once; never the flood
+    assert max(held) <= 32 + 16 + 3 * 100, max(held)
     assert set(report["errors"]) <= {EVICTED, "no complete request line within 5 s"}
     _after(node, honest)
     assert honest.growth() < UNAUTHENTICATED_BOUND + SLACK, honest.growth() / MiB
