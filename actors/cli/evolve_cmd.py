@@ -245,7 +245,8 @@ def run_evolve(args: argparse.Namespace) -> int:
             opener = open_existing_store if args.resume else GenotypeStore
             with opener(args.store) as store:
                 held = store.last_checkpoint(run_id) is not None
-                runs = [p for p in store.list_populations() if store.last_checkpoint(p)]
+                if args.resume and not held:  # name the runs it does hold
+                    runs = [p for p in store.list_populations() if store.list_checkpoints(p)]
         except StoreError as exc:
             raise UsageError(str(exc)) from exc
         if args.resume and not held:
