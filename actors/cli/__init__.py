@@ -38,6 +38,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "actors.cli.config_cmd",
     "actors.cli.demo_cmd",
     "actors.cli.mesh_cmd",
+    "actors.cli.cluster_cmd",
 )
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from actors.cli import UsageError
+from actors.cli.cluster_cmd import add_cluster_arguments, cluster_options
 from actors.cli.genotype_files import load_genotype
 from actors.cli.islands import (
     add_mesh_arguments,
@@ -81,8 +82,9 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--runtime",
         default="simple",
-        choices=("simple", "local"),
-        help="simple: one deterministic thread; local: one process per actor",
+        choices=("simple", "local", "cluster"),
+        help="simple: one deterministic thread; local: one process per actor; cluster: "
+        "processes on the members of a Thespian convention (trusted network only)",
     )
     p.add_argument("--workers", type=_positive_int, help="exoself workers (parallel in local)")
     p.add_argument("--store", metavar="PATH", help="SQLite genotype store (checkpoints)")
@@ -99,6 +101,7 @@ def register(sub: Any) -> None:
     p.add_argument("-v", "--verbose", action="store_true",
                    help="also print details (candidates failing their success test)")  # fmt: skip
     add_mesh_arguments(p)
+    add_cluster_arguments(p)
     p.set_defaults(func=run_evolve)
 
     m = sub.add_parser("morphologies", help="list the morphologies evolve knows")
@@ -232,6 +235,7 @@ def run_evolve(args: argparse.Namespace) -> int:
     except BackendError as exc:
         raise UsageError(str(exc)) from exc
     cfg = _config(args)
+    cluster = cluster_options(args)
     try:
         build_constraint(args.morphology, cfg)
     except EvolutionError as exc:
@@ -276,6 +280,7 @@ def run_evolve(args: argparse.Namespace) -> int:
         workers=cfg.monitor.workers,
         store=args.store,
         resume=args.resume,
+        cluster=cluster,
     )
     mesh = mesh_settings(args, args.mesh_config)
     with island_session(args, mesh, args.morphology, args.runtime) as island:
@@ -304,6 +309,9 @@ def run_evolve(args: argparse.Namespace) -> int:
             "champion_json": None if champion_path is None else os.fspath(champion_path),
             "resumed_from_generation": result.resumed_from,
             "runtime": args.runtime,
+            "exoself_placement": [
+                {"id": i, "pid": pid, "address": addr} for i, pid, addr in result.placement
+            ],
             "phenotype": args.phenotype,
             "workers": opts.workers,
             "modules": list(args.module),

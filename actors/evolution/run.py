@@ -35,6 +35,7 @@ from types import MappingProxyType
 from typing import Any, Protocol
 
 from actors.evolution.backends import check_backend
+from actors.evolution.cluster import ClusterOptions, wait_for_placement
 from actors.evolution.config import EvolutionConfig
 from actors.evolution.errors import EvolutionError, EvolutionUsageError
 from actors.evolution.exoself import ExoselfWorker
@@ -74,7 +75,9 @@ STEP_TIMEOUT = 6 * 3600.0
 @dataclass(frozen=True)
 class EvolveOptions:
     """One run. ``config`` holds every monitor, stopping, selection, tuning and constraint
-    knob; the rest is how the run is executed."""
+    knob; the rest is how the run is executed. ``cluster`` (required by, and only for,
+    ``runtime="cluster"``) says how to join the convention and where the exoselves go
+    (:mod:`actors.evolution.cluster`)."""
 
     morphology: str
     seed: int = 1
@@ -84,6 +87,7 @@ class EvolveOptions:
     workers: int = 1
     store: str | None = None
     resume: bool = False
+    cluster: ClusterOptions | None = None
 
 
 class StepHook(Protocol):
@@ -114,7 +118,8 @@ class ProgressHook(StepHook, Protocol):
 class RunResult:
     """How a run ended (see :class:`RunSummary` for the reporters' view). ``config`` is the
     run's effective configuration as TOML tables (:meth:`EvolutionConfig.to_dict`; on resume
-    the stored settings with the new stopping limits)."""
+    the stored settings with the new stopping limits). ``placement`` (``cluster`` runs) says
+    where each exoself was started: ``(child id, pid on its host, actor address)``."""
 
     morphology: str
     seed: int
@@ -129,6 +134,7 @@ class RunResult:
     resumed_from: int | None
     history: tuple[GenerationStats, ...] = ()
     config: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    placement: tuple[tuple[str, int | None, str], ...] = ()
 
     @property
     def champion_size(self) -> tuple[int, int] | None:
@@ -150,9 +156,15 @@ class RunResult:
         )
 
 
-def _tree(workers: int) -> tuple[ChildSpec, ...]:
+def _tree(workers: int, requirements: Mapping[str, Any] | None = None) -> tuple[ChildSpec, ...]:
     exoselves = tuple(
-        ChildSpec(f"exoself-{k}", ExoselfWorker, name=f"exoself-{k}") for k in range(workers)
+        ChildSpec(
+            f"exoself-{k}",
+            ExoselfWorker,
+            name=f"exoself-{k}",
+            requirements=dict(requirements) if requirements else None,
+        )
+        for k in range(workers)
     )
     return (
         ChildSpec(
@@ -170,6 +182,7 @@ def _result(
     started: float,
     history: Sequence[GenerationStats],
     generations: int,
+    placement: tuple[tuple[str, int | None, str], ...] = (),
 ) -> RunResult:
     champion = None if status.champion is None else decode_agent(status.champion)
     best = status.champion_fitness[0] if status.champion_fitness else float("nan")
@@ -187,6 +200,15 @@ def _result(
         resumed_from=status.resumed_from,
         history=tuple(history),
         config=MappingProxyType(dict(status.config)),
+        placement=placement,
+    )
+
+
+def _placement(rt: Any, top: Any) -> tuple[tuple[str, int | None, str], ...]:
+    """Where each exoself runs: (child id, pid on its host, actor address)."""
+    rows = {row.id: row for row in rt.which_children(top)}
+    return tuple(
+        (row.id, row.pid, str(row.address)) for row in rt.which_children(rows["exoselves"].address)
     )
 
 
@@ -229,6 +251,10 @@ def evolve(
     check_backend(opts.backend)
     if opts.workers < 1:
         raise EvolutionUsageError("workers must be >= 1")
+    if (opts.runtime == "cluster") != (opts.cluster is not None):
+        raise EvolutionUsageError("runtime 'cluster' needs cluster options, and only it takes them")
+    system_options = opts.cluster.system_options() if opts.cluster is not None else {}
+    requirements = opts.cluster.exoself_requirements if opts.cluster is not None else None
     out = ReporterSet(reporters)
     started = time.monotonic()
     history: list[GenerationStats] = []
@@ -241,10 +267,18 @@ def evolve(
         store=opts.store,
         resume=opts.resume,
     )
-    with start_system(opts.runtime) as rt, _end_on_interrupt(out, history, started):
-        rt.start_supervisor(
-            SupFlags("one_for_all", intensity=1, period=60.0), _tree(opts.workers), id="evolution"
+    with (
+        start_system(opts.runtime, **system_options) as rt,
+        _end_on_interrupt(out, history, started),
+    ):
+        if opts.cluster is not None and requirements:
+            wait_for_placement(rt, requirements, opts.cluster.placement_timeout)
+        top = rt.start_supervisor(
+            SupFlags("one_for_all", intensity=1, period=60.0),
+            _tree(opts.workers, requirements),
+            id="evolution",
         )
+        placement = _placement(rt, top) if opts.cluster is not None else ()
         monitor = rt.whereis("monitor")
         start = replace(
             start, workers=tuple(rt.whereis(f"exoself-{k}") for k in range(opts.workers))
@@ -301,7 +335,7 @@ def evolve(
                     hook.adopted(data, rt.request(monitor, Immigrate(data), 120.0, watch=watch))
             elif hook is not None:
                 hook.after_step(step)
-    result = _result(opts, status, started, history, generations)
+    result = _result(opts, status, started, history, generations, placement)
     out.end_run(
         RunSummary(
             solved=result.solved,
