@@ -20,15 +20,14 @@ Trusted networks only: the members exchange pickles, sealed with the secret they
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
 from actors.evolution.errors import EvolutionUsageError
-from actors.runtime import ConventionWatcher, RuntimeSystem, validate_capabilities
-from actors.runtime.child import SupervisedActor
+from actors.runtime import RuntimeSystem, validate_capabilities
+from actors.runtime.cluster import wait_for_capable
 from actors.runtime.errors import CapabilityError
 
 __all__ = ["ClusterOptions", "wait_for_placement"]
@@ -88,29 +87,13 @@ def wait_for_placement(rt: RuntimeSystem, requirements: Mapping[str, Any], timeo
     """Wait until a system of ``rt``'s convention meets ``requirements``; return which
     (``"self"`` or the member's admin address). Raises :class:`EvolutionUsageError`
     naming the members seen when none qualifies within ``timeout`` seconds."""
-    check = SupervisedActor.actorSystemCapabilityCheck
-    if check(dict(rt.capabilities), dict(requirements)):
-        return "self"
-    watcher = rt.asys.createActor(ConventionWatcher)
-    members: dict[str, dict[str, Any]] = {}
-    deadline = time.monotonic() + timeout
-    try:
-        while True:
-            members = rt.request(watcher, "members", timeout=max(0.5, deadline - time.monotonic()))
-            for address, caps in sorted(members.items()):
-                if check(caps, dict(requirements)):
-                    return address
-            if time.monotonic() >= deadline:
-                break
-            time.sleep(0.2)  # the convention registers members every period; poll it
-    finally:
-        rt.tell(watcher, _exit_request())
-    seen = (
-        "; ".join(f"{a}: {_user_caps(c)}" for a, c in sorted(members.items())) or "no member joined"
-    )
+    which, members = wait_for_capable(rt, requirements, timeout)
+    if which is not None:
+        return which
+    seen = "; ".join(f"{a}: {_user_caps(c)}" for a, c in sorted(members.items()))
     raise EvolutionUsageError(
         f"no system of the convention meets the exoself requirements {dict(requirements)} "
-        f"within {timeout:g} s ({seen})"
+        f"within {timeout:g} s ({seen or 'no member joined'})"
     )
 
 
@@ -121,9 +104,3 @@ def _user_caps(caps: Mapping[str, Any]) -> dict[str, Any]:
         for k, v in caps.items()
         if not k.startswith(("Thespian ", "Python ", "Admin ", "Convention "))
     }
-
-
-def _exit_request() -> Any:
-    from thespian.actors import ActorExitRequest
-
-    return ActorExitRequest()

@@ -19,23 +19,27 @@ replay its traffic.
 
 :class:`ConventionWatcher` is an actor that records convention membership changes
 (``ActorSystemConventionUpdate``); ask it ``"members"`` for the current list.
+:func:`wait_for_capable` waits until a member meets a placement's requirements.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
 from thespian.actors import (
     Actor,
+    ActorExitRequest,
     ActorSystemConventionUpdate,
 )
 
 from actors.runtime.errors import RuntimeConfigError
 from actors.runtime.messages import Reply, Request
 
-__all__ = ["ConventionWatcher", "tune_convention_timers"]
+__all__ = ["ConventionWatcher", "tune_convention_timers", "wait_for_capable"]
 
 log = logging.getLogger(__name__)
 
@@ -80,3 +84,35 @@ class ConventionWatcher(Actor):
                 self.send(sender, Reply(msg.ref, value=list(self.history)))
             else:
                 self.send(sender, Reply(msg.ref, ok=False, error="bad_request"))
+
+
+def _qualifies(capabilities: Mapping[str, Any], requirements: Mapping[str, Any]) -> bool:
+    from actors.runtime.child import SupervisedActor
+
+    return SupervisedActor.actorSystemCapabilityCheck(dict(capabilities), dict(requirements))
+
+
+def wait_for_capable(
+    rt: Any, requirements: Mapping[str, Any], timeout: float
+) -> tuple[str | None, dict[str, dict[str, Any]]]:
+    """Wait at most ``timeout`` s until a system of ``rt``'s convention (a started
+    :class:`~actors.runtime.RuntimeSystem`; itself included) meets ``requirements`` as
+    placement checks them. Returns ``(which, members)``: ``which`` is ``"self"``, the
+    qualifying member's admin address, or ``None`` after the timeout; ``members`` the
+    last membership seen (``{admin address: capabilities}``)."""
+    if _qualifies(rt.capabilities, requirements):
+        return "self", {}
+    watcher = rt.asys.createActor(ConventionWatcher)
+    members: dict[str, dict[str, Any]] = {}
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            members = rt.request(watcher, "members", timeout=max(0.5, deadline - time.monotonic()))
+            for address, caps in sorted(members.items()):
+                if _qualifies(caps, requirements):
+                    return address, members
+            if time.monotonic() >= deadline:
+                return None, members
+            time.sleep(0.2)  # members register once per convention period: poll
+    finally:
+        rt.tell(watcher, ActorExitRequest())
