@@ -39,9 +39,11 @@ from thespian.actors import (
 from actors.runtime.errors import RuntimeConfigError
 from actors.runtime.messages import Reply, Request
 
-__all__ = ["ConventionWatcher", "tune_convention_timers", "wait_for_capable"]
+__all__ = ["ConventionWatcher", "LeaderWatcher", "tune_convention_timers", "wait_for_capable"]
 
 log = logging.getLogger(__name__)
+#: The capability that names a member's convention leader (absent on the leader).
+LEADER_CAPABILITY = "Convention Address.IPv4"
 
 
 def tune_convention_timers(period_s: float = 3.0, misses: int = 3) -> None:
@@ -86,6 +88,17 @@ class ConventionWatcher(Actor):
                 self.send(sender, Reply(msg.ref, ok=False, error="bad_request"))
 
 
+class LeaderWatcher(ConventionWatcher):
+    """A :class:`ConventionWatcher` that only the convention leader may run: a member
+    hears of the leader alone, the leader of every member."""
+
+    @staticmethod
+    def actorSystemCapabilityCheck(
+        capabilities: dict[str, Any], requirements: dict[str, Any] | None
+    ) -> bool:
+        return LEADER_CAPABILITY not in capabilities
+
+
 def _qualifies(capabilities: Mapping[str, Any], requirements: Mapping[str, Any]) -> bool:
     from actors.runtime.child import SupervisedActor
 
@@ -97,12 +110,18 @@ def wait_for_capable(
 ) -> tuple[str | None, dict[str, dict[str, Any]]]:
     """Wait at most ``timeout`` s until a system of ``rt``'s convention (a started
     :class:`~actors.runtime.RuntimeSystem`; itself included) meets ``requirements`` as
-    placement checks them. Returns ``(which, members)``: ``which`` is ``"self"``, the
-    qualifying member's admin address, or ``None`` after the timeout; ``members`` the
-    last membership seen (``{admin address: capabilities}``)."""
+    placement checks them (a member asks a :class:`LeaderWatcher` on the leader). Returns
+    ``(which, members)``: ``which`` is ``"self"``, the qualifying member's admin address, or
+    ``None`` after the timeout; ``members`` the last membership seen (``{admin address:
+    capabilities}``)."""
     if _qualifies(rt.capabilities, requirements):
         return "self", {}
-    watcher = rt.asys.createActor(ConventionWatcher)
+    # only the leader hears of every member: a member asks a watcher placed there
+    watcher = (
+        rt.asys.createActor(LeaderWatcher, targetActorRequirements={"leader": True})
+        if rt.leader
+        else rt.asys.createActor(ConventionWatcher)
+    )
     members: dict[str, dict[str, Any]] = {}
     deadline = time.monotonic() + timeout
     try:

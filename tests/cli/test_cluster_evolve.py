@@ -1,12 +1,13 @@
-"""``megabrain evolve --runtime cluster``: two members of a Thespian convention on 127.0.0.1.
+"""``megabrain evolve --runtime cluster``: three members of a Thespian convention on 127.0.0.1.
 
-Process 1 is ``megabrain cluster join`` (the convention leader, capability
-``role=evaluator``, OS-chosen admin port); process 2 is the evolution, a member with
-``role=driver`` whose exoselves require ``role=evaluator``. The exoselves must run as
-processes of the join member (their pids, which the run reports, are seen among its
-descendants while the run goes on), and the run must end with the champion (bytes) and
-counters of ``--runtime simple`` for the same seed: every task carries its own seed, so
-where an exoself runs changes nothing.
+Process 1 is ``megabrain cluster join`` as the convention leader (capability ``role=lead``,
+OS-chosen admin port); process 2 another ``cluster join``, a member with ``role=evaluator``;
+process 3 the evolution, a member with ``role=driver`` whose exoselves require
+``role=evaluator`` (a member hears only of the leader: the run must learn of the evaluator
+through the leader). The exoselves must run as processes of the evaluator (their pids, which
+the run reports, are seen among its descendants while the run goes on), and the run must end
+with the champion (bytes) and counters of ``--runtime simple`` for the same seed: every task
+carries its own seed, so where an exoself runs changes nothing.
 """
 
 from __future__ import annotations
@@ -63,17 +64,25 @@ def test_exoselves_placed_on_the_matching_member_give_the_simple_run(tmp_path: P
     secret = tmp_path / "secret"
     assert main(["cluster", "secret", str(secret)]) == 0
     assert secret.stat().st_mode & 0o777 == 0o600
-    ready = tmp_path / "ready.json"
-    join = subprocess.Popen(
+    leader = subprocess.Popen(
         _megabrain("cluster", "join", "--secret-file", str(secret),
-                   "--capability", "role=evaluator", "--ready-file", str(ready)),
+                   "--capability", "role=lead", "--ready-file", str(tmp_path / "leader.json")),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
+    join = None
     evolve = None
     seen: set[int] = set()
     done = threading.Event()
     try:
-        port = _wait_file(ready, join, 60)["admin_port"]
+        port = _wait_file(tmp_path / "leader.json", leader, 60)["admin_port"]
+        ready = tmp_path / "ready.json"
+        join = subprocess.Popen(
+            _megabrain("cluster", "join", "--secret-file", str(secret),
+                       "--leader", f"127.0.0.1:{port}", "--capability", "role=evaluator",
+                       "--ready-file", str(ready)),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        _wait_file(ready, join, 60)
 
         def sample() -> None:  # the join member's processes while the run goes on
             parent = psutil.Process(join.pid)
@@ -99,10 +108,11 @@ def test_exoselves_placed_on_the_matching_member_give_the_simple_run(tmp_path: P
         assert assert_placed(cluster, seen, evolve.pid)
     finally:
         done.set()
-        if evolve is not None:
-            _stop(evolve)
-        _stop(join)
-    assert join.returncode == 130, join.communicate()  # interrupted: left in order
+        for proc in (evolve, join, leader):
+            if proc is not None:
+                _stop(proc)
+    assert join is not None and join.returncode == 130, join.communicate()  # left in order
+    assert leader.returncode == 130, leader.communicate()
     simple_out = tmp_path / "simple.json"
     assert main(["evolve", *RUN, "--workers", "2", "--json", str(simple_out)]) == 0
     simple = json.loads(simple_out.read_text())
