@@ -245,7 +245,11 @@ class Connection(asyncio.Protocol):
         if not transport.can_write_eof() or self.eof:
             self._close_after(self.config.write_timeout)
             return
-        transport.write_eof()
+        try:
+            transport.write_eof()
+        except OSError:  # the peer is already gone (reset while queued for accept): cut it
+            self.abort()
+            return
         transport.resume_reading()
         self.timer = asyncio.get_running_loop().call_later(self.config.linger, self.abort)
         self.table.linger(self)
