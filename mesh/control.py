@@ -62,6 +62,7 @@ import hmac
 import json
 import os
 import secrets
+import socket
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,10 @@ from mesh.node import MeshNode
 from mesh.transport import format_address
 
 __all__ = ["ControlClient", "ControlConfig", "ControlError", "ControlServer", "record_json"]
+
+#: Most connections accepted per turn of the event loop (asyncio's default listen backlog):
+#: it bounds the sockets held before each is admitted or evicted.
+_ACCEPT_BATCH = 100
 
 
 def record_json(r: Record) -> dict[str, Any]:
@@ -119,9 +124,14 @@ class ControlServer:
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
-            lambda: Connection(self._conns, self._token_ok, self.answer), host, port
+            lambda: Connection(self._conns, self._token_ok, self.answer),
+            host,
+            port,
+            backlog=_ACCEPT_BATCH,  # asyncio accepts at most this many per turn, and listens so
         )
         sock = self._server.sockets[0]
+        with socket.socket(fileno=os.dup(sock.fileno())) as listening:
+            listening.listen(self.config.backlog)  # a longer queue, the same accept batch
         self.address = format_address(host, sock.getsockname()[1])
         return self.address
 

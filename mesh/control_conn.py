@@ -6,6 +6,9 @@ answer; and the table that caps how many are open (see the limits in :mod:`mesh.
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import sys
+import termios
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -46,7 +49,7 @@ class Connections:
         full = len(self.unauthenticated) + len(self.authenticated) >= cfg.max_connections
         if self.unauthenticated and (len(self.unauthenticated) >= cfg.max_unauthenticated or full):
             self.counters["evicted"] += 1
-            next(iter(self.unauthenticated)).close_with(
+            self._victim().close_with(
                 "dropped: too many control connections without a valid token", retry=True
             )
         if len(self.unauthenticated) + len(self.authenticated) >= cfg.max_connections:
@@ -54,6 +57,16 @@ class Connections:
             conn.close_with("refused: too many control connections", retry=True)
             return
         self.unauthenticated[conn] = None
+
+    def _victim(self) -> Connection:
+        """The unauthenticated connection to evict: the oldest that has sent nothing yet (an
+        idle one of a flood), else the oldest. A client sends its request line as soon as it
+        is connected, and a flood accepted in one batch is admitted before any of its lines
+        is read: evicting by age alone would drop such a client, unread, for idle ones."""
+        for conn in self.unauthenticated:
+            if not conn.has_input():
+                return conn
+        return next(iter(self.unauthenticated))
 
     def authenticate(self, conn: Connection) -> None:
         self.unauthenticated.pop(conn, None)
@@ -106,6 +119,20 @@ class Connection(asyncio.Protocol):
         self.write_paused = False
         self.task: asyncio.Task[None] | None = None
         self.timer: asyncio.TimerHandle | None = None
+
+    def has_input(self) -> bool:
+        """Whether the client sent bytes not yet taken as a line: buffered here or still
+        unread in the socket."""
+        if len(self.buf) or self.transport is None:
+            return bool(len(self.buf))
+        sock = self.transport.get_extra_info("socket")
+        if sock is None:
+            return False
+        try:
+            pending = fcntl.ioctl(sock.fileno(), termios.FIONREAD, b"\0\0\0\0")
+        except OSError:  # closed meanwhile
+            return False
+        return int.from_bytes(pending, sys.byteorder) > 0
 
     # ------------------------------------------------------------------ asyncio callbacks
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -245,7 +272,11 @@ class Connection(asyncio.Protocol):
         if not transport.can_write_eof() or self.eof:
             self._close_after(self.config.write_timeout)
             return
-        transport.write_eof()
+        try:
+            transport.write_eof()
+        except OSError:  # the peer is already gone (reset while queued for accept): cut it
+            self.abort()
+            return
         transport.resume_reading()
         self.timer = asyncio.get_running_loop().call_later(self.config.linger, self.abort)
         self.table.linger(self)

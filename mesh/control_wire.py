@@ -46,8 +46,15 @@ class ControlConfig:
     #: Most open connections (with or without a valid token); a newcomer beyond is refused.
     max_connections: int = 32
     #: Most connections that have not yet sent a line with the valid token; a newcomer beyond
-    #: evicts the oldest of them (told so, nothing of it executed).
+    #: evicts the oldest of them that has sent nothing yet, else the oldest (told so, nothing
+    #: of it executed).
     max_unauthenticated: int = 16
+    #: Connections the kernel queues until the endpoint accepts them (the listen backlog; the
+    #: system caps it, ``net.core.somaxconn`` on Linux). Beyond it the kernel drops connection
+    #: requests and a client waits for its resend (>= 1 s), or believes itself connected while
+    #: the endpoint never sees it: a flood of that many connections at once still queues whole.
+    #: The endpoint accepts at most 100 of them per turn of its event loop.
+    backlog: int = 1024
     #: Longest line before a valid token (the first line of a connection), without its newline.
     first_line_bytes: int = 64 * 1024
     #: Longest line after a valid token: an advertisement of the largest DHT record value

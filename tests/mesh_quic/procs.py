@@ -29,9 +29,13 @@ class NodeProc:
         for b in bootstrap:
             cmd += ["--bootstrap", b]
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        self.proc = subprocess.Popen(
-            cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
+        # stderr to a file, not a pipe: a pipe nobody reads fills (64 KiB of log) and then
+        # blocks the node's event loop at its next log line
+        self.stderr_path = tmp / f"{name}.stderr"
+        with open(self.stderr_path, "wb") as err:
+            self.proc = subprocess.Popen(
+                cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=err
+            )
         self.info = self._ready(20.0)
         self.listen: str = self.info["listen"]
         self.node_id: str = self.info["node_id"]
@@ -48,9 +52,13 @@ class NodeProc:
                     return json.loads(line)
             if self.proc.poll() is not None:
                 break
-        err = self.proc.stderr.read().decode() if self.proc.poll() is not None else ""
+        err = self.stderr() if self.proc.poll() is not None else ""
         self.kill()
         raise RuntimeError(f"node {self.name} did not start: {err[-2000:]}")
+
+    def stderr(self) -> str:
+        """What the node wrote to stderr so far."""
+        return self.stderr_path.read_text(errors="replace")
 
     def request(self, op: str, **fields: Any) -> Any:
         return self.ctl.request(op, **fields)
@@ -59,9 +67,8 @@ class NodeProc:
         if self.proc.poll() is None:
             os.kill(self.proc.pid, signal.SIGKILL)
         self.proc.wait(timeout=10)
-        for f in (self.proc.stdout, self.proc.stderr):
-            if f is not None:
-                f.close()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
 
     def stop(self) -> None:
         if self.proc.poll() is None:

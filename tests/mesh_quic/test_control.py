@@ -167,6 +167,31 @@ def test_connections_are_capped_and_the_oldest_without_a_token_evicted(tmp_path:
         assert s.counter("evicted") >= 1
 
 
+def test_evicting_a_connection_its_client_already_closed_admits_the_newcomer(
+    tmp_path: Path,
+) -> None:
+    """A flood's client that closed while its connection waited in the accept queue: the
+    answer to it is reset, and half-closing it then fails (before: that OSError escaped from
+    the newcomer's admission, which left the newcomer out of the table and the evicted
+    connection open, and logged a traceback per connection)."""
+    cfg = ControlConfig(max_unauthenticated=1)
+    with served(tmp_path, cfg) as s:
+        errors: list[dict[str, object]] = []
+        s.call(lambda: s.loop.set_exception_handler(lambda loop, ctx: errors.append(ctx)))
+        gate = threading.Event()
+        s.loop.call_soon_threadsafe(gate.wait, 10)  # the endpoint accepts nothing meanwhile
+        gone = socket.create_connection((s.host, s.port))
+        gone.close()  # queued for accept, closed by its client
+        newcomer = Line(s.host, s.port)
+        gate.set()
+        wait_for(lambda: s.counter("evicted") == 1, 5, "the closed one evicted")
+        assert newcomer.ask({"op": "status", "token": s.token})["ok"]
+        assert errors == []
+        wait_for(lambda: s.connections() == (0, 1), 5, "only the newcomer open")
+        assert s.call(lambda: list(s.control._conns.lingering)) == []
+        newcomer.close()
+
+
 def test_connections_closed_after_an_error_linger_within_a_cap(tmp_path: Path) -> None:
     cfg = ControlConfig(max_unauthenticated=2, linger=30.0)
     with served(tmp_path, cfg) as s:
