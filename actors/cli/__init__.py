@@ -39,6 +39,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "actors.cli.demo_cmd",
     "actors.cli.mesh_cmd",
     "actors.cli.cluster_cmd",
+    "actors.cli.worker_cmd",
 )
 
 

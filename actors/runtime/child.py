@@ -50,6 +50,7 @@ from actors.runtime.messages import (
     NORMAL,
     SHUTDOWN,
     Demonitor,
+    Down,
     Exit,
     ExitReport,
     Init,
@@ -59,6 +60,14 @@ from actors.runtime.messages import (
     Shutdown,
     Started,
     WhereIs,
+)
+from actors.runtime.remote_ref import (
+    GATEWAY_NAME,
+    RemoteCall,
+    RemoteDemonitor,
+    RemoteMonitor,
+    RemoteRef,
+    RemoteTell,
 )
 from actors.runtime.supervisor_core import DeadlineTable
 
@@ -159,6 +168,10 @@ class SupervisedActor(Actor):
         self._unresolved: dict[str, str] = {}  # request ref -> the name not resolved yet
         self._deadlines = DeadlineTable()
         self._next_sweep = math.inf  # when the earliest sweep timer set will fire
+        self._gateway: Any = None  # the gateway's address, once resolved (for 1 s)
+        self._gateway_until = 0.0
+        self._to_gateway: list[RemoteTell] | None = None  # tells held while resolving it
+        self._remote_monitors: set[str] = set()
         self._fast: dict[type, Callable[[Any, Any], None]] = {
             t: getattr(self, n) for t, n in self.fast_handlers.items()
         }
@@ -299,7 +312,14 @@ class SupervisedActor(Actor):
         ``target`` is an address or a registered name. A name is resolved through the
         registry first; while it is not registered (its child is being restarted) it is
         looked up again until the deadline, and then ``on_reply`` gets
-        ``Reply(ok=False, error="noproc", reason="no actor registered as 'NAME'")``."""
+        ``Reply(ok=False, error="noproc", reason="no actor registered as 'NAME'")``.
+
+        ``target`` may be a :class:`~actors.runtime.remote_ref.RemoteRef`: the request then
+        goes through the node's gateway, and a failure comes as ``Reply(ok=False,
+        error="remote", reason="CODE: detail")``."""
+        if isinstance(target, RemoteRef):
+            payload, target = RemoteCall(target, payload, timeout), GATEWAY_NAME
+            timeout += 2.0
         ref = f"{self._ref_prefix}.{next(self._refs)}"
         deadline = time.monotonic() + timeout
         self._pending[ref] = on_reply
@@ -383,15 +403,63 @@ class SupervisedActor(Actor):
             self._arm(due)
 
     def monitor(self, target: Any) -> str:
-        """Monitor ``target`` (a registered name or an address); a :class:`Down` with
-        the returned ref arrives when it exits (``noproc`` if it is not alive)."""
+        """Monitor ``target`` (a registered name, an address or a
+        :class:`~actors.runtime.remote_ref.RemoteRef`); a :class:`Down` with the returned
+        ref arrives when it exits (``noproc`` if it is not alive; for a remote actor
+        ``noconnection`` if its node is lost or there is no gateway)."""
         ref = self.new_ref()
+        if isinstance(target, RemoteRef):
+            self._remote_monitors.add(ref)
+
+            def failed(reply: Reply) -> None:
+                if not reply.ok and ref in self._remote_monitors:
+                    self._remote_monitors.discard(ref)
+                    why = Exit("noconnection", f"{reply.error}: {reply.reason}")
+                    self.send(self.myAddress, Down(ref, target, target, why))
+
+            self.request(GATEWAY_NAME, RemoteMonitor(target, ref, self.myAddress), 10.0, failed)
+            return ref
         self.send(self.registry, Request(self.new_ref(), Monitor(ref, target, self.myAddress)))
         return ref
 
     def demonitor(self, ref: str) -> None:
         """Cancel a monitor (a ``Down`` already sent may still arrive)."""
+        if ref in self._remote_monitors:
+            self._remote_monitors.discard(ref)
+            self.request(GATEWAY_NAME, RemoteDemonitor(ref), 10.0, lambda _reply: None)
+            return
         self.send(self.registry, Request(self.new_ref(), Demonitor(ref)))
+
+    def tell(self, target: Any, msg: Any) -> None:
+        """Send ``msg`` to ``target``: an address, or a
+        :class:`~actors.runtime.remote_ref.RemoteRef` (through the node's gateway; tells to
+        remote refs keep their order, and are dropped, logged, if there is no gateway)."""
+        if not isinstance(target, RemoteRef):
+            self.send(target, msg)
+            return
+        tell = RemoteTell(target, msg)
+        if self._gateway is not None and time.monotonic() > self._gateway_until:
+            self._gateway = None  # looked up again: a restarted gateway has a new address
+        if self._gateway is not None:
+            self.send(self._gateway, tell)
+            return
+        if self._to_gateway is not None:  # resolving: keep the order
+            self._to_gateway.append(tell)
+            return
+        self._to_gateway = [tell]
+
+        def resolved(reply: Reply) -> None:
+            held, self._to_gateway = self._to_gateway or [], None
+            if reply.ok and reply.value is not None:
+                self._gateway = reply.value
+                self._gateway_until = time.monotonic() + 1.0
+                for t in held:
+                    self.send(self._gateway, t)
+            else:
+                who = type(self).__name__
+                log.warning("%s: no gateway, %d remote tells dropped", who, len(held))
+
+        self.whereis(GATEWAY_NAME, resolved, 10.0)
 
     def whereis(self, name: str, on_reply: ReplyCallback, timeout: float = 5.0) -> str:
         """Resolve ``name`` through the registry; ``on_reply`` gets the :class:`Reply`."""

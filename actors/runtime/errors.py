@@ -108,3 +108,15 @@ class SupervisorRefused(RuntimeFailure):
         super().__init__(f"{code}: {detail}" if detail else code)
         self.code = code
         self.detail = detail
+
+
+class RemoteError(RequestFailed):
+    """An operation on a remote actor failed or was refused; ``code`` says why:
+    ``noconnection`` (its node is not a live member, or stopped answering), ``timeout``,
+    ``noproc`` (no such actor there), ``not_remotable``, ``spawn_denied``, ``over_quota``,
+    ``unregistered_type``, ``oversized``, ``too_deep``, ``malformed``, ``schema``,
+    ``crashed`` (the callee crashed), ``spawn_failed``, ``remote``."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.code = reason.split(":", 1)[0]

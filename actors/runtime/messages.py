@@ -55,8 +55,8 @@ NORMAL: Final = "normal"
 SHUTDOWN: Final = "shutdown"
 ABNORMAL: Final = "abnormal"
 KILLED: Final = "killed"
-ExitKind = Literal["normal", "shutdown", "abnormal", "killed", "noproc"]
-_KINDS = ("normal", "shutdown", "abnormal", "killed", "noproc")
+ExitKind = Literal["normal", "shutdown", "abnormal", "killed", "noproc", "noconnection"]
+_KINDS = ("normal", "shutdown", "abnormal", "killed", "noproc", "noconnection")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +65,9 @@ class Exit:
 
     ``kind`` is ``normal``, ``shutdown``, ``abnormal`` (``reason`` and
     ``traceback`` then say what was raised), ``killed`` (an OS-level death such as
-    SIGKILL, or a brutal kill by its supervisor) or ``noproc`` (a monitor was set
-    on a name or address that was not alive).
+    SIGKILL, or a brutal kill by its supervisor), ``noproc`` (a monitor was set
+    on a name or address that was not alive) or ``noconnection`` (a remote actor's node
+    was declared dead or stopped answering: the actor may still be running).
     """
 
     kind: ExitKind

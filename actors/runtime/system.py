@@ -40,6 +40,7 @@ from actors.runtime.cluster import tune_convention_timers
 from actors.runtime.errors import (
     ModeError,
     NoProc,
+    RemoteError,
     RequestFailed,
     RequestTimeout,
     RuntimeFailure,
@@ -68,6 +69,15 @@ from actors.runtime.messages import (
     WhichChildren,
 )
 from actors.runtime.registry import REGISTRY_NAME, Registry
+from actors.runtime.remote_ref import (
+    GATEWAY_NAME,
+    RemoteCall,
+    RemoteDemonitor,
+    RemoteMonitor,
+    RemoteRef,
+    RemoteSpawn,
+    RemoteTell,
+)
 from actors.runtime.spec import ChildSpec, SupFlags, validate_capabilities
 from actors.runtime.supervisor import Supervisor, check_children
 
@@ -100,6 +110,8 @@ def _unwrap(reply: Reply) -> Any:
         raise RequestFailed(f"bad_request: {reply.reason}")
     if reply.error == "timeout":
         raise RequestTimeout(f"request {reply.ref} timed out")
+    if reply.error == "remote":
+        raise RemoteError(reply.reason)
     raise RequestFailed(reply.reason or reply.error, reply.traceback)
 
 
@@ -162,6 +174,7 @@ class RuntimeSystem:
         self._sealed = False  # holds a seal.use() until shutdown
         self.asys: Any = None
         self.registry: Any = None
+        self._remote_monitors: set[str] = set()
         self.admin_pid: int | None = None
         self.lost = False  # the Admin process died under us (see SystemLost)
         self.leftovers: list[int] = []
@@ -327,6 +340,8 @@ class RuntimeSystem:
         """Send ``msg`` to ``target``: an address, or a registered name (resolved as
         :meth:`request` does, waiting at most ``timeout`` s for it to be registered)."""
         asys = self._system()
+        if isinstance(target, RemoteRef):
+            msg, target = RemoteTell(target, msg), GATEWAY_NAME
         if isinstance(target, str) or target is None:
             target = self._resolve(target, time.monotonic() + timeout, timeout)
         asys.tell(target, msg)
@@ -370,6 +385,10 @@ class RuntimeSystem:
         returned to a later request; other messages are kept for :meth:`receive`.
         """
         asys = self._system()
+        if isinstance(target, RemoteRef):
+            # the gateway answers within ``timeout`` (a RemoteError on failure)
+            payload, target = RemoteCall(target, payload, timeout), GATEWAY_NAME
+            timeout += 2.0
         if watch is not None:
             for i, held in enumerate(self._inbox):
                 if isinstance(held, Down) and held.ref == watch:
@@ -421,13 +440,32 @@ class RuntimeSystem:
         self.request(self.registry, Unregister(name), timeout)
 
     def monitor(self, target: Any, timeout: float = 5.0) -> str:
-        """Monitor ``target`` (name or address); :meth:`wait_down` gets its Down."""
+        """Monitor ``target`` (name, address or :class:`RemoteRef`); :meth:`wait_down` gets
+        its Down."""
         ref = self.new_ref()
-        self.request(self.registry, Monitor(ref, target, None), timeout)
+        if isinstance(target, RemoteRef):
+            self.request(GATEWAY_NAME, RemoteMonitor(target, ref, None), timeout)
+            self._remote_monitors.add(ref)
+        else:
+            self.request(self.registry, Monitor(ref, target, None), timeout)
         return ref
 
     def demonitor(self, ref: str, timeout: float = 5.0) -> None:
-        self.request(self.registry, Demonitor(ref), timeout)
+        if ref in self._remote_monitors:
+            self._remote_monitors.discard(ref)
+            self.request(GATEWAY_NAME, RemoteDemonitor(ref), timeout)
+        else:
+            self.request(self.registry, Demonitor(ref), timeout)
+
+    def spawn(self, node: str, actor: str, *args: Any, timeout: float = 10.0) -> RemoteRef:
+        """Spawn ``actor`` (a class that node ``node`` registered as remotable, by the name it
+        registered it under) there with ``args`` (wire values); its :class:`RemoteRef`.
+        Needs a running gateway (:func:`actors.remote.remote_node_spec`); RemoteError if the
+        node refuses (``not_remotable``, ``spawn_denied``, ``over_quota``, ...)."""
+        op = RemoteSpawn(node, actor, tuple(args), timeout)
+        ref = self.request(GATEWAY_NAME, op, timeout + 2.0)
+        assert isinstance(ref, RemoteRef)
+        return ref
 
     def wait_down(self, ref: str, timeout: float) -> Down:
         """Wait for the Down of monitor ``ref``; raises RequestTimeout."""

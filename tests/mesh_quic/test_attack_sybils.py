@@ -156,8 +156,14 @@ def test_two_hundred_sybil_logins_then_gone(trio: tuple[NodeProc, ...]) -> None:
     # the two honest peers are in, plus one per new_id_interval (10 s) of attack, and refused
     # the other sybils, closing no one
     assert max(out.admitted) <= 14 + 1 + int(out.lasted / 10.0), (out.admitted, out.lasted)
-    for n in trio:
-        assert n.request("stats").get("transport.refused_new_identity", 0) >= 150
+    # every sybil a node did not admit it refused, by the new-identity budget or the
+    # per-address connection cap; on a loaded machine a few handshakes (10 s timeout) may
+    # never reach it at all
+    for n, admitted in zip(trio, out.admitted, strict=True):
+        st = {k: v for k, v in n.request("stats").items() if k.startswith("transport.")}
+        refused = st.get("transport.refused_new_identity", 0)
+        refused += st.get("transport.refused_address_cap", 0)
+        assert refused >= 200 - admitted - 10, st
     assert status_of(a, b.node_id) == "alive" and status_of(b, a.node_id) == "alive"
     assert max(out.grown) < MEMORY_BOUND, f"memory grew by {max(out.grown) / 1e6:.1f} MB"
     assert _recovered(a, b, out.gone) < RECOVERY

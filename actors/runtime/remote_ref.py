@@ -1,0 +1,117 @@
+"""Refs to actors on other nodes, and the requests that hand them to the node's gateway.
+
+A :class:`RemoteRef` names an actor on a mesh node: the node's id (hex) and either the actor
+id the node gave it when it was spawned there or a name registered on that node. The runtime
+takes a remote ref wherever it takes an address (``RuntimeSystem.tell/request/monitor``, a
+worker's ``tell/request/monitor``) and hands the operation to the local gateway, the actor
+registered as :data:`GATEWAY_NAME` (``actors.remote.gateway.RemoteGateway``), which carries
+it over the mesh. These are plain values: the runtime needs nothing of the mesh to route them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from actors.runtime.errors import RuntimeConfigError
+
+__all__ = [
+    "GATEWAY_NAME",
+    "RemoteCall",
+    "RemoteDemonitor",
+    "RemoteMonitor",
+    "RemoteRef",
+    "RemoteSpawn",
+    "RemoteTell",
+    "WhoAmI",
+]
+
+#: The registered name of a runtime's gateway to the mesh.
+GATEWAY_NAME = "megabrain.gateway"
+
+_HEX = frozenset("0123456789abcdef")
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteRef:
+    """An actor on mesh node ``node`` (its id, 64 hex digits): by ``actor`` id (given by that
+    node at spawn) or by ``name`` (registered on that node); exactly one of the two."""
+
+    node: str
+    actor: str | None = None
+    name: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.node, str) or len(self.node) != 64 or set(self.node) - _HEX:
+            raise RuntimeConfigError(f"a remote ref's node is 64 lowercase hex: {self.node!r}")
+        if (self.actor is None) == (self.name is None):
+            raise RuntimeConfigError("a remote ref names exactly one of actor= or name=")
+        target = self.actor if self.actor is not None else self.name
+        if not isinstance(target, str) or not target or len(target) > 256:
+            raise RuntimeConfigError(f"a remote ref's actor or name is 1-256 chars: {target!r}")
+
+    @property
+    def target(self) -> str:
+        """The actor id or the name, as the hosting node resolves it."""
+        return self.actor if self.actor is not None else str(self.name)
+
+    def __str__(self) -> str:
+        kind = "actor" if self.actor is not None else "name"
+        return f"<{kind} {self.target} @ {self.node[:12]}>"
+
+
+# --- requests to the gateway (payloads of a Request, except RemoteTell) ---------
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteCall:
+    """Request ``payload`` of ``ref`` within ``timeout`` s; the gateway's reply is ref's."""
+
+    ref: RemoteRef
+    payload: Any
+    timeout: float
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteTell:
+    """A plain message (sent, not requested) to the gateway: deliver ``msg`` to ``ref``."""
+
+    ref: RemoteRef
+    msg: Any
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteSpawn:
+    """Spawn ``actor`` (a class the receiving node registered as remotable, by the name it
+    registered it under) with ``args`` on node ``node``; the reply is its :class:`RemoteRef`."""
+
+    node: str
+    actor: str
+    args: tuple[Any, ...] = ()
+    timeout: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteMonitor:
+    """Monitor ``ref`` for ``watcher`` (None: the sender); its Down carries ``mref``."""
+
+    ref: RemoteRef
+    mref: str
+    watcher: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteDemonitor:
+    """Cancel remote monitor ``mref``."""
+
+    mref: str
+
+
+@dataclass(frozen=True, slots=True)
+class WhoAmI:
+    """Ask the gateway for this node: the reply is ``{"node": hex id, "address": ...}``."""
+
+
+def gateway_request(msg: Any) -> bool:
+    """Whether ``msg`` is one of the gateway's requests (for routing in the runtime)."""
+    return isinstance(msg, RemoteCall | RemoteSpawn | RemoteMonitor | RemoteDemonitor | WhoAmI)
