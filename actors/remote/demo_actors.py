@@ -5,15 +5,22 @@ the tests and the benchmark.
   ``("stop",)`` stops it normally.
 * :class:`Recorder` keeps the plain messages it receives (at most ``limit``); the request
   ``"log"`` answers them in arrival order, ``"count"`` their number.
+* :class:`Driver` drives another actor (local address or remote ref) from inside the runtime,
+  through a worker's own ``request`` / ``tell`` / ``monitor``: ``("rtt", target, n, payload)``
+  answers the n sequential round-trip times (s); ``("burst", target, n, size)`` tells n
+  messages of ``size`` bytes and answers the seconds until the target (a Recorder) counted
+  them all; ``("watch", target)`` monitors it and ``"downs"`` answers the Downs seen as
+  ``(ref, kind, reason)``.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from actors.runtime import Worker
+from actors.runtime import NOREPLY, Caller, Down, Reply, Worker
 
-__all__ = ["Echo", "Recorder"]
+__all__ = ["Driver", "Echo", "Recorder"]
 
 
 class Echo(Worker):
@@ -48,3 +55,59 @@ class Recorder(Worker):
         if payload == "count":
             return self.count
         raise ValueError(f"Recorder does not answer {payload!r}")
+
+
+class Driver(Worker):
+    def on_start(self) -> None:
+        self.downs: list[tuple[str, str, str]] = []
+
+    def handle(self, msg: Any, sender: Any) -> None:
+        if isinstance(msg, Down):
+            self.downs.append((msg.ref, msg.reason.kind, msg.reason.reason))
+        else:
+            super().handle(msg, sender)
+
+    def handle_call(self, payload: Any, sender: Any) -> Any:
+        op = payload[0] if isinstance(payload, tuple) else payload
+        if op == "rtt":
+            _, target, n, body = payload
+            self._rtt(self.deferred(), target, int(n), body, [])
+            return NOREPLY
+        if op == "burst":
+            _, target, n, size = payload
+            t0 = time.monotonic()
+            for i in range(int(n)):
+                self.tell(target, (i, b"x" * int(size)))
+            self._await_count(self.deferred(), target, int(n), t0)
+            return NOREPLY
+        if op == "watch":
+            return self.monitor(payload[1])
+        if op == "downs":
+            return list(self.downs)
+        raise ValueError(f"Driver does not answer {payload!r}")
+
+    def _rtt(self, caller: Caller, target: Any, n: int, body: Any, out: list[float]) -> None:
+        if len(out) >= n:
+            self.reply(caller, out)
+            return
+        t0 = time.monotonic()
+
+        def back(reply: Reply) -> None:
+            if not reply.ok:
+                self.send(caller.address, reply._replace(ref=caller.ref))
+                return
+            out.append(time.monotonic() - t0)
+            self._rtt(caller, target, n, body, out)
+
+        self.request(target, body, 30.0, back)
+
+    def _await_count(self, caller: Caller, target: Any, n: int, t0: float) -> None:
+        def back(reply: Reply) -> None:
+            if reply.ok and reply.value >= n:
+                self.reply(caller, time.monotonic() - t0)
+            elif time.monotonic() - t0 > 300:
+                self.send(caller.address, Reply(caller.ref, ok=False, error="timeout"))
+            else:
+                self.call_later(0.005, lambda: self._await_count(caller, target, n, t0))
+
+        self.request(target, "count", 30.0, back)

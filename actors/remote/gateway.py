@@ -21,7 +21,10 @@ delivered); delivery is at most once (a batch that fails is dropped and counted,
 a request's caller gets exactly one reply: the callee's, or a typed failure. A monitor fires
 ``Down`` with the actor's exit reason, or ``noconnection`` when SWIM declares its node dead or
 no ping has been answered for ``ping_deadline`` s. The actor side of the gateway is single
-threaded: the loop thread only moves bytes, through a queue the actor drains on a short timer.
+threaded: the loop thread only moves bytes, through a queue. In ``local`` and ``cluster`` modes
+the loop thread writes a byte to a pipe the actor's select loop watches (``watch_fds``), so the
+actor drains the queue as soon as something is put in it; ``simple`` mode (one thread, no
+select loop of its own) drains it on a short timer.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import concurrent.futures
 import contextlib
 import itertools
 import logging
+import os
 import queue
 import threading
 import time
@@ -58,12 +62,14 @@ from actors.runtime.errors import RuntimeConfigError
 from actors.runtime.messages import StartChild, WhichChildren
 from actors.runtime.remote_ref import (
     GATEWAY_NAME,
+    Batch,
     RemoteCall,
     RemoteDemonitor,
     RemoteMonitor,
     RemoteRef,
     RemoteSpawn,
     RemoteTell,
+    RemoteTells,
     WhoAmI,
 )
 from mesh.events import MemberDied
@@ -259,9 +265,16 @@ class RemoteGateway(Worker):
         self._watches: dict[str, _Watch] = {}  # mref -> watch
         self._peers: dict[str, _Peer] = {}
         self._last_busy = 0.0
+        self._wake: tuple[int, int] | None = None
+        if self.init_msg is not None and self.init_msg.mode != "simple":
+            self._wake = os.pipe()
+            for fd in self._wake:
+                os.set_blocking(fd, False)
+            self.watch_fds([self._wake[0]])
         self._start_node()
         self._rebuild()
-        self.call_later(0.001, self._poll)
+        if self._wake is None:
+            self.call_later(0.001, self._poll)
         self.call_later(config.ping_interval, self._ping_all)
 
     def _remotable(self, name: str, path: str) -> type:
@@ -320,17 +333,23 @@ class RemoteGateway(Worker):
         deadline = time.monotonic() + 5.0
         while task.exists() and time.monotonic() < deadline:  # see mesh.gateway._join_thread
             time.sleep(0.001)
+        wake, self._wake = self._wake, None
+        if wake is not None and not self._thread.is_alive():  # else its write could hit a reused fd
+            self.watch_fds([])
+            for fd in wake:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
 
     async def _serve_mesh(self, caller: bytes, args: bytes) -> bytes:
         """(loop thread) One operation from node ``caller``: handed to the actor thread."""
         fut: asyncio.Future[bytes] = self.loop.create_future()
-        self._inbox.put(lambda: self._serve(caller.hex(), args, fut))
+        self._post(lambda: self._serve(caller.hex(), args, fut))
         return await asyncio.wait_for(fut, self.cfg.max_timeout + 5.0)
 
     def _on_mesh_event(self, ev: Any) -> None:
         if isinstance(ev, MemberDied):
             nid = ev.node_id.hex()
-            self._inbox.put(lambda: self._node_down(nid, "SWIM declared the node dead"))
+            self._post(lambda: self._node_down(nid, "SWIM declared the node dead"))
 
     def _answer(
         self, fut: asyncio.Future[bytes], value: Any = None, err: tuple[str, str] | None = None
@@ -365,11 +384,34 @@ class RemoteGateway(Worker):
                 res, err = f.result(), None
             except BaseException as exc:  # handed to ``then``
                 res, err = None, exc
-            self._inbox.put(lambda: then(res, err))
+            self._post(lambda: then(res, err))
 
         fut.add_done_callback(done)
 
+    def _post(self, fn: Callable[[], None]) -> None:
+        """(loop thread) Hand ``fn`` to the actor thread, waking its select loop."""
+        self._inbox.put(fn)
+        if self._wake is not None:
+            with contextlib.suppress(BlockingIOError, OSError):  # full: a wakeup is pending
+                os.write(self._wake[1], b"\0")
+
+    def on_readable(self, ready: list[int]) -> None:
+        if self._wake is None:
+            return
+        with contextlib.suppress(BlockingIOError, OSError):
+            while os.read(self._wake[0], 65536):  # drain first: a later put writes again
+                pass
+        self._drain()
+
     def _poll(self) -> None:
+        """(``simple`` mode) Drain the queue, and look again soon."""
+        n = self._drain()
+        now = time.monotonic()
+        if n:
+            self._last_busy = now
+        self.call_later(0.0005 if now - self._last_busy < 1.0 else 0.005, self._poll)
+
+    def _drain(self) -> int:
         n = 0
         while True:
             try:
@@ -382,10 +424,7 @@ class RemoteGateway(Worker):
             except Exception:  # one bad operation never takes the gateway down
                 self.stats.add("internal_errors")
                 log.exception("remote gateway: operation failed")
-        now = time.monotonic()
-        if n:
-            self._last_busy = now
-        self.call_later(0.0005 if now - self._last_busy < 1.0 else 0.005, self._poll)
+        return n
 
     # ------------------------------------------------------------------ calling side
     async def _call_node(self, node: str, data: bytes, timeout: float) -> bytes:
@@ -508,15 +547,22 @@ class RemoteGateway(Worker):
     def handle(self, msg: Any, sender: Any) -> None:
         if isinstance(msg, RemoteTell):
             self._tell(msg.ref, msg.msg)
+        elif isinstance(msg, RemoteTells):
+            for t in msg.tells:
+                self._tell(t.ref, t.msg, flush=False)
+            for node in {t.ref.node for t in msg.tells}:
+                peer = self._peers[node]
+                if not peer.sending:
+                    self._flush(node, peer)
         elif isinstance(msg, Down):
             self._local_down(msg)
         else:
             super().handle(msg, sender)
 
-    def _tell(self, ref: RemoteRef, msg: Any) -> None:
+    def _tell(self, ref: RemoteRef, msg: Any, flush: bool = True) -> None:
         peer = self._peer(ref.node)
         peer.out.append((ref, msg))
-        if not peer.sending:
+        if flush and not peer.sending:
             self._flush(ref.node, peer)
 
     def _flush(self, node: str, peer: _Peer) -> None:
@@ -741,7 +787,17 @@ class RemoteGateway(Worker):
     def _deliver(
         self, caller: str, msgs: deque[Any], fut: Any, done: int, refused: list[str]
     ) -> None:
-        """Deliver ``msgs`` in order; a name is resolved (asynchronously) before the rest go."""
+        """Deliver ``msgs`` in order; a name is resolved (asynchronously) before the rest go.
+        Consecutive messages to one spawned actor (a supervised actor) go as one
+        :class:`~actors.runtime.remote_ref.Batch`, unpacked by its runtime wrapper."""
+        run: list[Any] = []
+        run_to: Any = None
+
+        def send_run() -> None:
+            if run:
+                self.send(run_to, run[0] if len(run) == 1 else Batch(tuple(run)))
+                run.clear()
+
         while msgs:
             item = msgs.popleft()
             if not isinstance(item, list) or len(item) != 3:
@@ -753,6 +809,7 @@ class RemoteGateway(Worker):
                 refused.append(exc.code)
                 continue
             if isinstance(target, str):
+                send_run()
 
                 def resolved(reply: Reply, msg: Any = item[2], done: int = done) -> None:
                     if reply.ok and reply.value is not None:
@@ -764,8 +821,12 @@ class RemoteGateway(Worker):
 
                 self.whereis(target, resolved, 5.0)
                 return
-            self.send(target, item[2])
+            if target is not run_to:
+                send_run()
+                run_to = target
+            run.append(item[2])
             done += 1
+        send_run()
         self.stats.add("tells_delivered", done)
         if refused:
             self.stats.add("tells_refused", len(refused))

@@ -29,7 +29,7 @@ import os
 import time
 import traceback as tb
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, ClassVar
@@ -40,9 +40,12 @@ from thespian.actors import (
     ActorSystemConventionUpdate,
     ChildActorExited,
     PoisonMessage,
+    ThespianWatch,
     WakeupMessage,
+    WatchMessage,
 )
 
+from actors.runtime.errors import RuntimeConfigError
 from actors.runtime.lifeline import tie_to_parent
 from actors.runtime.messages import (
     ABNORMAL,
@@ -63,11 +66,13 @@ from actors.runtime.messages import (
 )
 from actors.runtime.remote_ref import (
     GATEWAY_NAME,
+    Batch,
     RemoteCall,
     RemoteDemonitor,
     RemoteMonitor,
     RemoteRef,
     RemoteTell,
+    RemoteTells,
 )
 from actors.runtime.supervisor_core import DeadlineTable
 
@@ -82,6 +87,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+#: Remote tells one actor holds in a turn before it hands them to the gateway.
+_TURN_TELLS = 512
 
 ReplyCallback = Callable[[Reply], None]
 
@@ -171,7 +179,10 @@ class SupervisedActor(Actor):
         self._gateway: Any = None  # the gateway's address, once resolved (for 1 s)
         self._gateway_until = 0.0
         self._to_gateway: list[RemoteTell] | None = None  # tells held while resolving it
+        self._turn_tells: list[RemoteTell] = []  # tells of this turn, for the gateway
+        self._turn_gateway: Any = None  # ... at this address
         self._remote_monitors: set[str] = set()
+        self._watch: ThespianWatch | None = None  # file descriptors select() watches for us
         self._fast: dict[type, Callable[[Any, Any], None]] = {
             t: getattr(self, n) for t, n in self.fast_handlers.items()
         }
@@ -199,7 +210,17 @@ class SupervisedActor(Actor):
 
     # -- Thespian entry point ----------------------------------------------------
 
-    def receiveMessage(self, msg: Any, sender: Any) -> None:
+    def receiveMessage(self, msg: Any, sender: Any) -> ThespianWatch | None:
+        if type(msg) is Batch:
+            for one in msg.msgs:
+                self._receive_one(one, sender)
+        else:
+            self._receive_one(msg, sender)
+        if self._turn_tells:
+            self._flush_tells()
+        return self._watch  # Thespian keeps watching only what the last message returned
+
+    def _receive_one(self, msg: Any, sender: Any) -> None:
         kind = type(msg)
         if (kind is Request or kind is Reply) and not self._gone:  # the hot path first
             try:
@@ -244,6 +265,8 @@ class SupervisedActor(Actor):
                 self._pending.pop(msg.ref)(msg)
             elif isinstance(msg, WakeupMessage) and isinstance(msg.payload, _Sweep):
                 self._sweep()
+            elif isinstance(msg, WatchMessage):
+                self.on_readable(list(msg.ready))
             elif isinstance(msg, Reply | PoisonMessage):
                 log.debug("%s dropped %r", type(self).__name__, msg)
             else:
@@ -318,7 +341,9 @@ class SupervisedActor(Actor):
         goes through the node's gateway, and a failure comes as ``Reply(ok=False,
         error="remote", reason="CODE: detail")``."""
         if isinstance(target, RemoteRef):
-            payload, target = RemoteCall(target, payload, timeout), GATEWAY_NAME
+            if self._turn_tells:  # after the tells sent before it
+                self._flush_tells()
+            payload, target = RemoteCall(target, payload, timeout), self._gateway_target()
             timeout += 2.0
         ref = f"{self._ref_prefix}.{next(self._refs)}"
         deadline = time.monotonic() + timeout
@@ -356,6 +381,18 @@ class SupervisedActor(Actor):
         self.request(
             self.registry, WhereIs(name), max(0.001, deadline - time.monotonic()), resolved
         )
+
+    def watch_fds(self, fds: Sequence[int]) -> None:
+        """Have :meth:`on_readable` called (between messages) when one of the file
+        descriptors ``fds`` is readable; ``[]`` stops watching. Thespian's ThespianWatch:
+        ``local`` and ``cluster`` modes only (RuntimeConfigError in ``simple`` mode, whose
+        single thread has no select loop to add them to)."""
+        if self.init_msg is not None and self.init_msg.mode == "simple":
+            raise RuntimeConfigError("watch_fds needs local or cluster mode")
+        self._watch = ThespianWatch(list(fds)) if fds else None
+
+    def on_readable(self, ready: list[int]) -> None:
+        """Some of the descriptors given to :meth:`watch_fds` are readable (override)."""
 
     def call_later(self, seconds: float, fn: Callable[[], None]) -> str:
         """Call ``fn()`` after ``seconds`` unless :meth:`cancel` is called first or the
@@ -409,6 +446,8 @@ class SupervisedActor(Actor):
         ``noconnection`` if its node is lost or there is no gateway)."""
         ref = self.new_ref()
         if isinstance(target, RemoteRef):
+            if self._turn_tells:
+                self._flush_tells()
             self._remote_monitors.add(ref)
 
             def failed(reply: Reply) -> None:
@@ -430,6 +469,27 @@ class SupervisedActor(Actor):
             return
         self.send(self.registry, Request(self.new_ref(), Demonitor(ref)))
 
+    def _gateway_target(self) -> Any:
+        """The gateway's address if resolved within the last second, else its name."""
+        if self._gateway is not None and time.monotonic() <= self._gateway_until:
+            return self._gateway
+        if self._to_gateway is None:  # not resolving already: resolve for the next ones
+            self._to_gateway = []
+            self.whereis(GATEWAY_NAME, self._gateway_resolved, 10.0)
+        return GATEWAY_NAME
+
+    def _gateway_resolved(self, reply: Reply) -> None:
+        held, self._to_gateway = self._to_gateway or [], None
+        if reply.ok and reply.value is not None:
+            self._gateway = reply.value
+            self._gateway_until = time.monotonic() + 1.0
+            for i in range(0, len(held), _TURN_TELLS):
+                chunk = held[i : i + _TURN_TELLS]
+                self.send(self._gateway, chunk[0] if len(chunk) == 1 else RemoteTells(tuple(chunk)))
+        elif held:
+            who = type(self).__name__
+            log.warning("%s: no gateway, %d remote tells dropped", who, len(held))
+
     def tell(self, target: Any, msg: Any) -> None:
         """Send ``msg`` to ``target``: an address, or a
         :class:`~actors.runtime.remote_ref.RemoteRef` (through the node's gateway; tells to
@@ -441,25 +501,25 @@ class SupervisedActor(Actor):
         if self._gateway is not None and time.monotonic() > self._gateway_until:
             self._gateway = None  # looked up again: a restarted gateway has a new address
         if self._gateway is not None:
-            self.send(self._gateway, tell)
+            # held until this turn ends (or 512 are held): one message to the gateway
+            if self._turn_tells and self._turn_gateway is not self._gateway:
+                self._flush_tells()
+            self._turn_gateway = self._gateway
+            self._turn_tells.append(tell)
+            if len(self._turn_tells) >= _TURN_TELLS:
+                self._flush_tells()
             return
+        if self._turn_tells:  # before those waiting for the gateway's address
+            self._flush_tells()
         if self._to_gateway is not None:  # resolving: keep the order
             self._to_gateway.append(tell)
             return
         self._to_gateway = [tell]
+        self.whereis(GATEWAY_NAME, self._gateway_resolved, 10.0)
 
-        def resolved(reply: Reply) -> None:
-            held, self._to_gateway = self._to_gateway or [], None
-            if reply.ok and reply.value is not None:
-                self._gateway = reply.value
-                self._gateway_until = time.monotonic() + 1.0
-                for t in held:
-                    self.send(self._gateway, t)
-            else:
-                who = type(self).__name__
-                log.warning("%s: no gateway, %d remote tells dropped", who, len(held))
-
-        self.whereis(GATEWAY_NAME, resolved, 10.0)
+    def _flush_tells(self) -> None:
+        held, self._turn_tells = self._turn_tells, []
+        self.send(self._turn_gateway, held[0] if len(held) == 1 else RemoteTells(tuple(held)))
 
     def whereis(self, name: str, on_reply: ReplyCallback, timeout: float = 5.0) -> str:
         """Resolve ``name`` through the registry; ``on_reply`` gets the :class:`Reply`."""

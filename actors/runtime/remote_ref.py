@@ -81,6 +81,23 @@ class RemoteTell:
 
 
 @dataclass(frozen=True, slots=True)
+class RemoteTells:
+    """The remote tells one actor made in one turn (one message handled), in order: one
+    Thespian message to the gateway instead of one each."""
+
+    tells: tuple[RemoteTell, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Plain messages for one supervised actor, from one sender, in order: the runtime
+    wrapper of the receiver handles each as if it had arrived alone (the gateway delivers a
+    tell batch from another node to a spawned actor this way)."""
+
+    msgs: tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class RemoteSpawn:
     """Spawn ``actor`` (a class the receiving node registered as remotable, by the name it
     registered it under) with ``args`` on node ``node``; the reply is its :class:`RemoteRef`."""
