@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     with tempfile.TemporaryDirectory() as d:
         for mode in args.modes.split(","):
-            burst = (500 if args.quick else 3000) if mode == "local" else (
+            burst = (2000 if args.quick else 20000) if mode == "local" else (
                 5000 if args.quick else 40000)  # fmt: skip
             results.append(measure(mode, n_rtt, burst, Path(d)))
     goals = {"remote_vs_mesh_p50": 1.3, "one_way_msgs_per_s": 20000}

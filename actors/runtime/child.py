@@ -176,6 +176,7 @@ class SupervisedActor(Actor):
         self._unresolved: dict[str, str] = {}  # request ref -> the name not resolved yet
         self._deadlines = DeadlineTable()
         self._next_sweep = math.inf  # when the earliest sweep timer set will fire
+        self._sweeping = False  # in _sweep: it arms one timer for all, after its callbacks
         self._gateway: Any = None  # the gateway's address, once resolved (for 1 s)
         self._gateway_until = 0.0
         self._to_gateway: list[RemoteTell] | None = None  # tells held while resolving it
@@ -354,7 +355,7 @@ class SupervisedActor(Actor):
             self._send_by_name(ref, target, payload, deadline, 0.002)
         else:
             self.send(target, Request(ref, payload))
-        if deadline < self._next_sweep:
+        if deadline < self._next_sweep and not self._sweeping:
             self._arm(deadline)
         return ref
 
@@ -407,7 +408,7 @@ class SupervisedActor(Actor):
 
         self._pending[ref] = due
         self._deadlines.add(ref, deadline)
-        if deadline < self._next_sweep:
+        if deadline < self._next_sweep and not self._sweeping:
             self._arm(deadline)
         return ref
 
@@ -428,13 +429,22 @@ class SupervisedActor(Actor):
         now = time.monotonic() + 0.001
         if now >= self._next_sweep:
             self._next_sweep = math.inf
-        for ref in self._deadlines.expired(now):
-            cb = self._pending.pop(ref, None)
-            name = self._unresolved.pop(ref, None)
-            if cb is not None and name is not None:
-                cb(Reply(ref, ok=False, error="noproc", reason=f"no actor registered as {name!r}"))
-            elif cb is not None:
-                cb(Reply(ref, ok=False, error="timeout"))
+        # a callback that makes a request or sets a timer must not arm a timer of its own
+        # (the sweep's was just spent, so any deadline would look earliest): Thespian
+        # cannot cancel timers, and one per callback piles up (simpleSystemBase scans
+        # them all on every message)
+        self._sweeping = True
+        try:
+            for ref in self._deadlines.expired(now):
+                cb = self._pending.pop(ref, None)
+                name = self._unresolved.pop(ref, None)
+                if cb is not None and name is not None:
+                    why = f"no actor registered as {name!r}"
+                    cb(Reply(ref, ok=False, error="noproc", reason=why))
+                elif cb is not None:
+                    cb(Reply(ref, ok=False, error="timeout"))
+        finally:
+            self._sweeping = False
         due = self._deadlines.next_deadline()
         if due is not None and due < self._next_sweep:
             self._arm(due)

@@ -170,3 +170,46 @@ def test_watch_fds_is_refused_in_simple_mode() -> None:
         pytest.raises(Exception, match="watch_fds needs local or cluster mode"),
     ):
         rt.start_root(ChildSpec("watcher", Watcher))
+
+
+class TimerChain(Worker):
+    """Every 1 ms a timer callback makes a request with a long deadline to ``peer`` and
+    sets the next timer; counts the Thespian timers it sets."""
+
+    def on_start(self, peer: Any) -> None:
+        self.peer, self.armed, self.cycles, self.answers = peer, 0, 0, 0
+
+    def wakeupAfter(self, period: Any, payload: Any = None) -> None:
+        self.armed += 1
+        super().wakeupAfter(period, payload)
+
+    def handle_call(self, payload: Any, sender: Any) -> Any:
+        if payload == "go":
+            self.call_later(0.001, self._tick)
+            return "ok"
+        return (self.cycles, self.answers, self.armed)
+
+    def _tick(self) -> None:
+        self.cycles += 1
+        self.request(self.peer, "ping", 30.0, self._answered)
+        if self.cycles < 200:
+            self.call_later(0.001, self._tick)
+
+    def _answered(self, reply: Any) -> None:
+        self.answers += reply.ok
+
+
+def test_requests_made_in_timer_callbacks_share_one_timer(rt: RuntimeSystem) -> None:
+    from tests.runtime.workers import Echo
+
+    peer = rt.start_root(ChildSpec(uniq("echo"), Echo))
+    chain = rt.start_root(ChildSpec(uniq("chain"), TimerChain, (peer,)))
+    assert rt.request(chain, "go") == "ok"
+
+    def done() -> Any:
+        s = rt.request(chain, "count")
+        return s if s[:2] == (200, 200) else None
+
+    _, _, armed = eventually(done)
+    # about one timer per tick (the next tick), not two (one for each 30 s deadline too)
+    assert armed <= 200 + 10, armed
