@@ -493,9 +493,7 @@ class SupervisedActor(Actor):
         if reply.ok and reply.value is not None:
             self._gateway = reply.value
             self._gateway_until = time.monotonic() + 1.0
-            for i in range(0, len(held), _TURN_TELLS):
-                chunk = held[i : i + _TURN_TELLS]
-                self.send(self._gateway, chunk[0] if len(chunk) == 1 else RemoteTells(tuple(chunk)))
+            self._send_tells(self._gateway, held)
         elif held:
             who = type(self).__name__
             log.warning("%s: no gateway, %d remote tells dropped", who, len(held))
@@ -529,7 +527,13 @@ class SupervisedActor(Actor):
 
     def _flush_tells(self) -> None:
         held, self._turn_tells = self._turn_tells, []
-        self.send(self._turn_gateway, held[0] if len(held) == 1 else RemoteTells(tuple(held)))
+        self._send_tells(self._turn_gateway, held)
+
+    def _send_tells(self, gateway: Any, tells: list[RemoteTell]) -> None:
+        """Hand ``tells`` to the gateway in order, at most :data:`_TURN_TELLS` a message."""
+        for i in range(0, len(tells), _TURN_TELLS):
+            chunk = tells[i : i + _TURN_TELLS]
+            self.send(gateway, chunk[0] if len(chunk) == 1 else RemoteTells(tuple(chunk)))
 
     def whereis(self, name: str, on_reply: ReplyCallback, timeout: float = 5.0) -> str:
         """Resolve ``name`` through the registry; ``on_reply`` gets the :class:`Reply`."""
