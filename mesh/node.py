@@ -42,7 +42,7 @@ from dataclasses import replace
 from typing import Any
 
 from mesh.core import MeshCore
-from mesh.dht.records import GENOTYPE, SERVICE
+from mesh.dht.records import GENOTYPE, SERVICE, VALUE
 from mesh.errors import MeshUsageError
 from mesh.events import (
     CallFailed,
@@ -532,6 +532,36 @@ class MeshNode:
             LookupCompleted, rid, lambda now: self._core().get(rid, SERVICE, procedure, now)
         )
         return [r for r in ev.records if r.kind == SERVICE]
+
+    async def put_value(
+        self,
+        name: str,
+        value: bytes,
+        *,
+        meta: dict[str, Any] | None = None,
+        ttl: int | None = None,
+        deleted: bool = False,
+        realm: str | None = None,
+    ) -> StoreCompleted:
+        """Store this node's signed VALUE record named ``name`` (replacing its previous one;
+        ``deleted`` stores a tombstone). Other nodes may hold records under the same name:
+        each author has its own. ``ttl`` seconds (default ``record_ttl``)."""
+        rid = self._realm(realm)
+        items = tuple(sorted((meta or {}).items()))
+        return await self._op(
+            StoreCompleted, rid,
+            lambda now: self._core().put(
+                rid, VALUE, name, value, now, meta=items, ttl=ttl, deleted=deleted
+            ),
+        )  # fmt: skip
+
+    async def get_values(self, name: str, *, realm: str | None = None) -> list[Record]:
+        """The live VALUE records named ``name``, newest per author (tombstones removed)."""
+        rid = self._realm(realm)
+        ev: LookupCompleted = await self._op(
+            LookupCompleted, rid, lambda now: self._core().get(rid, VALUE, name, now)
+        )
+        return [r for r in ev.records if r.kind == VALUE]
 
     async def lookup(self, target: bytes, *, realm: str | None = None) -> list[Contact]:
         """The k closest nodes to ``target`` found by an iterative lookup."""

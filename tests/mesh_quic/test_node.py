@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from mesh.errors import MeshUsageError
-from mesh.identity import NodeKey
+from mesh.identity import NodeKey, node_id_of
 from mesh.node import CallError, MeshNode
 from mesh.rpc import NO_ROUTE, REMOTE
 
@@ -72,6 +72,29 @@ def test_api_round_trips_and_errors() -> None:
             assert b.node_id in {c.node_id for c in await a.lookup(b.node_id)}
             peers = {p.node_id: p for p in a.peers()}
             assert peers[b.node_id].connected and peers[b.node_id].status == "alive"
+        finally:
+            await a.close()
+            await b.close()
+
+    asyncio.run(asyncio.wait_for(go(), 60))
+
+
+def test_value_records_one_per_author_replaced_and_withdrawn() -> None:
+    async def go() -> None:
+        a, b = await _pair()
+        try:
+            await a.put_value("cap", b"a1", meta={"n": 1}, ttl=60)
+            await b.put_value("cap", b"b1")
+            got = {node_id_of(r.author): r.value for r in await a.get_values("cap")}
+            assert got == {a.node_id: b"a1", b.node_id: b"b1"}
+            await a.put_value("cap", b"a2", ttl=60)  # replaces a's record, keeps b's
+            recs = {node_id_of(r.author): r for r in await b.get_values("cap")}
+            assert recs[a.node_id].value == b"a2" and recs[a.node_id].ttl == 60
+            assert recs[b.node_id].value == b"b1"
+            await b.put_value("cap", b"", deleted=True)  # withdrawn
+            assert [node_id_of(r.author) for r in await a.get_values("cap")] == [a.node_id]
+            assert await a.get_values("other-name") == []
+            assert await b.find("cap") == []  # another kind: genotype adverts do not see it
         finally:
             await a.close()
             await b.close()
