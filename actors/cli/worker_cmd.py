@@ -6,7 +6,11 @@ remote gateway (:func:`actors.remote.gateway.remote_node_spec`), prints one JSON
 ready (``node_id``, ``listen``, ``realm``, ``pid``, ``remotable``) and serves until SIGINT or
 SIGTERM. Other nodes of the realm can then spawn the ``--remotable`` classes here (only those,
 and only from ``--spawn-from`` node ids when given), and message, request and monitor any
-actor registered on this node.
+actor registered on this node. The default classes are the demo actors and the exoself
+(``exoself``: evaluates agents for ``megabrain evolve --remote-workers``). The node
+advertises its capacity in the realm's DHT every ``--advert-interval`` s (cores, free memory,
+load, its remotable names, the ``--morphology`` names it runs -- default: every registered
+morphology -- and ``--tag`` labels) for placement queries.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ __all__ = ["register"]
 DEFAULT_REMOTABLE = {
     "echo": "actors.remote.demo_actors.Echo",
     "recorder": "actors.remote.demo_actors.Recorder",
+    "exoself": "actors.evolution.exoself.ExoselfWorker",
 }
 
 
@@ -49,7 +54,14 @@ def register(sub: Any) -> None:
     p.add_argument("--remotable", action="append", type=_remotable, default=[],
                    metavar="NAME=module.Class",
                    help="a class other nodes may spawn here (repeatable; default: echo, "
-                   "recorder from actors.remote.demo_actors)")  # fmt: skip
+                   "recorder from actors.remote.demo_actors, exoself)")  # fmt: skip
+    p.add_argument("--morphology", action="append", default=None, metavar="NAME",
+                   help="a morphology advertised as runnable here (repeatable; default: all "
+                   "registered)")  # fmt: skip
+    p.add_argument("--tag", action="append", default=[], metavar="LABEL",
+                   help="a label advertised for placement queries (repeatable)")  # fmt: skip
+    p.add_argument("--advert-interval", type=float, default=5.0, metavar="S",
+                   help="seconds between capacity adverts (default 5; 0: none)")  # fmt: skip
     p.add_argument("--spawn-from", action="append", default=None, metavar="NODE_ID",
                    help="only these node ids (hex) may spawn here (repeatable)")  # fmt: skip
     p.add_argument("--max-actors", type=int, default=256, metavar="N",
@@ -74,12 +86,17 @@ def _run(args: argparse.Namespace) -> int:
         host, port = parse_address(args.listen)
     except MeshUsageError as exc:
         raise UsageError(f"--listen: {exc}") from exc
+    from morphologies import morphology_names
+
     remotable = dict(args.remotable) or dict(DEFAULT_REMOTABLE)
+    morphs = morphology_names() if args.morphology is None else tuple(args.morphology)
     with held_node_key(args.key):
         try:
             cfg = GatewayConfig(
                 key_file=os.path.abspath(args.key), realm=args.realm, host=host, port=port,
                 bootstrap=tuple(args.bootstrap), remotable=remotable,
+                morphologies=tuple(morphs), tags=tuple(args.tag),
+                advert_interval=args.advert_interval,
                 spawn_from=None if args.spawn_from is None else tuple(args.spawn_from),
                 quotas=Quotas(actors=args.max_actors, messages_per_s=args.max_rate,
                               burst=max(1.0, args.max_rate * 2)),

@@ -13,7 +13,14 @@ value (registered message types only, never pickle):
 ``call``     a request to a local actor (by spawned-actor id or registered name); answer its reply
 ``tell``     a batch of plain messages, delivered in order; answered once all are delivered
 ``monitor``  watch a local actor for a remote watcher; its exit is sent back as ``down``
+``stop``     stop an actor the caller spawned here
 ``demonitor``, ``down``, ``ping`` (liveness and the gateway's boot id).
+
+A gateway that registers remotable classes advertises its capacity
+(:class:`~actors.remote.placement.Capacity`: cores, free memory, load, morphologies, the
+remotable names, tags) as a signed DHT record (:data:`CAPACITY_RECORD`), refreshed every
+``advert_interval`` s; a spawn by placement query reads those records, keeps the nodes that
+SWIM holds alive and that answered their last ping, and spawns on the best one.
 
 Semantics (see ``docs/remote.md``): messages from one sender gateway to one node arrive in the
 order sent (one ``tell`` batch in flight per destination node, the next sent once the last is
@@ -34,6 +41,7 @@ import concurrent.futures
 import contextlib
 import itertools
 import logging
+import math
 import os
 import queue
 import threading
@@ -46,6 +54,13 @@ from pathlib import Path
 from typing import Any
 
 from actors.remote import wire
+from actors.remote.placement import (
+    CapacityTable,
+    PlacementError,
+    Requirements,
+    encode_capacity,
+    measure_capacity,
+)
 from actors.runtime import (
     NOREPLY,
     Caller,
@@ -59,25 +74,28 @@ from actors.runtime import (
     Worker,
 )
 from actors.runtime.errors import RuntimeConfigError
-from actors.runtime.messages import StartChild, WhichChildren
+from actors.runtime.messages import StartChild, TerminateChild, WhichChildren
 from actors.runtime.remote_ref import (
     GATEWAY_NAME,
     Batch,
     RemoteCall,
     RemoteDemonitor,
     RemoteMonitor,
+    RemotePlace,
     RemoteRef,
     RemoteSpawn,
+    RemoteStop,
     RemoteTell,
     RemoteTells,
     WhoAmI,
 )
 from mesh.events import MemberDied
-from mesh.identity import NodeKey
+from mesh.identity import NodeKey, node_id_of
 from mesh.node import CallError, MeshNode, NodeConfig
 from mesh.wire import Contact
 
 __all__ = [
+    "CAPACITY_RECORD",
     "PROCEDURE",
     "SPAWNED_NAME",
     "GatewayConfig",
@@ -91,6 +109,11 @@ log = logging.getLogger(__name__)
 
 #: The mesh procedure every gateway offers.
 PROCEDURE = "megabrain.actors"
+#: Name of the DHT value records carrying the nodes' capacity adverts.
+CAPACITY_RECORD = "megabrain.capacity"
+#: A node whose monitors fired ``noconnection`` is left out of placements this long (s),
+#: unless it answers a ping again.
+UNREACHABLE_FOR = 30.0
 #: Registered name of the supervisor of actors spawned here by other nodes.
 SPAWNED_NAME = "megabrain.remote.spawned"
 #: Names remote peers may not address (the runtime's own actors).
@@ -139,6 +162,12 @@ class GatewayConfig:
     #: Longest a served request may take (seconds).
     max_timeout: float = 300.0
     max_bytes: int = wire.MAX_BYTES
+    #: What this node advertises for placement queries (with its cores, memory, load and
+    #: remotable names), every ``advert_interval`` s while it registers remotable classes
+    #: (0: never).
+    morphologies: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    advert_interval: float = 5.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.key_file, str) or not self.key_file:
@@ -158,6 +187,12 @@ class GatewayConfig:
                 RemoteRef(nid, name="x")  # validates the hex id
         if not 0 < self.ping_interval < self.ping_deadline:
             raise RuntimeConfigError("need 0 < ping_interval < ping_deadline")
+        if not isinstance(self.advert_interval, int | float) or not self.advert_interval >= 0:
+            raise RuntimeConfigError("advert_interval must be seconds >= 0")
+        try:
+            measure_capacity(self.morphologies, self.tags, self.remotable)
+        except PlacementError as exc:
+            raise RuntimeConfigError(f"GatewayConfig: {exc}") from None
 
 
 @dataclass(slots=True)
@@ -265,6 +300,7 @@ class RemoteGateway(Worker):
         self._watches: dict[str, _Watch] = {}  # mref -> watch
         self._peers: dict[str, _Peer] = {}
         self._last_busy = 0.0
+        self._unreachable: dict[str, float] = {}  # node -> when its monitors fired
         self._wake: tuple[int, int] | None = None
         if self.init_msg is not None and self.init_msg.mode != "simple":
             self._wake = os.pipe()
@@ -276,6 +312,8 @@ class RemoteGateway(Worker):
         if self._wake is None:
             self.call_later(0.001, self._poll)
         self.call_later(config.ping_interval, self._ping_all)
+        if self._classes and config.advert_interval > 0:
+            self.call_later(0.0, self._advertise)
 
     def _remotable(self, name: str, path: str) -> type:
         spec = ChildSpec("probe", path)  # imports and checks it is a Worker or Supervisor
@@ -350,6 +388,7 @@ class RemoteGateway(Worker):
         if isinstance(ev, MemberDied):
             nid = ev.node_id.hex()
             self._post(lambda: self._node_down(nid, "SWIM declared the node dead"))
+            self._post(lambda: self._owner_dead(nid))
 
     def _answer(
         self, fut: asyncio.Future[bytes], value: Any = None, err: tuple[str, str] | None = None
@@ -504,6 +543,10 @@ class RemoteGateway(Worker):
             return self._call_remote(payload, self.deferred())
         if isinstance(payload, RemoteSpawn):
             return self._spawn_remote(payload, self.deferred())
+        if isinstance(payload, RemotePlace):
+            return self._place_remote(payload, self.deferred())
+        if isinstance(payload, RemoteStop):
+            return self._stop_remote(payload, self.deferred())
         if isinstance(payload, RemoteMonitor):
             return self._monitor_remote(payload, sender)
         if isinstance(payload, RemoteDemonitor):
@@ -533,15 +576,122 @@ class RemoteGateway(Worker):
         return NOREPLY
 
     def _spawn_remote(self, op: RemoteSpawn, caller: Caller) -> Any:
-        body = {"op": "spawn", "cls": op.actor, "args": tuple(op.args)}
+        if op.node:
+            self._spawn_on(op.node, op, caller)
+            return NOREPLY
+        reqs = dict(op.placement or {})
+        reqs.setdefault("actor", op.actor)
+
+        def placed(nodes: list[str] | None, err: tuple[str, str] | None) -> None:
+            if err is not None:
+                self._fail(caller, *err)
+            elif not nodes:
+                self._fail(caller, "no_placement", f"no live node meets {reqs}")
+            else:
+                self._spawn_on(nodes[0], op, caller)
+
+        self._place(reqs, op.exclude, None, placed)
+        return NOREPLY
+
+    def _spawn_on(self, node: str, op: RemoteSpawn, caller: Caller) -> None:
+        body = {"op": "spawn", "cls": op.actor, "args": tuple(op.args), "link": bool(op.link)}
 
         def then(value: Any, err: tuple[str, str] | None) -> None:
             if err is None and isinstance(value, str):
-                self.reply(caller, RemoteRef(op.node, actor=value))
+                self.reply(caller, RemoteRef(node, actor=value))
             else:
                 self._fail(caller, *(err or ("malformed", "no actor id")))
 
-        self._op(op.node, body, float(op.timeout), then)
+        self._op(node, body, float(op.timeout), then)
+
+    def _stop_remote(self, op: RemoteStop, caller: Caller) -> Any:
+        if op.ref.actor is None:
+            self._fail(caller, "schema", "only an actor spawned there (a ref by id) is stopped")
+            return NOREPLY
+
+        def then(value: Any, err: tuple[str, str] | None) -> None:
+            if err is None:
+                self.reply(caller, value)
+            else:
+                self._fail(caller, *err)
+
+        body = {"op": "stop", "to": op.ref.actor}
+        self._op(op.ref.node, body, float(op.timeout), then)
+        return NOREPLY
+
+    # ------------------------------------------------------------------ placement
+    def _advertise(self) -> None:
+        """Store this node's capacity advert (and again every ``advert_interval`` s)."""
+        try:
+            cap = measure_capacity(self.cfg.morphologies, self.cfg.tags, self._classes)
+        except Exception:  # e.g. a host figure unreadable: try again next time
+            log.exception("remote gateway: cannot measure capacity")
+        else:
+            ttl = max(10, math.ceil(self.cfg.advert_interval * 3))
+            coro = self.node.put_value(
+                CAPACITY_RECORD, encode_capacity(cap), ttl=ttl, realm=self.cfg.realm
+            )
+            self._submit(coro, self._advertised)
+        self.call_later(self.cfg.advert_interval, self._advertise)
+
+    def _advertised(self, _result: Any, err: BaseException | None) -> None:
+        self.stats.add("adverts" if err is None else "advert_errors")
+
+    async def _adverts(self) -> tuple[list[Any], set[str]]:
+        """(loop thread) The capacity records, and the nodes SWIM holds alive now."""
+        records = await self.node.get_values(CAPACITY_RECORD, realm=self.cfg.realm)
+        live = {p.node_id.hex() for p in self.node.peers(self.cfg.realm) if p.status == "alive"}
+        live.add(self.node_id)
+        return records, live
+
+    def _place(
+        self,
+        requirements: Any,
+        exclude: Any,
+        limit: int | None,
+        then: Callable[[list[str] | None, tuple[str, str] | None], None],
+    ) -> None:
+        """The nodes meeting ``requirements`` among the live adverts, best first: left out
+        are ``exclude``, nodes SWIM does not hold alive, and nodes whose monitors fired
+        ``noconnection`` within :data:`UNREACHABLE_FOR` s (unless they answered since)."""
+        try:
+            if not isinstance(requirements, Mapping):
+                raise PlacementError("placement requirements are a mapping")
+            req = Requirements.from_mapping(requirements)
+            skip = {RemoteRef(n, name="x").node for n in exclude}
+        except (PlacementError, RuntimeConfigError, TypeError) as exc:
+            then(None, ("schema", str(exc)))
+            return
+
+        def got(res: Any, err: BaseException | None) -> None:
+            if err is not None:
+                then(None, ("noconnection", f"capacity lookup failed: {err}"))
+                return
+            records, live = res
+            now = time.monotonic()
+            table = CapacityTable()
+            for r in records:
+                table.heard(node_id_of(r.author), r.value, r.ttl, now)
+            if table.rejected:
+                self.stats.add("adverts_rejected", table.rejected)
+            recent = {n for n, t in self._unreachable.items() if now - t < UNREACHABLE_FOR}
+            nodes = [
+                n.hex()
+                for n in table.query(req, now)
+                if n.hex() in live and n.hex() not in skip and n.hex() not in recent
+            ]
+            then(nodes if limit is None else nodes[:limit], None)
+
+        self._submit(self._adverts(), got)
+
+    def _place_remote(self, op: RemotePlace, caller: Caller) -> Any:
+        def then(nodes: list[str] | None, err: tuple[str, str] | None) -> None:
+            if err is None:
+                self.reply(caller, nodes)
+            else:
+                self._fail(caller, *err)
+
+        self._place(op.requirements, op.exclude, op.limit, then)
         return NOREPLY
 
     def handle(self, msg: Any, sender: Any) -> None:
@@ -623,8 +773,17 @@ class RemoteGateway(Worker):
             self.send(w.watcher, Down(mref, w.ref, w.ref, reason))
 
     def _node_down(self, node: str, why: str) -> None:
+        self._unreachable[node] = time.monotonic()
         for mref in [m for m, w in self._watches.items() if w.ref.node == node]:
             self._fire(mref, Exit("noconnection", why))
+
+    def _owner_dead(self, node: str) -> None:
+        """SWIM declared ``node`` dead: stop the actors it spawned here linked."""
+        for child, (_, owner) in list(self._actors.items()):
+            if child.endswith("l") and node.startswith(owner[:16]):
+                log.info("stopping %s: its owner node %s is dead", child, node[:12])
+                self.stats.add("linked_stopped")
+                self.request(SPAWNED_NAME, TerminateChild(child), 30.0, lambda _r: None)
 
     def _ping_all(self) -> None:
         now = time.monotonic()
@@ -645,6 +804,7 @@ class RemoteGateway(Worker):
         peer.pinging = False
         if err is not None or not isinstance(value, str):
             return
+        self._unreachable.pop(node, None)
         if peer.boot is not None and value != peer.boot:
             # the node's gateway restarted and forgot our monitors: set them again
             for mref, w in self._watches.items():
@@ -719,7 +879,9 @@ class RemoteGateway(Worker):
         owned = sum(1 for _, owner in self._actors.values() if owner == caller)
         if owned >= self.cfg.quotas.actors:
             raise _Refused("over_quota", f"{owned} actors spawned here already")
-        child = f"{caller[:16]}-{self.boot[:6]}-{next(self._seq)}"
+        # a linked actor's id ends in "l" (so a restarted gateway still knows it is linked)
+        link = "l" if body.get("link") is True else ""
+        child = f"{caller[:16]}-{self.boot[:6]}-{next(self._seq)}{link}"
         spec = ChildSpec(child, self.cfg.remotable[name], tuple(args), restart="temporary")
         self._actors[child] = (None, caller)  # counts against the quota while starting
 
@@ -758,6 +920,22 @@ class RemoteGateway(Worker):
 
     def _owner_ok(self, caller: str, owner: str) -> bool:
         return owner == caller or caller.startswith(owner)
+
+    def _s_stop(self, caller: str, body: dict[str, Any], fut: Any, size: int) -> None:
+        child = body.get("to")
+        entry = self._actors.get(child) if isinstance(child, str) else None
+        if entry is None:
+            raise _Refused("noproc", f"no actor {str(child)[:40]!r} here")
+        if not self._owner_ok(caller, entry[1]):
+            raise _Refused("not_owner", "only the node that spawned an actor stops it")
+
+        def stopped(reply: Reply) -> None:
+            if reply.ok:
+                self._answer(fut, "ok")
+            else:
+                self._answer(fut, err=("noproc", f"{reply.error}: {reply.reason}"[:2000]))
+
+        self.request(SPAWNED_NAME, TerminateChild(child), 30.0, stopped)
 
     def _s_call(self, caller: str, body: dict[str, Any], fut: Any, size: int) -> None:
         target = self._local(body.get("to"))
@@ -878,7 +1056,7 @@ class RemoteGateway(Worker):
 
     _served_ops: dict[str, Callable[..., None]] = {
         "ping": _s_ping, "spawn": _s_spawn, "call": _s_call, "tell": _s_tell,
-        "monitor": _s_monitor, "demonitor": _s_demonitor, "down": _s_down,
+        "monitor": _s_monitor, "demonitor": _s_demonitor, "down": _s_down, "stop": _s_stop,
     }  # fmt: skip
 
     def _local_down(self, down: Down) -> None:

@@ -1,7 +1,8 @@
 """Capacity adverts and placement queries: which nodes can run an actor, least loaded first.
 
 Each node advertises what it offers (:class:`Capacity`: cores, free memory, load,
-morphologies it can run, free-form tags) as a DHT record of its own, refreshed
+morphologies it can run, the classes it lets other nodes spawn, free-form tags) as a DHT
+record of its own (the gateway stores it, see :mod:`actors.remote.gateway`), refreshed
 periodically; the mesh signs every record with its author's key, so the advert's node is
 the record's author and is never read from the advert itself. A placement query
 (:class:`Requirements`, e.g. ``{"morphology": "dpnv", "min_cores": 1}``) over the adverts
@@ -44,8 +45,8 @@ ADVERT_LIMIT = 4096
 MAX_NAMES = 64
 #: Longest morphology name or tag (characters).
 MAX_NAME = 128
-#: Advert schema version (``"v"`` in the map).
-VERSION = 1
+#: Advert schema version (``"v"`` in the map); 2 added ``actors``.
+VERSION = 2
 
 
 class PlacementError(Exception):
@@ -74,13 +75,15 @@ def _names(values: Iterable[Any], what: str) -> tuple[str, ...]:
 @dataclass(frozen=True, slots=True)
 class Capacity:
     """What one node offers. ``load`` is the run-queue length (e.g. the 1-minute load
-    average), ``free_memory`` bytes; ``morphologies`` and ``tags`` are sorted, unique."""
+    average), ``free_memory`` bytes; ``actors`` the names of the classes it registered as
+    remotable; ``morphologies``, ``actors`` and ``tags`` are sorted, unique."""
 
     cores: int
     free_memory: int
     load: float
     morphologies: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    actors: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("cores", "free_memory"):
@@ -97,6 +100,7 @@ class Capacity:
         object.__setattr__(self, "load", float(self.load))
         object.__setattr__(self, "morphologies", _names(self.morphologies, "morphologies"))
         object.__setattr__(self, "tags", _names(self.tags, "tags"))
+        object.__setattr__(self, "actors", _names(self.actors, "actors"))
 
     @property
     def load_per_core(self) -> float:
@@ -112,12 +116,13 @@ def encode_capacity(cap: Capacity) -> bytes:
         "load": cap.load,
         "morphologies": list(cap.morphologies),
         "tags": list(cap.tags),
+        "actors": list(cap.actors),
     }
     data: bytes = msgpack.packb(doc, use_bin_type=True)
     return data
 
 
-_FIELDS = frozenset({"v", "cores", "free_memory", "load", "morphologies", "tags"})
+_FIELDS = frozenset({"v", "cores", "free_memory", "load", "morphologies", "tags", "actors"})
 
 
 def decode_capacity(data: bytes) -> Capacity:
@@ -142,27 +147,41 @@ def decode_capacity(data: bytes) -> Capacity:
         raise CapacityDecodeError(f"an advert is a map of exactly {sorted(_FIELDS)}")
     if doc["v"] != VERSION:
         raise CapacityDecodeError(f"advert version {doc['v']!r}, expected {VERSION}")
-    for name in ("morphologies", "tags"):
+    for name in ("morphologies", "tags", "actors"):
         if not isinstance(doc[name], list):
             raise CapacityDecodeError(f"{name} must be a list")
     try:
         return Capacity(
-            doc["cores"], doc["free_memory"], doc["load"], doc["morphologies"], doc["tags"]
+            doc["cores"],
+            doc["free_memory"],
+            doc["load"],
+            doc["morphologies"],
+            doc["tags"],
+            doc["actors"],
         )
     except PlacementError as exc:
         raise CapacityDecodeError(f"bad advert: {exc}") from None
 
 
-_REQUIREMENT_KEYS = ("morphology", "min_cores", "min_free_memory", "max_load_per_core", "tags")
+_REQUIREMENT_KEYS = (
+    "morphology",
+    "actor",
+    "min_cores",
+    "min_free_memory",
+    "max_load_per_core",
+    "tags",
+)
 
 
 @dataclass(frozen=True, slots=True)
 class Requirements:
-    """What a placement needs: a node that runs ``morphology`` (``None``: any), with at
-    least ``min_cores`` cores and ``min_free_memory`` free bytes, at most
-    ``max_load_per_core`` load per core (``None``: any), and every tag of ``tags``."""
+    """What a placement needs: a node that runs ``morphology`` (``None``: any) and lets
+    others spawn ``actor`` (a remotable name; ``None``: any), with at least ``min_cores``
+    cores and ``min_free_memory`` free bytes, at most ``max_load_per_core`` load per core
+    (``None``: any), and every tag of ``tags``."""
 
     morphology: str | None = None
+    actor: str | None = None
     min_cores: int = 0
     min_free_memory: int = 0
     max_load_per_core: float | None = None
@@ -173,6 +192,8 @@ class Requirements:
             isinstance(self.morphology, str) and self.morphology
         ):
             raise PlacementError(f"morphology must be a non-empty string, got {self.morphology!r}")
+        if self.actor is not None and not (isinstance(self.actor, str) and self.actor):
+            raise PlacementError(f"actor must be a non-empty string, got {self.actor!r}")
         for name in ("min_cores", "min_free_memory"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
@@ -195,6 +216,7 @@ class Requirements:
     def met_by(self, cap: Capacity) -> bool:
         return (
             (self.morphology is None or self.morphology in cap.morphologies)
+            and (self.actor is None or self.actor in cap.actors)
             and cap.cores >= self.min_cores
             and cap.free_memory >= self.min_free_memory
             and (self.max_load_per_core is None or cap.load_per_core <= self.max_load_per_core)
@@ -276,7 +298,9 @@ class CapacityTable:
         return ranked if limit is None else ranked[:limit]
 
 
-def measure_capacity(morphologies: Iterable[str] = (), tags: Iterable[str] = ()) -> Capacity:
+def measure_capacity(
+    morphologies: Iterable[str] = (), tags: Iterable[str] = (), actors: Iterable[str] = ()
+) -> Capacity:
     """This host's :class:`Capacity` now: CPUs this process may use, available memory,
     the 1-minute load average (the shell of this module: it reads the host)."""
     import psutil
@@ -291,4 +315,5 @@ def measure_capacity(morphologies: Iterable[str] = (), tags: Iterable[str] = ())
         load=float(os.getloadavg()[0]),
         morphologies=tuple(morphologies),
         tags=tuple(tags),
+        actors=tuple(actors),
     )

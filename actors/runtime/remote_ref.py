@@ -10,6 +10,7 @@ it over the mesh. These are plain values: the runtime needs nothing of the mesh 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,8 +21,10 @@ __all__ = [
     "RemoteCall",
     "RemoteDemonitor",
     "RemoteMonitor",
+    "RemotePlace",
     "RemoteRef",
     "RemoteSpawn",
+    "RemoteStop",
     "RemoteTell",
     "WhoAmI",
 ]
@@ -100,11 +103,39 @@ class Batch:
 @dataclass(frozen=True, slots=True)
 class RemoteSpawn:
     """Spawn ``actor`` (a class the receiving node registered as remotable, by the name it
-    registered it under) with ``args`` on node ``node``; the reply is its :class:`RemoteRef`."""
+    registered it under) with ``args`` on node ``node``; the reply is its :class:`RemoteRef`.
+
+    ``node`` ``""`` with ``placement`` (requirements, see
+    :class:`actors.remote.placement.Requirements`): on the best node whose capacity advert
+    meets them and offers ``actor``, leaving out ``exclude``. ``link``: the receiving node
+    stops the actor when SWIM declares this node dead (Erlang's ``spawn_link`` across
+    nodes; remote supervision uses it)."""
 
     node: str
     actor: str
     args: tuple[Any, ...] = ()
+    timeout: float = 10.0
+    placement: Mapping[str, Any] | None = None
+    exclude: tuple[str, ...] = ()
+    link: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RemotePlace:
+    """Which nodes meet ``requirements`` (best first, at most ``limit``), leaving out
+    ``exclude``: the reply is a list of node ids (hex)."""
+
+    requirements: Mapping[str, Any]
+    exclude: tuple[str, ...] = ()
+    limit: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteStop:
+    """Stop ``ref``, an actor this node spawned there (its spec's shutdown applies); the
+    reply is ``"ok"``, or a failure (``noproc``, ``not_owner``)."""
+
+    ref: RemoteRef
     timeout: float = 10.0
 
 
@@ -131,4 +162,13 @@ class WhoAmI:
 
 def gateway_request(msg: Any) -> bool:
     """Whether ``msg`` is one of the gateway's requests (for routing in the runtime)."""
-    return isinstance(msg, RemoteCall | RemoteSpawn | RemoteMonitor | RemoteDemonitor | WhoAmI)
+    return isinstance(
+        msg,
+        RemoteCall
+        | RemoteSpawn
+        | RemotePlace
+        | RemoteStop
+        | RemoteMonitor
+        | RemoteDemonitor
+        | WhoAmI,
+    )

@@ -74,8 +74,10 @@ from actors.runtime.remote_ref import (
     RemoteCall,
     RemoteDemonitor,
     RemoteMonitor,
+    RemotePlace,
     RemoteRef,
     RemoteSpawn,
+    RemoteStop,
     RemoteTell,
 )
 from actors.runtime.spec import ChildSpec, SupFlags, validate_capabilities
@@ -458,15 +460,47 @@ class RuntimeSystem:
         else:
             self.request(self.registry, Demonitor(ref), timeout)
 
-    def spawn(self, node: str, actor: str, *args: Any, timeout: float = 10.0) -> RemoteRef:
+    def spawn(
+        self,
+        node: str | Mapping[str, Any],
+        actor: str,
+        *args: Any,
+        timeout: float = 10.0,
+        exclude: tuple[str, ...] = (),
+        link: bool = False,
+    ) -> RemoteRef:
         """Spawn ``actor`` (a class that node ``node`` registered as remotable, by the name it
         registered it under) there with ``args`` (wire values); its :class:`RemoteRef`.
+        ``node`` may instead be placement requirements (``{"morphology": "dpnv", ...}``, see
+        :class:`actors.remote.placement.Requirements`): the best live node whose capacity
+        advert meets them and offers ``actor``, except ``exclude``. ``link``: the actor is
+        stopped by its node when SWIM declares this node dead.
         Needs a running gateway (:func:`actors.remote.remote_node_spec`); RemoteError if the
-        node refuses (``not_remotable``, ``spawn_denied``, ``over_quota``, ...)."""
-        op = RemoteSpawn(node, actor, tuple(args), timeout)
-        ref = self.request(GATEWAY_NAME, op, timeout + 2.0)
+        node refuses (``not_remotable``, ``spawn_denied``, ``over_quota``, ...) or no node
+        meets the requirements (``no_placement``)."""
+        if isinstance(node, Mapping):
+            op = RemoteSpawn("", actor, tuple(args), timeout, dict(node), tuple(exclude), link)
+        else:
+            op = RemoteSpawn(node, actor, tuple(args), timeout, None, (), link)
+        ref = self.request(GATEWAY_NAME, op, timeout + 5.0)
         assert isinstance(ref, RemoteRef)
         return ref
+
+    def place(
+        self, requirements: Mapping[str, Any], limit: int | None = None,
+        exclude: tuple[str, ...] = (), timeout: float = 10.0,
+    ) -> list[str]:  # fmt: skip
+        """The node ids (hex) whose live capacity adverts meet ``requirements``, best first
+        (see :meth:`spawn`)."""
+        nodes = self.request(
+            GATEWAY_NAME, RemotePlace(dict(requirements), tuple(exclude), limit), timeout
+        )
+        assert isinstance(nodes, list)
+        return nodes
+
+    def stop_remote(self, ref: RemoteRef, timeout: float = 10.0) -> None:
+        """Stop ``ref``, an actor this node spawned on another (its spec's shutdown)."""
+        self.request(GATEWAY_NAME, RemoteStop(ref, timeout), timeout + 2.0)
 
     def wait_down(self, ref: str, timeout: float) -> Down:
         """Wait for the Down of monitor ``ref``; raises RequestTimeout."""

@@ -30,6 +30,7 @@ capacities = st.builds(
     load=st.floats(0, 1e3, allow_nan=False),
     morphologies=names,
     tags=names,
+    actors=names,
 )
 
 
@@ -54,7 +55,8 @@ def test_a_truncated_advert_is_refused(cap: Capacity, cut: int) -> None:
 
 
 def _doc(**changes: object) -> bytes:
-    doc = {"v": 1, "cores": 2, "free_memory": 10, "load": 0.5, "morphologies": [], "tags": []}
+    doc = {"v": 2, "cores": 2, "free_memory": 10, "load": 0.5, "morphologies": [], "tags": [],
+           "actors": []}  # fmt: skip
     doc.update(changes)
     return bytes(msgpack.packb({k: v for k, v in doc.items() if v is not ...}))
 
@@ -70,7 +72,8 @@ def _doc(**changes: object) -> bytes:
         _doc(morphologies=[1]),
         _doc(morphologies=["m"] * 2 + [f"x{i}" for i in range(64)]),
         _doc(tags=[[1]]),
-        _doc(v=2),
+        _doc(v=1),
+        _doc(actors=["echo", 3]),
         _doc(extra=1),
         _doc(tags=...),
         bytes(msgpack.packb([1, 2, 3])),
@@ -122,6 +125,11 @@ def test_requirements_are_checked_and_unknown_keys_refused() -> None:
     assert req.met_by(Capacity(2, 0, 2.0, tags=("gpu", "ssd")))
     assert not req.met_by(Capacity(2, 0, 2.5, tags=("gpu",)))
     assert not req.met_by(Capacity(2, 0, 0.0, tags=("ssd",)))
+    req = Requirements.from_mapping({"actor": "exoself", "morphology": "dpnv"})
+    assert req.met_by(Capacity(1, 0, 0.0, ("dpnv",), actors=("echo", "exoself")))
+    assert not req.met_by(Capacity(1, 0, 0.0, ("dpnv",), actors=("echo",)))
+    with pytest.raises(PlacementError):
+        Requirements.from_mapping({"actor": ""})
 
 
 def test_this_hosts_capacity_is_measured() -> None:

@@ -94,8 +94,16 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
         _wait_member(rt, b.node)
         yield {"rt": rt, "sup": sup, "a": a, "b": b, "other": other, "c": me["node"], "tmp": tmp}
     finally:
+        stop_all(rt, procs)
+
+
+def stop_all(rt: RuntimeSystem | None, procs: list[WorkerProc]) -> None:
+    """Shut ``rt`` down and kill ``procs``; then no worker may have logged a traceback
+    (but the crashes the tests ask for)."""
+    try:
         if rt is not None:
             rt.shutdown()
+    finally:
         for p in procs:
             p.kill()
     for p in procs:
