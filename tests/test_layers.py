@@ -7,8 +7,9 @@ tree (nothing is imported), so a lazy import cannot hide a dependency:
   nor ``morphologies``;
 * inside ``actors``, each subpackage imports only the floors below it (:data:`FLOORS`): neural
   math and the runtime import no other subpackage; the genotype builds on neural math; the
-  phenotype on neural math and the runtime; evolution on those and the genotype; the
-  distribution models on everything but the command line. No circle is possible;
+  phenotype on neural math and the runtime; remote actors on the runtime; evolution on
+  those and the genotype (remote exoselves); the distribution models on everything but the
+  command line. No circle is possible;
 * Thespian stays in the runtime's shells: only ``actors.runtime`` imports ``thespian``
   (and the ``runtime check`` command, which ends an actor the Thespian way to test the
   runtime's restart).
@@ -30,7 +31,7 @@ FLOORS: dict[str, frozenset[str]] = {
     "neural": frozenset(),
     "genotype": frozenset({"neural"}),
     "phenotype": frozenset({"neural", "runtime"}),
-    "evolution": frozenset({"genotype", "neural", "phenotype", "runtime"}),
+    "evolution": frozenset({"genotype", "neural", "phenotype", "remote", "runtime"}),
     "remote": frozenset({"runtime"}),
     "distributed": frozenset({"evolution", "genotype", "neural", "phenotype", "remote", "runtime"}),
     "cli": frozenset({"distributed", "evolution", "genotype", "neural", "phenotype", "remote",

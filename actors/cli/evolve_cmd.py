@@ -101,6 +101,15 @@ def register(sub: Any) -> None:
     p.add_argument("-v", "--verbose", action="store_true",
                    help="also print details (candidates failing their success test)")  # fmt: skip
     add_mesh_arguments(p)
+    r = p.add_argument_group("remote workers (exoselves on `megabrain worker` nodes)")
+    r.add_argument("--remote-workers", action="store_true",
+                   help="place the --workers exoselves on worker nodes of the realm, found by "
+                   "placement query through --bootstrap (needs --key; --realm, default "
+                   "'default', and --listen as for --mesh)")  # fmt: skip
+    r.add_argument("--remote-min-nodes", type=_positive_int, default=1, metavar="N",
+                   help="worker nodes to wait for before the run starts (default 1)")  # fmt: skip
+    r.add_argument("--remote-wait", type=float, default=60.0, metavar="S",
+                   help="how long to wait for them (default 60 s)")  # fmt: skip
     add_cluster_arguments(p)
     p.set_defaults(func=run_evolve)
 
@@ -203,6 +212,36 @@ def import_modules(specs: list[str]) -> list[str]:
     return sorted(set(morphology_names()) - before)
 
 
+def _remote_workers(args: argparse.Namespace) -> Any:
+    """``--remote-workers``: the run's :class:`RemoteWorkers`, or None."""
+    if not args.remote_workers:
+        return None
+    from actors.evolution.errors import EvolutionUsageError
+    from actors.evolution.remote_workers import RemoteWorkers
+    from actors.remote.gateway import GatewayConfig
+    from actors.runtime.errors import RuntimeConfigError
+    from mesh.errors import MeshUsageError
+    from mesh.transport import parse_address
+
+    if args.mesh:
+        raise UsageError("--remote-workers and --mesh (islands) are not combined yet")
+    if args.runtime == "cluster":
+        raise UsageError("--remote-workers runs on the simple or local runtime")
+    if not args.key or not args.bootstrap:
+        raise UsageError("--remote-workers needs --key PATH and --bootstrap HOST:PORT")
+    try:
+        host, port = parse_address(args.listen or "127.0.0.1:0")
+        gateway = GatewayConfig(
+            key_file=os.path.abspath(args.key), realm=args.realm or "default", host=host,
+            port=port, bootstrap=tuple(args.bootstrap),
+        )  # fmt: skip
+        return RemoteWorkers(
+            gateway, min_nodes=args.remote_min_nodes, wait_timeout=args.remote_wait
+        )
+    except (MeshUsageError, RuntimeConfigError, EvolutionUsageError) as exc:
+        raise UsageError(f"--remote-workers: {exc}") from exc
+
+
 def run_evolve(args: argparse.Namespace) -> int:
     from actors import __version__ as megabrain_version
     from actors.cli.stores import open_existing_store
@@ -271,6 +310,7 @@ def run_evolve(args: argparse.Namespace) -> int:
             reporters.append(PlotReporter(args.plot))
     except EvolutionError as exc:
         raise UsageError(str(exc)) from exc
+    remote = _remote_workers(args)
     opts = EvolveOptions(
         morphology=args.morphology,
         seed=args.seed,
@@ -281,6 +321,7 @@ def run_evolve(args: argparse.Namespace) -> int:
         store=args.store,
         resume=args.resume,
         cluster=cluster,
+        remote=remote,
     )
     mesh = mesh_settings(args, args.mesh_config)
     with island_session(args, mesh, args.morphology, args.runtime) as island:

@@ -38,11 +38,12 @@ from actors.evolution.backends import Phenotype, PhenotypeDied, build_phenotype
 from actors.evolution.errors import EvolutionError
 from actors.evolution.exoself_core import Episode, TuningSession, run_episode_flat
 from actors.evolution.success import success_test
-from actors.genotype import Agent, decode_agent, encode_agent
+from actors.genotype import Agent, GenotypeDecodeError, decode_agent, encode_agent
 from actors.genotype.network import agent_with_weights, spec_from_agent
 from actors.neural.errors import SpecError
-from actors.runtime import Worker
-from morphologies import get_morphology
+from actors.remote.wire import register_message
+from actors.runtime import NOREPLY, Caller, Reply, Worker
+from morphologies import MorphologyError, get_morphology
 
 __all__ = [
     "EvaluateAgent",
@@ -59,6 +60,7 @@ class ExoselfError(EvolutionError):
     """An agent could not be evaluated (its phenotype kept dying, or could not be built)."""
 
 
+@register_message("megabrain.evolution.EvaluateAgent")
 @dataclass(frozen=True, slots=True)
 class EvaluateAgent:
     """Evaluate (and, with ``tune``, tune) one agent.
@@ -82,6 +84,7 @@ class EvaluateAgent:
     check: bool = True
 
 
+@register_message("megabrain.evolution.ExoselfResult")
 @dataclass(frozen=True, slots=True)
 class ExoselfResult:
     """What the exoself reports to the monitor.
@@ -204,15 +207,32 @@ def _close(phenotype: Phenotype) -> None:
         log.debug("closing a phenotype failed", exc_info=True)
 
 
+#: What a task that cannot be run raises (it is answered, the worker goes on).
+_BAD_TASK = (GenotypeDecodeError, MorphologyError, EvolutionError, TypeError, ValueError)
+
+
 class ExoselfWorker(Worker):
     """Serves :class:`EvaluateAgent` requests (replying :class:`ExoselfResult`), one at a
-    time. Messages about restarts go to the requester as ``("info", text)``."""
+    time. Messages about restarts go to the requester as ``("info", text)``. A task it
+    cannot run (not an ``EvaluateAgent``, a genotype that does not decode or has no
+    phenotype, an unknown morphology or backend) is answered ``Reply(ok=False,
+    error="bad_request")`` and the worker goes on: both its wire messages are registered
+    (:mod:`actors.remote.wire`), so it can be spawned by other nodes (``megabrain worker``
+    offers it as ``exoself``)."""
 
     def on_start(self, *args: Any) -> None:
         self.served = 0
 
     def handle_call(self, payload: Any, sender: Any) -> Any:
+        caller = self.deferred()
         if not isinstance(payload, EvaluateAgent):
-            raise ExoselfError(f"unexpected request {type(payload).__name__}")
+            return self._refuse(caller, f"unexpected request {type(payload).__name__}")
         self.served += 1
-        return run_exoself(payload, info=lambda text: self.send(sender, ("info", text)))
+        try:
+            return run_exoself(payload, info=lambda text: self.send(sender, ("info", text)))
+        except _BAD_TASK as exc:  # bad input (maybe from another node), not a broken worker
+            return self._refuse(caller, f"{type(exc).__name__}: {exc}")
+
+    def _refuse(self, caller: Caller, why: str) -> Any:
+        self.send(caller.address, Reply(caller.ref, ok=False, error="bad_request", reason=why))
+        return NOREPLY

@@ -71,6 +71,8 @@ class RunStart:
     store: str | None = None
     resume: bool = False
     workers: tuple[Any, ...] = ()
+    #: the workers stand in for exoselves on other nodes: tasks travel as bytes
+    remote: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +157,7 @@ class PopulationMonitor(Worker):
         self.record: RunRecord | None = None
         self.store: GenotypeStore | None = None
         self.workers: dict[str, Any] = {}
+        self.remote = False
         self.idle: list[str] = []
         self.running: dict[str, tuple[Task, int, bool]] = {}  # worker -> (task, tries, val.)
         self.waiting: Request | None = None
@@ -283,6 +286,7 @@ class PopulationMonitor(Worker):
         if not start.workers:
             self._fail("no exoself workers")
             return
+        self.remote = start.remote
         for k, address in enumerate(start.workers):
             self.workers[f"exoself-{k}"] = address
             self.idle.append(f"exoself-{k}")
@@ -353,7 +357,7 @@ class PopulationMonitor(Worker):
         )
 
     def _in_process(self) -> bool:
-        return self.init_msg is not None and self.init_msg.mode == "simple"
+        return self.init_msg is not None and self.init_msg.mode == "simple" and not self.remote
 
     def _send_task(self, worker: str, task: Task, tries: int, *, validation: bool) -> None:
         self.running[worker] = (task, tries, validation)
@@ -433,7 +437,10 @@ class PopulationMonitor(Worker):
             self._fail(f"{what}; giving up after {TASK_RETRIES} retries")
             return
         self.infos.append(f"{what}; repeating the evaluation")
-        self._reresolve(worker, str(self.workers[worker]), 0, task, tries + 1, validation)
+        if reply.error == "crashed":  # its supervisor restarts it: wait for the new address
+            self._reresolve(worker, str(self.workers[worker]), 0, task, tries + 1, validation)
+        else:  # it answered (a refused task, a remote timeout): it is still there
+            self._send_task(worker, task, tries + 1, validation=validation)
 
     def _reresolve(
         self, worker: str, old: str, attempt: int, task: Task, tries: int, validation: bool

@@ -51,12 +51,19 @@ from actors.evolution.monitor import (
     StepDone,
     StepProgress,
 )
+from actors.evolution.remote_workers import (
+    RemoteWorkers,
+    remote_exoselves,
+    wait_for_workers,
+    where_exoselves,
+)
 from actors.evolution.reporters import Reporter, ReporterSet
 from actors.evolution.species import species_stats
 from actors.evolution.stats import GenerationStats, RunInfo, RunSummary, generation_stats
 from actors.genotype import Agent, decode_agent
 from actors.genotype.network import spec_from_agent
 from actors.neural.compiled import CompiledNetwork
+from actors.remote.gateway import remote_node_spec
 from actors.runtime import (
     ChildSpec,
     SupervisorArgs,
@@ -77,7 +84,8 @@ class EvolveOptions:
     """One run. ``config`` holds every monitor, stopping, selection, tuning and constraint
     knob; the rest is how the run is executed. ``cluster`` (required by, and only for,
     ``runtime="cluster"``) says how to join the convention and where the exoselves go
-    (:mod:`actors.evolution.cluster`)."""
+    (:mod:`actors.evolution.cluster`). ``remote`` places the ``workers`` exoselves on other
+    nodes of a mesh realm (:mod:`actors.evolution.remote_workers`)."""
 
     morphology: str
     seed: int = 1
@@ -88,6 +96,7 @@ class EvolveOptions:
     store: str | None = None
     resume: bool = False
     cluster: ClusterOptions | None = None
+    remote: RemoteWorkers | None = None
 
 
 class StepHook(Protocol):
@@ -156,8 +165,12 @@ class RunResult:
         )
 
 
-def _tree(workers: int, requirements: Mapping[str, Any] | None = None) -> tuple[ChildSpec, ...]:
-    exoselves = tuple(
+def _tree(
+    workers: int,
+    requirements: Mapping[str, Any] | None = None,
+    remote: tuple[ChildSpec, ...] | None = None,
+) -> tuple[ChildSpec, ...]:
+    exoselves = remote or tuple(
         ChildSpec(
             f"exoself-{k}",
             ExoselfWorker,
@@ -166,12 +179,10 @@ def _tree(workers: int, requirements: Mapping[str, Any] | None = None) -> tuple[
         )
         for k in range(workers)
     )
+    # a remote node that dies takes all its exoselves at once: room for two such losses
+    flags = SupFlags("one_for_one", intensity=max(10, 2 * workers), period=60.0)
     return (
-        ChildSpec(
-            "exoselves",
-            Supervisor,
-            (SupervisorArgs(SupFlags("one_for_one", intensity=10, period=60.0), exoselves),),
-        ),
+        ChildSpec("exoselves", Supervisor, (SupervisorArgs(flags, exoselves),)),
         ChildSpec("monitor", PopulationMonitor, name="monitor"),
     )
 
@@ -273,15 +284,27 @@ def evolve(
     ):
         if opts.cluster is not None and requirements:
             wait_for_placement(rt, requirements, opts.cluster.placement_timeout)
+        remote = None
+        if opts.remote is not None:
+            rt.start_root(remote_node_spec(opts.remote.gateway), timeout=60.0)
+            wait_for_workers(rt, opts.remote, opts.morphology)
+            remote = remote_exoselves(opts.remote, opts.morphology, opts.workers)
         top = rt.start_supervisor(
             SupFlags("one_for_all", intensity=1, period=60.0),
-            _tree(opts.workers, requirements),
+            _tree(opts.workers, requirements, remote),
             id="evolution",
+            timeout=60.0 + 30.0 * opts.workers if remote else 10.0,
         )
-        placement = _placement(rt, top) if opts.cluster is not None else ()
+        placement: tuple[tuple[str, int | None, str], ...] = ()
+        if opts.cluster is not None:
+            placement = _placement(rt, top)
+        elif remote is not None:
+            placement = where_exoselves(rt, opts.workers)
         monitor = rt.whereis("monitor")
         start = replace(
-            start, workers=tuple(rt.whereis(f"exoself-{k}") for k in range(opts.workers))
+            start,
+            workers=tuple(rt.whereis(f"exoself-{k}") for k in range(opts.workers)),
+            remote=remote is not None,
         )
         watch = rt.monitor(monitor)
         status: RunStatus = rt.request(monitor, StartRun(start), 120.0, watch=watch)

@@ -301,6 +301,7 @@ class RemoteGateway(Worker):
         self._peers: dict[str, _Peer] = {}
         self._last_busy = 0.0
         self._unreachable: dict[str, float] = {}  # node -> when its monitors fired
+        self._placed: dict[str, set[str]] = {}  # node -> actors we spawned there, not seen exit
         self._wake: tuple[int, int] | None = None
         if self.init_msg is not None and self.init_msg.mode != "simple":
             self._wake = os.pipe()
@@ -598,6 +599,7 @@ class RemoteGateway(Worker):
 
         def then(value: Any, err: tuple[str, str] | None) -> None:
             if err is None and isinstance(value, str):
+                self._placed.setdefault(node, set()).add(value)
                 self.reply(caller, RemoteRef(node, actor=value))
             else:
                 self._fail(caller, *(err or ("malformed", "no actor id")))
@@ -610,6 +612,8 @@ class RemoteGateway(Worker):
             return NOREPLY
 
         def then(value: Any, err: tuple[str, str] | None) -> None:
+            if err is None or err[0] == "noproc":
+                self._placed.get(op.ref.node, set()).discard(str(op.ref.actor))
             if err is None:
                 self.reply(caller, value)
             else:
@@ -651,7 +655,9 @@ class RemoteGateway(Worker):
         limit: int | None,
         then: Callable[[list[str] | None, tuple[str, str] | None], None],
     ) -> None:
-        """The nodes meeting ``requirements`` among the live adverts, best first: left out
+        """The nodes meeting ``requirements`` among the live adverts, best first: fewest
+        actors this gateway spawned there and has not seen exit (so successive placements
+        spread), then the adverts' ranking (load per core, free memory, node id). Left out
         are ``exclude``, nodes SWIM does not hold alive, and nodes whose monitors fired
         ``noconnection`` within :data:`UNREACHABLE_FOR` s (unless they answered since)."""
         try:
@@ -675,11 +681,12 @@ class RemoteGateway(Worker):
             if table.rejected:
                 self.stats.add("adverts_rejected", table.rejected)
             recent = {n for n, t in self._unreachable.items() if now - t < UNREACHABLE_FOR}
-            nodes = [
+            ranked = [
                 n.hex()
                 for n in table.query(req, now)
                 if n.hex() in live and n.hex() not in skip and n.hex() not in recent
             ]
+            nodes = sorted(ranked, key=lambda n: len(self._placed.get(n, ())))  # stable
             then(nodes if limit is None else nodes[:limit], None)
 
         self._submit(self._adverts(), got)
@@ -768,12 +775,15 @@ class RemoteGateway(Worker):
 
     def _fire(self, mref: str, reason: Exit) -> None:
         w = self._watches.pop(mref, None)
+        if w is not None and w.ref.actor is not None:
+            self._placed.get(w.ref.node, set()).discard(w.ref.actor)
         if w is not None:
             self.stats.add(f"down.{reason.kind}")
             self.send(w.watcher, Down(mref, w.ref, w.ref, reason))
 
     def _node_down(self, node: str, why: str) -> None:
         self._unreachable[node] = time.monotonic()
+        self._placed.pop(node, None)
         for mref in [m for m, w in self._watches.items() if w.ref.node == node]:
             self._fire(mref, Exit("noconnection", why))
 

@@ -19,8 +19,11 @@ child is a :class:`RemoteChild`, the child's stand-in, whose life is the remote 
   left out of placements for a while (:data:`actors.remote.gateway.UNREACHABLE_FOR`), so the
   child goes elsewhere;
 * **messages**: requests to the stand-in are forwarded to the remote actor and the reply
-  relayed (a request pending when the remote actor goes down fails at once with
-  ``error="remote"``, ``reason="noconnection: ..."`` or the exit's kind); plain messages are
+  relayed; when the remote actor is gone (it crashed, or its node is unreachable) the
+  caller gets ``error="crashed"`` as from a local child that crashed -- a request pending
+  when the Down arrives fails at once, ``reason`` naming the exit's kind -- and the
+  stand-in exits, so a caller that looks the name up again finds the restarted child;
+  other remote failures come as ``error="remote"``; plain messages are
   forwarded as remote tells (in order, at most once); :class:`WhereIsRemote` answers the
   remote actor's :class:`~actors.runtime.remote_ref.RemoteRef`, for callers that want to talk
   to it directly;
@@ -47,6 +50,8 @@ from actors.runtime.remote_ref import GATEWAY_NAME, RemoteRef, RemoteSpawn, Remo
 
 __all__ = ["Placement", "RemoteChild", "RemoteChildArgs", "WhereIsRemote", "remote_child"]
 
+#: Remote failures that mean the remote actor is gone: relayed as ``error="crashed"``.
+_GONE = ("crashed", "noproc", "noconnection")
 #: Spawn failures worth trying again (the gateway or a fitting node may appear).
 _RETRY = ("no_placement", "noconnection", "timeout", "noproc", "over_quota", "spawn_failed")
 
@@ -193,8 +198,12 @@ class RemoteChild(Worker):
 
     def _relay(self, ref: str, reply: Reply) -> None:
         caller = self.calls.pop(ref, None)
-        if caller is not None:
-            self.send(caller.address, reply._replace(ref=caller.ref))
+        if caller is None:
+            return
+        code = reply.reason.split(":", 1)[0] if reply.error == "remote" else ""
+        if code in _GONE:  # the remote actor is gone: this stand-in exits on its Down
+            reply = reply._replace(error="crashed")
+        self.send(caller.address, reply._replace(ref=caller.ref))
 
     def handle(self, msg: Any, sender: Any) -> None:
         if isinstance(msg, Down) and msg.ref == self.mref:
@@ -207,7 +216,7 @@ class RemoteChild(Worker):
         kind, node = down.reason.kind, self.ref.node[:12]
         detail = f"{kind}: the remote actor on node {node} exited ({down.reason.reason})"
         for caller in self.calls.values():
-            self.send(caller.address, Reply(caller.ref, ok=False, error="remote", reason=detail))
+            self.send(caller.address, Reply(caller.ref, ok=False, error="crashed", reason=detail))
         self.calls.clear()
         self.mref = None
         if kind in ("normal", "shutdown"):
