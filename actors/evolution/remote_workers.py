@@ -99,9 +99,9 @@ def remote_exoselves(remote: RemoteWorkers, morphology: str, workers: int) -> tu
 
 
 def where_exoselves(rt: RuntimeSystem, workers: int) -> tuple[tuple[str, int | None, str], ...]:
-    """Where each exoself was placed: ``(child id, None, remote ref)``."""
+    """Where each exoself was placed: ``(child id, None, "NODE_ID/ACTOR_ID")``."""
     rows = []
     for k in range(workers):
         ref = rt.request(f"exoself-{k}", WhereIsRemote(), 10.0)
-        rows.append((f"exoself-{k}", None, str(ref)))
+        rows.append((f"exoself-{k}", None, f"{ref.node}/{ref.actor}"))
     return tuple(rows)

@@ -87,6 +87,48 @@ def test_morphologies_lists_the_registry(capsys: pytest.CaptureFixture[str]) -> 
             "start file /no/such/go did not appear within 0.1 s",
         ),
         (["show", "/no/such.json"], "cannot read"),
+        (["evolve", "xor", "--remote-workers"], "needs --key PATH and --bootstrap"),
+        (
+            [
+                "evolve",
+                "xor",
+                "--remote-workers",
+                "--mesh",
+                "--key",
+                "k",
+                "--bootstrap",
+                "127.0.0.1:1",
+            ],
+            "not combined",
+        ),
+        (
+            [
+                "evolve",
+                "xor",
+                "--remote-workers",
+                "--key",
+                "k",
+                "--bootstrap",
+                "127.0.0.1:1",
+                "--listen",
+                "nohost",
+            ],
+            "--remote-workers:",
+        ),
+        (
+            [
+                "evolve",
+                "xor",
+                "--remote-workers",
+                "--key",
+                "k",
+                "--bootstrap",
+                "127.0.0.1:1",
+                "--remote-wait",
+                "0",
+            ],
+            "wait_timeout",
+        ),
     ],
 )
 def test_bad_arguments_exit_2(

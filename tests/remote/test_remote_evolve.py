@@ -77,8 +77,8 @@ def test_remote_exoselves_give_the_local_result_and_survive_a_worker_sigkill(
     remote = evolve(EvolveOptions("xor", seed=3, config=CONFIG, runtime="local", workers=2,
                                   remote=_remote(tmp_path, a, 2)))  # fmt: skip
     _same(remote, local)
-    placed = {row[2].split("@")[-1].strip(" >") for row in remote.placement}
-    assert len(remote.placement) == 2 and len(placed) == 2  # one exoself on each worker
+    placed = {row[2].split("/")[0] for row in remote.placement}
+    assert placed == {a.node, b.node}  # one exoself on each worker
     # again, killing worker B (it holds one of the two exoselves) during the third step
     killer = KillAfter(b, 2)
     again = evolve(EvolveOptions("xor", seed=3, config=CONFIG, runtime="local", workers=2,
@@ -96,3 +96,26 @@ def test_a_run_without_worker_nodes_says_so(tmp_path: Path) -> None:
     with pytest.raises(EvolutionUsageError, match="worker node"):
         evolve(EvolveOptions("xor", seed=1, config=CONFIG,
                              remote=RemoteWorkers(gw, wait_timeout=2)))  # fmt: skip
+
+
+def test_megabrain_evolve_remote_workers(workers: list[WorkerProc], tmp_path: Path) -> None:
+    import json
+
+    from actors.cli import main
+
+    a = workers[0]
+    base = ["evolve", "xor", "--seed", "2", "--population", "6", "--max-generations", "3",
+            "--fitness-goal", "1e9", "--quiet"]  # fmt: skip
+    assert main([*base, "--json", str(tmp_path / "local.json")]) == 0
+    remote = [*base, "--json", str(tmp_path / "remote.json"), "--remote-workers", "--workers",
+              "2", "--key", str(tmp_path / "cli.key"), "--bootstrap", a.listen,
+              "--remote-min-nodes", "2"]  # fmt: skip
+    assert main(remote) == 0
+    got = [json.loads((tmp_path / f"{n}.json").read_text()) for n in ("local", "remote")]
+    for key in ("evaluations", "generations", "best_fitness", "champion_id"):
+        assert got[0][key] == got[1][key], key
+    placed = got[1]["exoself_placement"]
+    assert [row["id"] for row in placed] == ["exoself-0", "exoself-1"]
+    assert {row["address"].split("/")[0] for row in placed} == {w.node for w in workers}
+    champions = [(tmp_path / f"{n}.champion.json").read_bytes() for n in ("local", "remote")]
+    assert champions[0] == champions[1]
