@@ -46,6 +46,8 @@ from pathlib import Path
 from typing import Any
 
 from actors.remote import wire
+from actors.remote.gateway_names import NAME_OPS, GatewayNames
+from actors.remote.names import NamesConfig
 from actors.runtime import (
     NOREPLY,
     Caller,
@@ -139,6 +141,8 @@ class GatewayConfig:
     #: Longest a served request may take (seconds).
     max_timeout: float = 300.0
     max_bytes: int = wire.MAX_BYTES
+    #: Global names: TTL and refresh of this node's claims (see actors.remote.names).
+    names: NamesConfig = field(default_factory=NamesConfig)
 
     def __post_init__(self) -> None:
         if not isinstance(self.key_file, str) or not self.key_file:
@@ -237,8 +241,9 @@ def _load_key(path: str) -> NodeKey:
     return key
 
 
-class RemoteGateway(Worker):
-    """See the module docstring. Args: one :class:`GatewayConfig`."""
+class RemoteGateway(GatewayNames, Worker):
+    """See the module docstring. Args: one :class:`GatewayConfig`. Global names: see
+    :mod:`actors.remote.gateway_names`."""
 
     def on_start(self, config: GatewayConfig) -> None:
         if not isinstance(config, GatewayConfig):
@@ -276,6 +281,7 @@ class RemoteGateway(Worker):
         if self._wake is None:
             self.call_later(0.001, self._poll)
         self.call_later(config.ping_interval, self._ping_all)
+        self._name_start()
 
     def _remotable(self, name: str, path: str) -> type:
         spec = ChildSpec("probe", path)  # imports and checks it is a Worker or Supervisor
@@ -508,6 +514,8 @@ class RemoteGateway(Worker):
             return self._monitor_remote(payload, sender)
         if isinstance(payload, RemoteDemonitor):
             return self._demonitor_remote(payload)
+        if isinstance(payload, NAME_OPS):
+            return self._name_call(payload, self.deferred())
         if isinstance(payload, WhoAmI):
             return {"node": self.node_id, "address": self.address, "realm": self.cfg.realm}
         if payload == "stats":
@@ -554,6 +562,8 @@ class RemoteGateway(Worker):
                 peer = self._peers[node]
                 if not peer.sending:
                     self._flush(node, peer)
+        elif isinstance(msg, Down) and self._name_owns(msg):
+            pass  # a globally registered actor exited: its names were withdrawn
         elif isinstance(msg, Down):
             self._local_down(msg)
         else:
@@ -909,6 +919,7 @@ class RemoteGateway(Worker):
 
     # ------------------------------------------------------------------ stopping
     def on_stop(self, reason: str) -> None:
+        self._name_stop()
         self._stop_loop()
 
     def _on_exit_request(self) -> None:

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from actors.remote import wire
+from actors.runtime.errors import RuntimeConfigError
 from actors.runtime.remote_ref import RemoteRef
 from mesh.identity import node_id_of
 
@@ -78,11 +79,11 @@ class NamesConfig:
 
     def __post_init__(self) -> None:
         if not isinstance(self.ttl, int) or isinstance(self.ttl, bool) or self.ttl <= 0:
-            raise ValueError(f"NamesConfig.ttl must be an int > 0, got {self.ttl!r}")
+            raise RuntimeConfigError(f"NamesConfig.ttl must be an int > 0, got {self.ttl!r}")
         if not 0 < self.refresh < self.ttl:
-            raise ValueError("NamesConfig needs 0 < refresh < ttl")
+            raise RuntimeConfigError("NamesConfig needs 0 < refresh < ttl")
         if not self.op_timeout > 0:
-            raise ValueError("NamesConfig.op_timeout must be > 0")
+            raise RuntimeConfigError("NamesConfig.op_timeout must be > 0")
 
 
 class NameRecordError(ValueError):

@@ -22,6 +22,7 @@ from actors.remote.names import (
     read_claims,
     winner,
 )
+from actors.runtime.errors import RuntimeConfigError
 from actors.runtime.remote_ref import RemoteRef
 from mesh.frames import Record
 from mesh.identity import NodeKey
@@ -147,5 +148,5 @@ def test_a_claim_by_a_dead_node_does_not_count() -> None:
 def test_names_config_is_checked() -> None:
     assert NamesConfig().refresh < NamesConfig().ttl
     for kw in ({"ttl": 0}, {"ttl": 10, "refresh": 10}, {"ttl": 1.5}, {"op_timeout": 0}):
-        with pytest.raises(ValueError):
+        with pytest.raises(RuntimeConfigError):
             NamesConfig(**kw)  # type: ignore[arg-type]
