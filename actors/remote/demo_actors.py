@@ -2,7 +2,10 @@
 the tests and the benchmark.
 
 * :class:`Echo` answers every request with its payload; ``("crash", why)`` crashes it and
-  ``("stop",)`` stops it normally.
+  ``("stop",)`` stops it normally. ``("global", "register" | "whereis" | "unregister",
+  NAME)`` makes it call its own ``register_global`` (registering itself) / ``whereis_global``
+  / ``unregister_global`` and answers what that answered; ``"lost"`` answers the names whose
+  :class:`~actors.runtime.remote_ref.NameLost` it received.
 * :class:`Recorder` keeps the plain messages it receives (at most ``limit``); the request
   ``"log"`` answers them in arrival order, ``"count"`` their number.
 * :class:`Driver` drives another actor (local address or remote ref) from inside the runtime,
@@ -19,6 +22,7 @@ import time
 from typing import Any
 
 from actors.runtime import NOREPLY, Caller, Down, Reply, Worker
+from actors.runtime.remote_ref import NameLost
 
 __all__ = ["Driver", "Echo", "Recorder"]
 
@@ -26,8 +30,28 @@ __all__ = ["Driver", "Echo", "Recorder"]
 class Echo(Worker):
     def on_start(self, *args: Any) -> None:
         self.args = args
+        self.lost: list[str] = []
+
+    def handle(self, msg: Any, sender: Any) -> None:
+        if isinstance(msg, NameLost):
+            self.lost.append(msg.name)
+        else:
+            super().handle(msg, sender)
 
     def handle_call(self, payload: Any, sender: Any) -> Any:
+        if isinstance(payload, tuple) and payload[:1] == ("global",) and len(payload) == 3:
+            ops = {
+                "register": self.register_global,
+                "whereis": self.whereis_global,
+                "unregister": self.unregister_global,
+            }
+            caller = self.deferred()
+            ops[payload[1]](
+                payload[2], lambda r: self.send(caller.address, r._replace(ref=caller.ref))
+            )
+            return NOREPLY
+        if payload == "lost":
+            return list(self.lost)
         if isinstance(payload, tuple) and payload[:1] == ("crash",):
             raise RuntimeError(str(payload[1]) if len(payload) > 1 else "asked to crash")
         if isinstance(payload, tuple) and payload[:1] == ("stop",):

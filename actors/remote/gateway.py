@@ -54,6 +54,8 @@ from pathlib import Path
 from typing import Any
 
 from actors.remote import wire
+from actors.remote.gateway_names import NAME_OPS, GatewayNames
+from actors.remote.names import NamesConfig
 from actors.remote.placement import (
     CapacityTable,
     PlacementError,
@@ -168,6 +170,8 @@ class GatewayConfig:
     morphologies: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     advert_interval: float = 5.0
+    #: Global names: TTL and refresh of this node's claims (see actors.remote.names).
+    names: NamesConfig = field(default_factory=NamesConfig)
 
     def __post_init__(self) -> None:
         if not isinstance(self.key_file, str) or not self.key_file:
@@ -272,8 +276,9 @@ def _load_key(path: str) -> NodeKey:
     return key
 
 
-class RemoteGateway(Worker):
-    """See the module docstring. Args: one :class:`GatewayConfig`."""
+class RemoteGateway(GatewayNames, Worker):
+    """See the module docstring. Args: one :class:`GatewayConfig`. Global names: see
+    :mod:`actors.remote.gateway_names`."""
 
     def on_start(self, config: GatewayConfig) -> None:
         if not isinstance(config, GatewayConfig):
@@ -315,6 +320,7 @@ class RemoteGateway(Worker):
         self.call_later(config.ping_interval, self._ping_all)
         if self._classes and config.advert_interval > 0:
             self.call_later(0.0, self._advertise)
+        self._name_start()
 
     def _remotable(self, name: str, path: str) -> type:
         spec = ChildSpec("probe", path)  # imports and checks it is a Worker or Supervisor
@@ -471,8 +477,8 @@ class RemoteGateway(Worker):
         """(loop thread) Call :data:`PROCEDURE` on ``node``, found among the live members."""
         nid = bytes.fromhex(node)
         contact = None
-        if node == self.node_id:
-            contact = Contact(nid, self.address)
+        if node == self.node_id:  # a ref of this node: served here, as a peer's call is
+            return await self._serve_mesh(nid, data)
         else:
             for p in self.node.peers(self.cfg.realm):
                 if p.node_id == nid and p.status != "dead":
@@ -552,6 +558,8 @@ class RemoteGateway(Worker):
             return self._monitor_remote(payload, sender)
         if isinstance(payload, RemoteDemonitor):
             return self._demonitor_remote(payload)
+        if isinstance(payload, NAME_OPS):
+            return self._name_call(payload, self.deferred())
         if isinstance(payload, WhoAmI):
             return {"node": self.node_id, "address": self.address, "realm": self.cfg.realm}
         if payload == "stats":
@@ -711,6 +719,8 @@ class RemoteGateway(Worker):
                 peer = self._peers[node]
                 if not peer.sending:
                     self._flush(node, peer)
+        elif isinstance(msg, Down) and self._name_owns(msg):
+            pass  # a globally registered actor exited: its names were withdrawn
         elif isinstance(msg, Down):
             self._local_down(msg)
         else:
@@ -961,6 +971,9 @@ class RemoteGateway(Worker):
             self._held[caller] = self._held.get(caller, size) - size
             if reply.ok:
                 self._answer(fut, reply.value)
+            elif reply.error == "remote" and ":" in reply.reason:  # relayed: keep its code
+                code, detail = reply.reason.split(":", 1)
+                self._answer(fut, err=(code, detail.strip()[:4000]))
             else:
                 self._answer(fut, err=(reply.error or "failed", reply.reason[:4000]))
 
@@ -1097,6 +1110,7 @@ class RemoteGateway(Worker):
 
     # ------------------------------------------------------------------ stopping
     def on_stop(self, reason: str) -> None:
+        self._name_stop()
         self._stop_loop()
 
     def _on_exit_request(self) -> None:

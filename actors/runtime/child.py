@@ -67,6 +67,9 @@ from actors.runtime.messages import (
 from actors.runtime.remote_ref import (
     GATEWAY_NAME,
     Batch,
+    GlobalRegister,
+    GlobalUnregister,
+    GlobalWhereIs,
     RemoteCall,
     RemoteDemonitor,
     RemoteMonitor,
@@ -538,6 +541,31 @@ class SupervisedActor(Actor):
     def whereis(self, name: str, on_reply: ReplyCallback, timeout: float = 5.0) -> str:
         """Resolve ``name`` through the registry; ``on_reply`` gets the :class:`Reply`."""
         return self.request(self.registry, WhereIs(name), timeout, on_reply)
+
+    def register_global(
+        self, name: str, on_reply: ReplyCallback, target: Any = None, timeout: float = 10.0
+    ) -> str:
+        """Register ``target`` (None: this actor, by its registered name if its spec has
+        one, else its address, which must be an actor other nodes spawned here) under the
+        realm-wide ``name`` through the gateway. ``on_reply`` gets the :class:`Reply`: its
+        value is the :class:`~actors.runtime.remote_ref.RemoteRef` other nodes reach it by,
+        or ``ok=False, error="remote", reason="name_taken: ..."`` (or another code). A
+        registered actor whose name another node wins later gets
+        :class:`~actors.runtime.remote_ref.NameLost`."""
+        if target is None:
+            target = self.name if self.name else self.myAddress
+        op = GlobalRegister(name, target, timeout)
+        return self.request(GATEWAY_NAME, op, timeout + 2.0, on_reply)
+
+    def whereis_global(self, name: str, on_reply: ReplyCallback, timeout: float = 10.0) -> str:
+        """Look ``name`` up across the realm; the reply's value is a RemoteRef or None."""
+        return self.request(GATEWAY_NAME, GlobalWhereIs(name, timeout), timeout + 2.0, on_reply)
+
+    def unregister_global(self, name: str, on_reply: ReplyCallback, timeout: float = 10.0) -> str:
+        """Withdraw this node's registration of ``name``; the reply's value is whether it
+        held one."""
+        op = GlobalUnregister(name, timeout)
+        return self.request(GATEWAY_NAME, op, timeout + 2.0, on_reply)
 
     # -- hooks ---------------------------------------------------------------------
 

@@ -115,7 +115,8 @@ class RemoteError(RequestFailed):
     ``noconnection`` (its node is not a live member, or stopped answering), ``timeout``,
     ``noproc`` (no such actor there), ``not_remotable``, ``spawn_denied``, ``over_quota``,
     ``unregistered_type``, ``oversized``, ``too_deep``, ``malformed``, ``schema``,
-    ``crashed`` (the callee crashed), ``spawn_failed``, ``remote``."""
+    ``crashed`` (the callee crashed), ``spawn_failed``, ``remote``; for global names
+    ``name_taken``, ``reserved_name``, ``not_local``, ``unreachable``."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)

@@ -18,6 +18,10 @@ from actors.runtime.errors import RuntimeConfigError
 
 __all__ = [
     "GATEWAY_NAME",
+    "GlobalRegister",
+    "GlobalUnregister",
+    "GlobalWhereIs",
+    "NameLost",
     "RemoteCall",
     "RemoteDemonitor",
     "RemoteMonitor",
@@ -160,6 +164,60 @@ class WhoAmI:
     """Ask the gateway for this node: the reply is ``{"node": hex id, "address": ...}``."""
 
 
+def _check_global(name: Any, timeout: Any) -> None:
+    if not isinstance(name, str):
+        raise RuntimeConfigError(f"a global name is text, got {type(name).__name__}")
+    if not isinstance(timeout, int | float) or isinstance(timeout, bool) or not timeout > 0:
+        raise RuntimeConfigError(f"a timeout is seconds > 0, got {timeout!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class GlobalRegister:
+    """Register ``target`` under the realm-wide ``name`` (see :mod:`actors.remote.names`).
+    ``target``: a name registered on this node, a :class:`RemoteRef` of this node, or the
+    address of an actor other nodes spawned here. The reply is the :class:`RemoteRef` other
+    nodes reach it by; a refusal is a remote failure (``name_taken``, ``reserved_name``...)."""
+
+    name: str
+    target: Any
+    timeout: float = 10.0
+
+    def __post_init__(self) -> None:
+        _check_global(self.name, self.timeout)
+
+
+@dataclass(frozen=True, slots=True)
+class GlobalWhereIs:
+    """The :class:`RemoteRef` registered under the realm-wide ``name``, or None."""
+
+    name: str
+    timeout: float = 10.0
+
+    def __post_init__(self) -> None:
+        _check_global(self.name, self.timeout)
+
+
+@dataclass(frozen=True, slots=True)
+class GlobalUnregister:
+    """Withdraw this node's registration of ``name``; the reply is whether it held one."""
+
+    name: str
+    timeout: float = 10.0
+
+    def __post_init__(self) -> None:
+        _check_global(self.name, self.timeout)
+
+
+@dataclass(frozen=True, slots=True)
+class NameLost:
+    """Sent by the gateway to a globally registered actor whose registration another node's
+    won (the rule of :mod:`actors.remote.names`); ``winner`` is the ref that holds it now.
+    The gateway has withdrawn this node's record already."""
+
+    name: str
+    winner: RemoteRef | None = None
+
+
 def gateway_request(msg: Any) -> bool:
     """Whether ``msg`` is one of the gateway's requests (for routing in the runtime)."""
     return isinstance(
@@ -170,5 +228,8 @@ def gateway_request(msg: Any) -> bool:
         | RemoteStop
         | RemoteMonitor
         | RemoteDemonitor
-        | WhoAmI,
+        | WhoAmI
+        | GlobalRegister
+        | GlobalWhereIs
+        | GlobalUnregister,
     )

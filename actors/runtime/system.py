@@ -71,6 +71,9 @@ from actors.runtime.messages import (
 from actors.runtime.registry import REGISTRY_NAME, Registry
 from actors.runtime.remote_ref import (
     GATEWAY_NAME,
+    GlobalRegister,
+    GlobalUnregister,
+    GlobalWhereIs,
     RemoteCall,
     RemoteDemonitor,
     RemoteMonitor,
@@ -501,6 +504,28 @@ class RuntimeSystem:
     def stop_remote(self, ref: RemoteRef, timeout: float = 10.0) -> None:
         """Stop ``ref``, an actor this node spawned on another (its spec's shutdown)."""
         self.request(GATEWAY_NAME, RemoteStop(ref, timeout), timeout + 2.0)
+
+    # -- global names (the realm's, through the gateway: actors.remote.names) ----------
+
+    def register_global(self, name: str, target: Any, timeout: float = 10.0) -> RemoteRef:
+        """Register ``target`` under ``name`` across the realm; the :class:`RemoteRef` other
+        nodes reach it by (``whereis_global`` answers it). ``target``: a name registered on
+        this node, a RemoteRef of this node, or an actor other nodes spawned here. The
+        gateway withdraws the name when the actor exits. RemoteError ``name_taken`` if
+        another node holds it, ``reserved_name`` for ``megabrain.*``, ``noproc``..."""
+        ref = self.request(GATEWAY_NAME, GlobalRegister(name, target, timeout), timeout + 2.0)
+        assert isinstance(ref, RemoteRef)
+        return ref
+
+    def whereis_global(self, name: str, timeout: float = 10.0) -> RemoteRef | None:
+        """The :class:`RemoteRef` registered under ``name`` in the realm, or None."""
+        ref = self.request(GATEWAY_NAME, GlobalWhereIs(name, timeout), timeout + 2.0)
+        assert ref is None or isinstance(ref, RemoteRef)
+        return ref
+
+    def unregister_global(self, name: str, timeout: float = 10.0) -> bool:
+        """Withdraw this node's registration of ``name``; False if it held none."""
+        return bool(self.request(GATEWAY_NAME, GlobalUnregister(name, timeout), timeout + 2.0))
 
     def wait_down(self, ref: str, timeout: float) -> Down:
         """Wait for the Down of monitor ``ref``; raises RequestTimeout."""

@@ -336,3 +336,20 @@ def test_a_worker_requests_tells_and_monitors_remote_refs(cluster: dict[str, Any
     with pytest.raises(RemoteError) as e:
         rt.request(driver, ("rtt", RemoteRef(a.node, actor="nope"), 1, 0), 10)
     assert e.value.code == "noproc"
+
+
+def test_a_ref_of_this_node_is_served_here(cluster: dict[str, Any]) -> None:
+    from actors.remote.demo_actors import Echo
+    from actors.runtime import ChildSpec, SupFlags
+
+    rt, c = cluster["rt"], cluster["c"]
+    with pytest.raises(RemoteError) as e:
+        rt.request(RemoteRef(c, name="nobody"), "?", 5)
+    assert e.value.code == "noproc"  # answered by this node's gateway, not a timeout
+    sup = rt.start_supervisor(
+        SupFlags("one_for_one"), (ChildSpec("e", Echo, ("here",), name="local-echo"),)
+    )
+    try:
+        assert rt.request(RemoteRef(c, name="local-echo"), "args", 5) == ("here",)
+    finally:
+        rt.terminate_child(sup, "e")
