@@ -17,8 +17,21 @@ process), two OS processes on 127.0.0.1: this one (a runtime with a gateway and 
 * ``one_way``: the Driver tells n 200 B messages to a Recorder spawned on the worker and waits
   until it has counted them all (messages/s).
 
+``--parts dpnv`` (default: both parts) measures what evaluating DPNV agents remotely costs
+beside the evaluation itself, in ``simple`` mode (one process each side, so every CPU second
+of the remote path is in two processes): the seed population of a DPNV run (several run
+seeds), as the population monitor's :class:`~actors.evolution.exoself.EvaluateAgent` tasks,
+once with ``tune=False`` (one episode per task: the worst case) and once tuned as in a run.
+``own``: the CPU time of the same tasks run by :func:`~actors.evolution.exoself.run_exoself`
+in this process; ``remote``: the CPU time of this process plus the worker's while the tasks
+go one at a time to an exoself spawned on the worker. Overhead per task = (remote - own) /
+tasks, also per evaluation (episode) and as a share of ``own``; bytes per task are the
+gateway's payload bytes (task and result in the wire encoding, both directions; QUIC and
+mesh framing not included).
+
 Goals (issue 15): remote request p50 <= 1.3x the raw mesh RPC p50; >= 20,000 one-way messages/s
-per node pair. Prints JSON, then a markdown table.
+per node pair; remote evaluation overhead <= 5% of a DPNV evaluation's CPU time. Prints JSON,
+then markdown tables.
 """
 
 from __future__ import annotations
@@ -166,24 +179,148 @@ def measure(mode: str, n_rtt: int, n_burst: int, tmp: Path) -> dict[str, Any]:
     return out
 
 
+def _dpnv_tasks(run_seed: int, generations: int) -> list[tuple[int, Any]]:
+    """The tasks a DPNV run's population monitor sends in its first ``generations``
+    generations (the run driven here, in one process, as ``simple`` mode would): (generation,
+    EvaluateAgent)."""
+    from actors.evolution.config import EvolutionConfig
+    from actors.evolution.exoself import EvaluateAgent, run_exoself
+    from actors.evolution.monitor_core import EvalOutcome, EvolutionCore
+    from actors.evolution.setup import morphology_spec
+    from actors.genotype import decode_agent, encode_agent
+    from morphologies import get_morphology
+
+    cfg = EvolutionConfig()
+    core = EvolutionCore.new(morphology_spec(get_morphology("dpnv")), cfg, "dpnv", run_seed)
+    out: list[tuple[int, Any]] = []
+    gen = 0
+    while gen < generations and not core.finished:
+        task = core.take_task()
+        if task is None:
+            break
+        msg = EvaluateAgent(encode_agent(core.agents[task.agent_id]), "dpnv", task.seed,
+                            tune=task.tune, fitness_goal=cfg.stopping.fitness_goal,
+                            min_improvement=cfg.tuning.min_improvement)  # fmt: skip
+        res = run_exoself(msg)
+        out.append((gen, msg))
+        outcome = EvalOutcome(decode_agent(res.agent), res.fitness, res.evaluations,
+                              res.goal_reached, res.solved, res.behaviour)  # fmt: skip
+        if core.complete(task, outcome) is not None:
+            gen += 1
+    return out
+
+
+def _cpu(procs: list[Any]) -> float:
+    total = 0.0
+    for p in procs:
+        with contextlib.suppress(Exception):  # a process that ended: its time is gone
+            t = p.cpu_times()
+            total += t.user + t.system
+    return total
+
+
+def measure_dpnv(mode: str, sets: dict[str, list[Any]], tmp: Path) -> list[dict[str, Any]]:
+    import psutil
+
+    from actors.evolution.exoself import run_exoself
+
+    worker, winfo = _spawn([sys.executable, "-m", "actors", "worker", "--mode", mode,
+                            "--key", str(tmp / f"w-dpnv-{mode}.key")])  # fmt: skip
+    rows = []
+    try:
+        cfg = GatewayConfig(key_file=str(tmp / f"c-dpnv-{mode}.key"),
+                            bootstrap=(winfo["listen"],))  # fmt: skip
+        with RuntimeSystem(mode=mode) as rt:
+            rt.start_root(remote_node_spec(cfg), timeout=60)
+            _wait_member(rt, winfo["node_id"])
+            exo = rt.spawn(winfo["node_id"], "exoself")
+            me, wp = psutil.Process(), psutil.Process(worker.pid)
+            # this process's children include the worker and its actors: each process once
+            found = [me, *me.children(recursive=True), wp, *wp.children(recursive=True)]
+            procs = list({p.pid: p for p in found}.values())
+            for label, tasks in sets.items():
+                for t in tasks[:5]:  # warm up both paths
+                    run_exoself(t)
+                    rt.request(exo, t, 600)
+                t0 = time.process_time()
+                own_results = [run_exoself(t) for t in tasks]
+                own = time.process_time() - t0
+                before = rt.request("megabrain.gateway", "stats", 10)
+                c0 = _cpu(procs)
+                remote_results = [rt.request(exo, t, 600) for t in tasks]
+                remote = _cpu(procs) - c0
+                after = rt.request("megabrain.gateway", "stats", 10)
+                assert [r.agent for r in remote_results] == [r.agent for r in own_results]
+                evals = sum(r.evaluations for r in own_results)
+                nbytes = sum(after.get(k, 0) - before.get(k, 0)
+                             for k in ("bytes_sent", "bytes_received"))  # fmt: skip
+                over = remote - own
+                rows.append({
+                    "mode": mode, "tasks": label, "n": len(tasks), "evaluations": evals,
+                    "own_cpu_us_per_task": round(own / len(tasks) * 1e6, 1),
+                    "remote_cpu_us_per_task": round(remote / len(tasks) * 1e6, 1),
+                    "overhead_cpu_us_per_task": round(over / len(tasks) * 1e6, 1),
+                    "overhead_cpu_us_per_evaluation": round(over / evals * 1e6, 2),
+                    "overhead_share": round(over / own, 4),
+                    "bytes_per_task": round(nbytes / len(tasks), 1),
+                    "bytes_per_evaluation": round(nbytes / evals, 1),
+                })  # fmt: skip
+    finally:
+        _kill(worker)
+    return rows
+
+
+def dpnv_task_sets(quick: bool) -> dict[str, list[Any]]:
+    """Two sets: the tuned tasks of a DPNV run's first generations, and the same agents as
+    single episodes (``tune=False``: the cheapest task, so the largest share of overhead)."""
+    import dataclasses
+
+    run = [t for _, t in _dpnv_tasks(1, 2 if quick else 12)]
+    step = max(1, len(run) // (40 if quick else 200))
+    tuned = run[::step]
+    single = [dataclasses.replace(t, tune=False) for t in tuned]
+    return {"run (tuned)": tuned, "one episode": single}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--modes", default="local,simple")
+    ap.add_argument("--parts", default="rpc,dpnv", help="rpc, dpnv or both (default)")
     ap.add_argument("--echo-node", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.echo_node:
         asyncio.run(_echo_node())
         return 0
     n_rtt = 100 if args.quick else 1000
-    results = []
+    parts = set(args.parts.split(","))
+    results: list[dict[str, Any]] = []
+    dpnv: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as d:
-        for mode in args.modes.split(","):
+        for mode in args.modes.split(",") if "rpc" in parts else ():
             burst = (2000 if args.quick else 20000) if mode == "local" else (
                 5000 if args.quick else 40000)  # fmt: skip
             results.append(measure(mode, n_rtt, burst, Path(d)))
-    goals = {"remote_vs_mesh_p50": 1.3, "one_way_msgs_per_s": 20000}
-    print(json.dumps({"results": results, "goals": goals}, indent=1))
+        if "dpnv" in parts:
+            sets = dpnv_task_sets(args.quick)
+            for mode in args.modes.split(","):
+                dpnv.extend(measure_dpnv(mode, sets, Path(d)))
+    goals = {"remote_vs_mesh_p50": 1.3, "one_way_msgs_per_s": 20000, "overhead_share": 0.05}
+    print(json.dumps({"results": results, "dpnv_remote_evaluation": dpnv, "goals": goals},
+                     indent=1))  # fmt: skip
+    if dpnv:
+        print("\n| mode | DPNV tasks | tasks | evaluations | own CPU µs/task | remote CPU "
+              "µs/task | overhead µs/task | overhead µs/evaluation | overhead ÷ own "
+              "(goal ≤ 5%) | bytes/task |")  # fmt: skip
+        print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for r in dpnv:
+            print(f"| {r['mode']} | {r['tasks']} | {r['n']} | {r['evaluations']} | "
+                  f"{r['own_cpu_us_per_task']:,} | "
+                  f"{r['remote_cpu_us_per_task']:,} | {r['overhead_cpu_us_per_task']:,} | "
+                  f"{r['overhead_cpu_us_per_evaluation']:,} | {r['overhead_share']:.1%} | "
+                  f"{r['bytes_per_task']:,} |")  # fmt: skip
+    if not results:
+        return 0
     print("\n| mode | remote request p50 / p99 ms | raw mesh RPC p50 / p99 ms | remote ÷ mesh "
           "(goal ≤ 1.3) | local request p50 ms | Thespian rtt p50 ms | one-way msgs/s "
           "(goal ≥ 20,000) |")  # fmt: skip

@@ -516,6 +516,7 @@ class RemoteGateway(GatewayNames, Worker):
                     code = "remote"
                 then(None, (code, str(err)))
                 return
+            self.stats.add("bytes_received", len(res))
             try:
                 ans = wire.decode(res, max_bytes=self.cfg.max_bytes)
             except wire.WireError as exc:

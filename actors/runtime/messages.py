@@ -94,6 +94,11 @@ class Request(NamedTuple):
     ref: str
     payload: Any
 
+    def __str__(self) -> str:
+        # Thespian formats str(message) for a debug line on every send, logged or not: keep
+        # it short (the payload may be kilobytes; repr() still shows everything)
+        return f"Request({self.ref!r}, {type(self.payload).__name__})"
+
 
 class Reply(NamedTuple):
     """The answer to :class:`Request` ``ref``: ``value`` if ``ok``, else an error.
@@ -110,6 +115,11 @@ class Reply(NamedTuple):
     error: str = ""
     reason: str = ""
     traceback: str = ""
+
+    def __str__(self) -> str:  # short, as Request's
+        if self.ok:
+            return f"Reply({self.ref!r}, ok, {type(self.value).__name__})"
+        return f"Reply({self.ref!r}, {self.error}: {self.reason[:80]})"
 
 
 @dataclass(frozen=True, slots=True)

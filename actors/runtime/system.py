@@ -35,7 +35,7 @@ from typing import Any
 import psutil
 from thespian.actors import ActorSystem
 
-from actors.runtime import lifeline, loopback, procs, seal, wakeups
+from actors.runtime import lifeline, loopback, procs, seal, selector, wakeups
 from actors.runtime.cluster import tune_convention_timers
 from actors.runtime.errors import (
     ModeError,
@@ -206,6 +206,7 @@ class RuntimeSystem:
                 os.environ["THESPIAN_BASE_IPADDR"] = base_ip
             lifeline.install()  # the Admin and every actor die with this process
             wakeups.install()  # a timer due within 1 µs of a check is not lost
+            selector.install()  # poll, not a new epoll instance per message handled
             if self.mode == "cluster":
                 tune_convention_timers(*self.convention)
             port = self.admin_port or procs.free_port()
