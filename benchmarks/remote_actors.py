@@ -18,16 +18,18 @@ process), two OS processes on 127.0.0.1: this one (a runtime with a gateway and 
   until it has counted them all (messages/s).
 
 ``--parts dpnv`` (default: both parts) measures what evaluating DPNV agents remotely costs
-beside the evaluation itself, in ``simple`` mode (one process each side, so every CPU second
-of the remote path is in two processes): the seed population of a DPNV run (several run
-seeds), as the population monitor's :class:`~actors.evolution.exoself.EvaluateAgent` tasks,
-once with ``tune=False`` (one episode per task: the worst case) and once tuned as in a run.
-``own``: the CPU time of the same tasks run by :func:`~actors.evolution.exoself.run_exoself`
-in this process; ``remote``: the CPU time of this process plus the worker's while the tasks
-go one at a time to an exoself spawned on the worker. Overhead per task = (remote - own) /
-tasks, also per evaluation (episode) and as a share of ``own``; bytes per task are the
-gateway's payload bytes (task and result in the wire encoding, both directions; QUIC and
-mesh framing not included).
+beside the evaluation itself, per mode (the worker in the same mode): the tasks the
+population monitor of a DPNV run (seed 1, default settings) sends in its first 12
+generations (2 with ``--quick``), ~200 of them sampled evenly, as
+:class:`~actors.evolution.exoself.EvaluateAgent` messages, once tuned as in the run and
+once untuned (``tune=False``). ``own``: the CPU time of the tasks run by
+:func:`~actors.evolution.exoself.run_exoself` in this process; ``remote``: the CPU time of
+every process of both runtimes (this one, its actor processes, the worker and its actor
+processes) while the same tasks go one at a time to an exoself spawned on the worker (the
+results must equal the in-process ones). Overhead per task = (remote - own) / tasks, also
+per evaluation and as a share of ``own``; bytes per task are the gateway's payload bytes
+(task and result in the wire encoding, both directions; QUIC and mesh framing not
+included). CPU times come from the kernel in 10 ms ticks per process.
 
 Goals (issue 15): remote request p50 <= 1.3x the raw mesh RPC p50; >= 20,000 one-way messages/s
 per node pair; remote evaluation overhead <= 5% of a DPNV evaluation's CPU time. Prints JSON,
@@ -271,15 +273,16 @@ def measure_dpnv(mode: str, sets: dict[str, list[Any]], tmp: Path) -> list[dict[
 
 
 def dpnv_task_sets(quick: bool) -> dict[str, list[Any]]:
-    """Two sets: the tuned tasks of a DPNV run's first generations, and the same agents as
-    single episodes (``tune=False``: the cheapest task, so the largest share of overhead)."""
+    """Two sets: the tuned tasks of a DPNV run's first generations, and the same agents
+    untuned (``tune=False``: one evaluation each, plus the success test when it reaches the
+    goal; the cheaper tasks, so the larger share of overhead)."""
     import dataclasses
 
     run = [t for _, t in _dpnv_tasks(1, 2 if quick else 12)]
     step = max(1, len(run) // (40 if quick else 200))
     tuned = run[::step]
     single = [dataclasses.replace(t, tune=False) for t in tuned]
-    return {"run (tuned)": tuned, "one episode": single}
+    return {"tuned": tuned, "untuned": single}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,6 +21,9 @@ The supervision tree (``one_for_all``: if the monitor dies, its exoselves go wit
 
 In ``simple`` mode everything runs in this process, deterministically; in ``local`` mode
 every actor is an OS process on 127.0.0.1 and the exoselves evaluate agents in parallel.
+With ``remote`` (:mod:`actors.evolution.remote_workers`) a gateway is started first and each
+``exoself-K`` is a :func:`~actors.remote.supervision.remote_child` (a local stand-in of an
+exoself placed on a ``megabrain worker`` node).
 This module is the shell that reads the clock: it times each step and turns the monitor's
 replies into :class:`~actors.evolution.stats.GenerationStats` for the reporters.
 """

@@ -9,6 +9,7 @@ from typing import Any
 
 from actors.evolution.backends import CompiledPhenotype, PhenotypeDied
 from actors.evolution.config import EvolutionConfig, config_from_mapping
+from actors.evolution.errors import EvolutionError
 from actors.evolution.setup import build_constraint, morphology_spec
 from actors.genotype import Agent, construct_agent
 from actors.neural.spec import NetworkSpec
@@ -82,6 +83,19 @@ class CrashingPhenotype(CompiledPhenotype):
         if type(self).crashes > 0:
             type(self).crashes -= 1
             raise RuntimeError("phenotype host lost")
+        super().__init__(spec)
+
+
+class RefusingPhenotype(CompiledPhenotype):
+    """Raises an :class:`EvolutionError` (a task the exoself cannot run) when built while
+    ``refusals`` remain: the exoself answers ``bad_request`` and stays up."""
+
+    refusals = 0
+
+    def __init__(self, spec: NetworkSpec) -> None:
+        if type(self).refusals > 0:
+            type(self).refusals -= 1
+            raise EvolutionError("cannot build this phenotype now")
         super().__init__(spec)
 
 

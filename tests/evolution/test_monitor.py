@@ -18,10 +18,11 @@ from actors.evolution.run import EvolveOptions, RunResult, evolve
 from actors.evolution.setup import morphology_spec
 from actors.genotype import GenotypeStore, decode_agent, encode_agent
 from morphologies import get_morphology
-from tests.evolution.helpers import CrashingPhenotype, small_config
+from tests.evolution.helpers import CrashingPhenotype, RefusingPhenotype, small_config
 
 XOR = morphology_spec(get_morphology("xor"))
 register_backend("test-crashing", CrashingPhenotype, replace=True)
+register_backend("test-refusing", RefusingPhenotype, replace=True)
 
 
 def drive(
@@ -170,6 +171,19 @@ def test_a_crashing_exoself_is_restarted_and_its_task_repeated() -> None:
     result = evolve(opts, [col])
     assert CrashingPhenotype.crashes == 0
     assert sum("repeating the evaluation" in m for m in col.infos) == 2
+    plain = run(seed=4)
+    assert result.champion is not None and plain.champion is not None
+    assert encode_agent(result.champion) == encode_agent(plain.champion)
+
+
+def test_a_refused_task_is_asked_again_of_the_same_exoself() -> None:
+    RefusingPhenotype.refusals = 2
+    col = Collect()
+    opts = EvolveOptions("xor", seed=4, config=small_config(), backend="test-refusing")
+    result = evolve(opts, [col])
+    assert RefusingPhenotype.refusals == 0
+    refused = [m for m in col.infos if "bad_request" in m]
+    assert len(refused) == 2 and all("repeating the evaluation" in m for m in refused)
     plain = run(seed=4)
     assert result.champion is not None and plain.champion is not None
     assert encode_agent(result.champion) == encode_agent(plain.champion)
