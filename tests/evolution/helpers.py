@@ -74,27 +74,27 @@ class DyingPhenotype(CompiledPhenotype):
 
 
 class CrashingPhenotype(CompiledPhenotype):
-    """Raises a plain error when built while ``crashes`` remain: the exoself worker
+    """Raises a plain error when built while ``remaining`` crashes are left: the exoself worker
     crashes (let it crash) and its supervisor restarts it."""
 
-    crashes = 0
+    remaining = 0
 
     def __init__(self, spec: NetworkSpec) -> None:
-        if type(self).crashes > 0:
-            type(self).crashes -= 1
+        if type(self).remaining > 0:
+            type(self).remaining -= 1
             raise RuntimeError("phenotype host lost")
         super().__init__(spec)
 
 
 class RefusingPhenotype(CompiledPhenotype):
     """Raises an :class:`EvolutionError` (a task the exoself cannot run) when built while
-    ``refusals`` remain: the exoself answers ``bad_request`` and stays up."""
+    ``remaining`` refusals are left: the exoself answers ``bad_request`` and stays up."""
 
-    refusals = 0
+    remaining = 0
 
     def __init__(self, spec: NetworkSpec) -> None:
-        if type(self).refusals > 0:
-            type(self).refusals -= 1
+        if type(self).remaining > 0:
+            type(self).remaining -= 1
             raise EvolutionError("cannot build this phenotype now")
         super().__init__(spec)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -164,26 +165,24 @@ def test_same_seed_same_champion_and_evaluations() -> None:
     assert a.evaluations == b.evaluations and a.generations == b.generations
 
 
-def test_a_crashing_exoself_is_restarted_and_its_task_repeated() -> None:
-    CrashingPhenotype.crashes = 2
+@pytest.mark.parametrize(
+    ("backend", "failures", "error"),
+    [
+        # the exoself crashes: its supervisor restarts it, the monitor finds the new one
+        ("test-crashing", CrashingPhenotype, "crashed"),
+        # the exoself refuses the task (bad_request) and stays: asked again in place
+        ("test-refusing", RefusingPhenotype, "bad_request"),
+    ],
+)
+def test_a_failed_task_is_repeated_and_the_run_unchanged(
+    backend: str, failures: Any, error: str
+) -> None:
+    failures.remaining = 2
     col = Collect()
-    opts = EvolveOptions("xor", seed=4, config=small_config(), backend="test-crashing")
-    result = evolve(opts, [col])
-    assert CrashingPhenotype.crashes == 0
-    assert sum("repeating the evaluation" in m for m in col.infos) == 2
-    plain = run(seed=4)
-    assert result.champion is not None and plain.champion is not None
-    assert encode_agent(result.champion) == encode_agent(plain.champion)
-
-
-def test_a_refused_task_is_asked_again_of_the_same_exoself() -> None:
-    RefusingPhenotype.refusals = 2
-    col = Collect()
-    opts = EvolveOptions("xor", seed=4, config=small_config(), backend="test-refusing")
-    result = evolve(opts, [col])
-    assert RefusingPhenotype.refusals == 0
-    refused = [m for m in col.infos if "bad_request" in m]
-    assert len(refused) == 2 and all("repeating the evaluation" in m for m in refused)
+    result = evolve(EvolveOptions("xor", seed=4, config=small_config(), backend=backend), [col])
+    assert failures.remaining == 0
+    repeated = [m for m in col.infos if "repeating the evaluation" in m]
+    assert len(repeated) == 2 and all(f"({error}:" in m for m in repeated)
     plain = run(seed=4)
     assert result.champion is not None and plain.champion is not None
     assert encode_agent(result.champion) == encode_agent(plain.champion)
