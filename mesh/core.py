@@ -59,6 +59,7 @@ from mesh.handshake import PeerInfo
 from mesh.identity import ED25519, CryptoSuite, NodeKey, realm_id
 from mesh.membership import Swim, SwimConfig
 from mesh.pubsub import PubSub, PubSubConfig
+from mesh.rate import TokenBucket
 from mesh.realms import Realm
 from mesh.rpc import Handler, Rpc, RpcConfig
 from mesh.signing import sign_record
@@ -254,7 +255,7 @@ class MeshCore:
         #: Encoded bytes of the frames this node sent (or queued for a connection), by frame
         #: type name: where a node's bandwidth goes (transport overhead not included).
         self.frame_bytes: Counter[str] = Counter()
-        self._inbound: dict[bytes, list[float]] = {}  # peer -> [tokens, last refill]
+        self._inbound: dict[bytes, TokenBucket] = {}  # per peer
         self._out: list[Transmit] = []
         self._connect: list[Contact] = []
         self._waiting: dict[bytes, deque[tuple[bytes, bytes]]] = {}
@@ -339,13 +340,10 @@ class MeshCore:
         bucket = self._inbound.get(peer)
         cfg = self.config
         if bucket is None:
-            bucket = self._inbound[peer] = [cfg.inbound_burst, now]
-        bucket[0] = min(cfg.inbound_burst, bucket[0] + (now - bucket[1]) * cfg.inbound_rate)
-        bucket[1] = now
-        if bucket[0] < 1.0:
+            bucket = self._inbound[peer] = TokenBucket(cfg.inbound_rate, cfg.inbound_burst, now)
+        if not bucket.take(now):
             self.stats["rate_limited"] += 1
             return
-        bucket[0] -= 1.0
         try:
             frame = decode(data, self.config.limits)
         except FrameError as exc:

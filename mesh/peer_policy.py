@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from mesh.core import MeshCore
 from mesh.events import RejectReason
 from mesh.membership import DEAD
+from mesh.rate import TokenBucket
 
 __all__ = [
     "BENIGN_REASONS",
@@ -66,7 +67,7 @@ class RejectBudget:
 
     def __init__(self, policy: RejectPolicy) -> None:
         self.policy = policy
-        self._buckets: dict[bytes, list[float]] = {}
+        self._buckets: dict[bytes, TokenBucket] = {}
 
     def charge(self, peer: bytes, code: RejectReason, now: float) -> bool:
         """Spend for one frame rejected for ``code``; True when the budget is exhausted (drop
@@ -76,14 +77,12 @@ class RejectBudget:
         if b is None:
             if len(self._buckets) >= p.max_peers:
                 self._buckets.clear()
-            b = self._buckets[peer] = [p.burst, now]
-        b[0] = min(p.burst, b[0] + (now - b[1]) * p.rate)
-        b[1] = now
+            b = self._buckets[peer] = TokenBucket(p.rate, p.burst, now)
         if code == RejectReason.MALFORMED:
-            b[0] -= p.malformed_cost
+            cost = p.malformed_cost
         else:
-            b[0] -= p.benign_cost if code in BENIGN_REASONS else 1.0
-        if b[0] < 0:
+            cost = p.benign_cost if code in BENIGN_REASONS else 1.0
+        if b.spend(now, cost) < 0:
             del self._buckets[peer]
             return True
         return False

@@ -43,6 +43,7 @@ from mesh.events import EventReceived, PublishCompleted, RejectReason
 from mesh.frames import Ack, Contact, Event, Frame, Publish, Record, Subscribe, Unsubscribe
 from mesh.identity import node_id_of
 from mesh.membership import DEAD
+from mesh.rate import TokenBucket
 from mesh.signing import ReplayGuard, sign_event, sign_record, verify_event
 
 if TYPE_CHECKING:
@@ -83,13 +84,12 @@ class PubSubConfig:
 
 
 class _Peer:
-    __slots__ = ("contact", "last", "queue", "timer", "tokens")
+    __slots__ = ("bucket", "contact", "queue", "timer")
 
-    def __init__(self, contact: Contact, limit: int, burst: float, now: float) -> None:
+    def __init__(self, contact: Contact, limit: int, bucket: TokenBucket) -> None:
         self.contact = contact
         self.queue: deque[tuple[_Pub | None, Event]] = deque(maxlen=limit)
-        self.tokens = burst
-        self.last = now
+        self.bucket = bucket
         self.timer: Any = None
 
 
@@ -277,7 +277,8 @@ class PubSub:
         node = self.node
         peer = self._peers.get(contact.node_id)
         if peer is None:
-            peer = _Peer(contact, self.config.queue_limit, self.config.burst, node.now)
+            cfg = self.config
+            peer = _Peer(contact, cfg.queue_limit, TokenBucket(cfg.rate, cfg.burst, node.now))
             self._peers[contact.node_id] = peer
         if len(peer.queue) == peer.queue.maxlen:
             self.stats["dropped"] += 1
@@ -288,10 +289,8 @@ class PubSub:
         node = self.node
         cfg = self.config
         now = node.now
-        peer.tokens = min(cfg.burst, peer.tokens + (now - peer.last) * cfg.rate)
-        peer.last = now
-        while peer.queue and peer.tokens >= 1.0 - 1e-9:
-            peer.tokens -= 1.0
+        while peer.queue and peer.bucket.take(now, 1.0 - 1e-9):
+            peer.bucket.tokens -= 1e-9  # took one token (the tolerance absorbs refill rounding)
             pub, event = peer.queue.popleft()
             self._send(peer.contact, pub, event)
         if peer.queue and peer.timer is None:
@@ -300,7 +299,7 @@ class PubSub:
                 peer.timer = None
                 self._pump(peer)
 
-            peer.timer = node.later(max((1.0 - peer.tokens) / cfg.rate, 1e-6), wake)
+            peer.timer = node.later(max((1.0 - peer.bucket.tokens) / cfg.rate, 1e-6), wake)
 
     def _send(self, contact: Contact, pub: _Pub | None, event: Event) -> None:
         node = self.node

@@ -21,6 +21,7 @@ from aioquic.quic.connection import QuicConnection
 from mesh.admission import address_key
 from mesh.errors import AuthError, FrameError, MeshError
 from mesh.handshake import Handshake, PeerInfo
+from mesh.rate import TokenBucket
 from mesh.tls import certificate_fingerprint
 
 if TYPE_CHECKING:
@@ -37,21 +38,6 @@ CLOSE_NORMAL, CLOSE_AUTH, CLOSE_PROTOCOL, CLOSE_LIMIT, CLOSE_DUPLICATE = 0, 1, 2
 
 class TransportError(MeshError):
     """A dial failed (address unreachable, handshake refused or timed out, wrong node id)."""
-
-
-class _Bucket:
-    __slots__ = ("burst", "last", "rate", "tokens")
-
-    def __init__(self, rate: float, burst: float, now: float) -> None:
-        self.rate, self.burst, self.tokens, self.last = rate, burst, burst, now
-
-    def take(self, now: float, n: float = 1.0) -> bool:
-        self.tokens = min(self.burst, self.tokens + (now - self.last) * self.rate)
-        self.last = now
-        if self.tokens >= n:
-            self.tokens -= n
-            return True
-        return False
 
 
 #: Close counters that are no misbehaviour of the peer (not counted in ``bad_peers``).
@@ -92,7 +78,7 @@ class PeerConnection(QuicConnectionProtocol):
         self._bulk_sid: int | None = None
         self._q: tuple[deque[bytes], deque[bytes]] = (deque(), deque())
         self._q_bytes = 0
-        self._bucket = _Bucket(owner.config.rate, owner.config.burst, self.created)
+        self._bucket = TokenBucket(owner.config.rate, owner.config.burst, self.created)
         self._over = 0
 
     # ------------------------------------------------------------------ aioquic events

@@ -1,4 +1,5 @@
-"""Pure sharing policies: when to publish a champion, and token buckets for rate limits.
+"""Pure sharing policies: when to publish a champion (rate limits use
+:class:`mesh.rate.TokenBucket`, re-exported here).
 
 Nothing here reads a clock: callers pass ``now`` (seconds, any monotonic origin).
 """
@@ -6,36 +7,11 @@ Nothing here reads a clock: callers pass ``now`` (seconds, any monotonic origin)
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from mesh.rate import TokenBucket
 
 __all__ = ["PublishPolicy", "TokenBucket"]
-
-
-@dataclass
-class TokenBucket:
-    """``rate`` tokens per second, at most ``burst`` stored; starts full."""
-
-    rate: float
-    burst: float
-    tokens: float = field(default=-1.0)
-    stamp: float | None = None
-
-    def __post_init__(self) -> None:
-        if self.rate <= 0 or self.burst < 1:
-            raise ValueError("a token bucket needs rate > 0 and burst >= 1")
-        if self.tokens < 0:
-            self.tokens = float(self.burst)
-
-    def take(self, now: float, cost: float = 1.0) -> bool:
-        """Spend ``cost`` tokens if there are enough (refilled up to ``now``)."""
-        if self.stamp is not None and now > self.stamp:
-            self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        if self.stamp is None or now > self.stamp:
-            self.stamp = now
-        if self.tokens >= cost:
-            self.tokens -= cost
-            return True
-        return False
 
 
 @dataclass

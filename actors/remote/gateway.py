@@ -94,6 +94,7 @@ from actors.runtime.remote_ref import (
 from mesh.events import MemberDied
 from mesh.identity import NodeKey, node_id_of
 from mesh.node import CallError, MeshNode, NodeConfig
+from mesh.rate import TokenBucket
 from mesh.wire import Contact
 
 __all__ = [
@@ -222,23 +223,6 @@ def remote_node_spec(config: GatewayConfig, id: str = "remote") -> ChildSpec:
     return ChildSpec(id, Supervisor, (SupervisorArgs(flags, (spawned, gateway)),))
 
 
-class _Bucket:
-    """A token bucket (messages per second)."""
-
-    __slots__ = ("burst", "rate", "t", "tokens")
-
-    def __init__(self, rate: float, burst: float, now: float) -> None:
-        self.rate, self.burst, self.tokens, self.t = rate, burst, burst, now
-
-    def take(self, n: float, now: float) -> bool:
-        self.tokens = min(self.burst, self.tokens + (now - self.t) * self.rate)
-        self.t = now
-        if self.tokens < n:
-            return False
-        self.tokens -= n
-        return True
-
-
 class _Refused(Exception):
     """An operation refused by ``code`` (answered to the remote caller as an error)."""
 
@@ -299,7 +283,7 @@ class RemoteGateway(GatewayNames, Worker):
         self._child_watchers: dict[str, set[str]] = {}  # spawned id -> served monitor refs
         self._served: dict[str, tuple[str, str]] = {}  # local monitor ref -> (watcher node, mref)
         self._served_by: dict[tuple[str, str], str] = {}
-        self._buckets: dict[str, _Bucket] = {}
+        self._buckets: dict[str, TokenBucket] = {}
         self._held: dict[str, int] = {}  # bytes of requests being served, per peer
         # calling side
         self._watches: dict[str, _Watch] = {}  # mref -> watch
@@ -855,8 +839,8 @@ class RemoteGateway(GatewayNames, Worker):
             now = time.monotonic()
             if bucket is None:
                 q = self.cfg.quotas
-                bucket = self._buckets[caller] = _Bucket(q.messages_per_s, q.burst, now)
-            if op != "ping" and not bucket.take(n, now):
+                bucket = self._buckets[caller] = TokenBucket(q.messages_per_s, q.burst, now)
+            if op != "ping" and not bucket.take(now, n):
                 raise _Refused(
                     "over_quota", f"more than {self.cfg.quotas.messages_per_s:g} messages/s"
                 )
