@@ -16,6 +16,10 @@ value (registered message types only, never pickle):
 ``stop``     stop an actor the caller spawned here
 ``demonitor``, ``down``, ``ping`` (liveness and the gateway's boot id).
 
+Local actors also subscribe to the realm's topics, publish, advertise and find genotype
+records and read the node's peers through it (:mod:`actors.remote.gateway_topics`), and
+register realm-wide names (:mod:`actors.remote.gateway_names`).
+
 A gateway that registers remotable classes advertises its capacity
 (:class:`~actors.remote.placement.Capacity`: cores, free memory, load, morphologies, the
 remotable names, tags) as a signed DHT record (:data:`CAPACITY_RECORD`), refreshed every
