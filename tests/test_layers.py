@@ -4,7 +4,7 @@ Every ``import`` in the source, at module level or inside a function, is read fr
 tree (nothing is imported), so a lazy import cannot hide a dependency:
 
 * ``morphologies`` imports neither ``actors`` nor ``mesh``; ``mesh`` imports neither ``actors``
-  nor ``morphologies``;
+  nor ``morphologies``, nor ``thespian`` (the bridge to actors is ``actors.remote``);
 * inside ``actors``, each subpackage imports only the floors below it (:data:`FLOORS`): neural
   math and the runtime import no other subpackage; the genotype builds on neural math; the
   phenotype on neural math and the runtime; remote actors on the runtime; evolution on
@@ -41,10 +41,10 @@ FLOORS: dict[str, frozenset[str]] = {
 #: Modules outside ``actors.runtime`` that may import ``thespian``.
 THESPIAN_OUTSIDE_RUNTIME = frozenset({"actors.cli.runtime_cmd"})
 
-#: Top-level package -> the first-party top-level packages it must not import.
+#: Top-level package -> the top-level packages it must not import.
 FORBIDDEN: dict[str, frozenset[str]] = {
     "morphologies": frozenset({"actors", "mesh"}),
-    "mesh": frozenset({"actors", "morphologies"}),
+    "mesh": frozenset({"actors", "morphologies", "thespian"}),
 }
 
 

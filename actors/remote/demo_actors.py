@@ -5,7 +5,11 @@ the tests and the benchmark.
   ``("stop",)`` stops it normally. ``("global", "register" | "whereis" | "unregister",
   NAME)`` makes it call its own ``register_global`` (registering itself) / ``whereis_global``
   / ``unregister_global`` and answers what that answered; ``"lost"`` answers the names whose
-  :class:`~actors.runtime.remote_ref.NameLost` it received.
+  :class:`~actors.runtime.remote_ref.NameLost` it received. ``("topic", "subscribe" |
+  "unsubscribe", TOPIC)``, ``("topic", "publish", TOPIC, PAYLOAD)`` and ``("topic",
+  "advertise", PROBLEM, PAYLOAD, META)`` make it call its own ``subscribe`` (itself) /
+  ``unsubscribe`` / ``publish`` / ``advertise`` and answer what that answered; ``"events"``
+  answers the :class:`~actors.runtime.remote_ref.TopicEvent` values it received.
 * :class:`Recorder` keeps the plain messages it receives (at most ``limit``); the request
   ``"log"`` answers them in arrival order, ``"count"`` their number.
 * :class:`Driver` drives another actor (local address or remote ref) from inside the runtime,
@@ -22,7 +26,7 @@ import time
 from typing import Any
 
 from actors.runtime import NOREPLY, Caller, Down, Reply, Worker
-from actors.runtime.remote_ref import NameLost
+from actors.runtime.remote_ref import NameLost, TopicEvent
 
 __all__ = ["Driver", "Echo", "Recorder"]
 
@@ -31,10 +35,13 @@ class Echo(Worker):
     def on_start(self, *args: Any) -> None:
         self.args = args
         self.lost: list[str] = []
+        self.events: list[TopicEvent] = []
 
     def handle(self, msg: Any, sender: Any) -> None:
         if isinstance(msg, NameLost):
             self.lost.append(msg.name)
+        elif isinstance(msg, TopicEvent):
+            self.events.append(msg)
         else:
             super().handle(msg, sender)
 
@@ -50,6 +57,26 @@ class Echo(Worker):
                 payload[2], lambda r: self.send(caller.address, r._replace(ref=caller.ref))
             )
             return NOREPLY
+        if isinstance(payload, tuple) and payload[:1] == ("topic",) and len(payload) >= 3:
+            caller = self.deferred()
+
+            def back(r: Reply) -> None:
+                self.send(caller.address, r._replace(ref=caller.ref))
+
+            op, args = payload[1], payload[2:]
+            if op == "subscribe":
+                self.subscribe(args[0], back)
+            elif op == "unsubscribe":
+                self.unsubscribe(args[0], back)
+            elif op == "publish":
+                self.publish(args[0], args[1], back)
+            elif op == "advertise":
+                self.advertise(args[0], args[1], back, meta=args[2] if len(args) > 2 else None)
+            else:
+                raise ValueError(f"Echo does not know topic op {op!r}")
+            return NOREPLY
+        if payload == "events":
+            return list(self.events)
         if payload == "lost":
             return list(self.lost)
         if isinstance(payload, tuple) and payload[:1] == ("crash",):

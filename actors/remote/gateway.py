@@ -16,6 +16,10 @@ value (registered message types only, never pickle):
 ``stop``     stop an actor the caller spawned here
 ``demonitor``, ``down``, ``ping`` (liveness and the gateway's boot id).
 
+Local actors also subscribe to the realm's topics, publish, advertise and find genotype
+records and read the node's peers through it (:mod:`actors.remote.gateway_topics`), and
+register realm-wide names (:mod:`actors.remote.gateway_names`).
+
 A gateway that registers remotable classes advertises its capacity
 (:class:`~actors.remote.placement.Capacity`: cores, free memory, load, morphologies, the
 remotable names, tags) as a signed DHT record (:data:`CAPACITY_RECORD`), refreshed every
@@ -55,6 +59,7 @@ from typing import Any
 
 from actors.remote import wire
 from actors.remote.gateway_names import NAME_OPS, GatewayNames
+from actors.remote.gateway_topics import TOPIC_OPS, TOPICS_NAME, GatewayTopics, TopicTable
 from actors.remote.names import NamesConfig
 from actors.remote.placement import (
     CapacityTable,
@@ -211,16 +216,19 @@ class GatewayStats:
 
 
 def remote_node_spec(config: GatewayConfig, id: str = "remote") -> ChildSpec:
-    """A supervisor (one_for_one) holding the spawn supervisor and the gateway: start it with
-    ``rt.start_root`` or as a child of your own tree. The gateway is restarted by it (and
-    finds the actors spawned before its restart under the spawn supervisor)."""
+    """A supervisor (rest_for_one) holding the spawn supervisor, the topic table and the
+    gateway: start it with ``rt.start_root`` or as a child of your own tree. The gateway is
+    restarted by it, and finds the actors spawned before its restart under the spawn
+    supervisor and its subscriptions in the topic table
+    (:mod:`actors.remote.gateway_topics`)."""
     spawned = ChildSpec(
         "spawned", Supervisor, (SupervisorArgs(SupFlags("one_for_one", 1_000_000, 1.0)),),
         name=SPAWNED_NAME,
     )  # fmt: skip
+    topics = ChildSpec("topics", TopicTable, name=TOPICS_NAME)
     gateway = ChildSpec("gateway", RemoteGateway, (config,), name=GATEWAY_NAME)
     flags = SupFlags("rest_for_one", intensity=5, period=10.0)
-    return ChildSpec(id, Supervisor, (SupervisorArgs(flags, (spawned, gateway)),))
+    return ChildSpec(id, Supervisor, (SupervisorArgs(flags, (spawned, topics, gateway)),))
 
 
 class _Refused(Exception):
@@ -260,9 +268,10 @@ def _load_key(path: str) -> NodeKey:
     return key
 
 
-class RemoteGateway(GatewayNames, Worker):
+class RemoteGateway(GatewayNames, GatewayTopics, Worker):
     """See the module docstring. Args: one :class:`GatewayConfig`. Global names: see
-    :mod:`actors.remote.gateway_names`."""
+    :mod:`actors.remote.gateway_names`; topics, genotype records and peers:
+    :mod:`actors.remote.gateway_topics`."""
 
     def on_start(self, config: GatewayConfig) -> None:
         if not isinstance(config, GatewayConfig):
@@ -305,6 +314,7 @@ class RemoteGateway(GatewayNames, Worker):
         if self._classes and config.advert_interval > 0:
             self.call_later(0.0, self._advertise)
         self._name_start()
+        self._topics_start()
 
     def _remotable(self, name: str, path: str) -> type:
         spec = ChildSpec("probe", path)  # imports and checks it is a Worker or Supervisor
@@ -360,7 +370,11 @@ class RemoteGateway(GatewayNames, Worker):
             loop.close()
         task = Path(f"/proc/self/task/{self._thread.native_id}")
         deadline = time.monotonic() + 5.0
-        while task.exists() and time.monotonic() < deadline:  # see mesh.gateway._join_thread
+        # Thread.join returns before the OS thread has run its thread-local destructors
+        # (OpenSSL's take OpenSSL's global lock): a fork in that window (Thespian forks
+        # actors) would copy the lock held and hang the child's first QUIC handshake. Wait
+        # (bounded) until /proc shows the thread gone.
+        while task.exists() and time.monotonic() < deadline:
             time.sleep(0.001)
         wake, self._wake = self._wake, None
         if wake is not None and not self._thread.is_alive():  # else its write could hit a reused fd
@@ -545,6 +559,8 @@ class RemoteGateway(GatewayNames, Worker):
             return self._demonitor_remote(payload)
         if isinstance(payload, NAME_OPS):
             return self._name_call(payload, self.deferred())
+        if isinstance(payload, TOPIC_OPS):
+            return self._topic_call(payload, self.deferred())
         if isinstance(payload, WhoAmI):
             return {"node": self.node_id, "address": self.address, "realm": self.cfg.realm}
         if payload == "stats":
@@ -706,6 +722,8 @@ class RemoteGateway(GatewayNames, Worker):
                     self._flush(node, peer)
         elif isinstance(msg, Down) and self._name_owns(msg):
             pass  # a globally registered actor exited: its names were withdrawn
+        elif isinstance(msg, Down) and self._topic_owns(msg):
+            pass  # a subscriber exited: dropped (or, by name, looked up again)
         elif isinstance(msg, Down):
             self._local_down(msg)
         else:

@@ -67,6 +67,8 @@ from actors.runtime.messages import (
 from actors.runtime.remote_ref import (
     GATEWAY_NAME,
     Batch,
+    GenotypeAdvertise,
+    GenotypeFind,
     GlobalRegister,
     GlobalUnregister,
     GlobalWhereIs,
@@ -76,6 +78,9 @@ from actors.runtime.remote_ref import (
     RemoteRef,
     RemoteTell,
     RemoteTells,
+    TopicPublish,
+    TopicSubscribe,
+    TopicUnsubscribe,
 )
 from actors.runtime.supervisor_core import DeadlineTable
 
@@ -119,6 +124,13 @@ def _die_with_parent(parent_pid: int) -> None:
     reaches the supervisor through Thespian instead.
     """
     tie_to_parent(parent_pid)
+
+
+def _ignore(reply: Reply) -> None:
+    """The reply callback of a caller that does not wait for the answer: a failure is
+    logged."""
+    if not reply.ok:
+        log.warning("a request to the gateway failed: %s %s", reply.error, reply.reason)
 
 
 class _NoReply:
@@ -566,6 +578,69 @@ class SupervisedActor(Actor):
         held one."""
         op = GlobalUnregister(name, timeout)
         return self.request(GATEWAY_NAME, op, timeout + 2.0, on_reply)
+
+    # -- topics and genotype records of the mesh (through the gateway) -----------------
+
+    def subscribe(
+        self,
+        topic: str,
+        on_reply: ReplyCallback | None = None,
+        subscriber: Any = None,
+        timeout: float = 10.0,
+    ) -> str:
+        """Subscribe ``subscriber`` (None: this actor, by its registered name if its spec
+        has one, so that it keeps its subscriptions when it is restarted; else its address)
+        to the realm's ``topic``: each event arrives as a
+        :class:`~actors.runtime.remote_ref.TopicEvent` message. ``on_reply`` gets the
+        :class:`Reply` (its value: how many DHT nodes hold the subscription)."""
+        if subscriber is None:
+            subscriber = self.name if self.name else self.myAddress
+        op = TopicSubscribe(topic, subscriber, timeout)
+        return self.request(GATEWAY_NAME, op, timeout + 2.0, on_reply or _ignore)
+
+    def unsubscribe(
+        self,
+        topic: str,
+        on_reply: ReplyCallback | None = None,
+        subscriber: Any = None,
+        timeout: float = 10.0,
+    ) -> str:
+        """Undo :meth:`subscribe` (the same ``subscriber`` default); the reply's value is
+        whether it was subscribed."""
+        if subscriber is None:
+            subscriber = self.name if self.name else self.myAddress
+        op = TopicUnsubscribe(topic, subscriber, timeout)
+        return self.request(GATEWAY_NAME, op, timeout + 2.0, on_reply or _ignore)
+
+    def publish(
+        self,
+        topic: str,
+        payload: bytes,
+        on_reply: ReplyCallback | None = None,
+        reliable: bool = True,
+        timeout: float = 10.0,
+    ) -> str:
+        """Publish ``payload`` on the realm's ``topic``; the reply's value is the op id."""
+        op = TopicPublish(topic, payload, reliable, timeout)
+        return self.request(GATEWAY_NAME, op, timeout + 2.0, on_reply or _ignore)
+
+    def advertise(
+        self,
+        problem: str,
+        payload: bytes,
+        on_reply: ReplyCallback | None = None,
+        meta: Mapping[str, Any] | None = None,
+        timeout: float = 10.0,
+    ) -> str:
+        """Store this node's genotype record for ``problem``; the reply's value is how many
+        DHT nodes accepted it."""
+        op = GenotypeAdvertise(problem, payload, dict(meta or {}), timeout)
+        return self.request(GATEWAY_NAME, op, timeout + 2.0, on_reply or _ignore)
+
+    def find(self, problem: str, on_reply: ReplyCallback, timeout: float = 10.0) -> str:
+        """The genotype records of ``problem``: the reply's value is a list of
+        :class:`~actors.runtime.remote_ref.GenotypeRecord`."""
+        return self.request(GATEWAY_NAME, GenotypeFind(problem, timeout), timeout + 2.0, on_reply)
 
     # -- hooks ---------------------------------------------------------------------
 

@@ -6,6 +6,10 @@ takes a remote ref wherever it takes an address (``RuntimeSystem.tell/request/mo
 worker's ``tell/request/monitor``) and hands the operation to the local gateway, the actor
 registered as :data:`GATEWAY_NAME` (``actors.remote.gateway.RemoteGateway``), which carries
 it over the mesh. These are plain values: the runtime needs nothing of the mesh to route them.
+
+The same goes for the mesh's topics, genotype records and peers (``TopicSubscribe`` ...
+``MeshStats``): requests to the gateway, answered by ``actors.remote.gateway_topics``; a
+subscriber gets each event of its topics as a :class:`TopicEvent`.
 """
 
 from __future__ import annotations
@@ -18,9 +22,15 @@ from actors.runtime.errors import RuntimeConfigError
 
 __all__ = [
     "GATEWAY_NAME",
+    "GenotypeAdvertise",
+    "GenotypeFind",
+    "GenotypeRecord",
     "GlobalRegister",
     "GlobalUnregister",
     "GlobalWhereIs",
+    "MeshPeer",
+    "MeshPeers",
+    "MeshStats",
     "NameLost",
     "RemoteCall",
     "RemoteDemonitor",
@@ -30,6 +40,11 @@ __all__ = [
     "RemoteSpawn",
     "RemoteStop",
     "RemoteTell",
+    "TopicEvent",
+    "TopicPublish",
+    "TopicSubscribe",
+    "TopicSubscriptions",
+    "TopicUnsubscribe",
     "WhoAmI",
 ]
 
@@ -164,11 +179,15 @@ class WhoAmI:
     """Ask the gateway for this node: the reply is ``{"node": hex id, "address": ...}``."""
 
 
+def _check_timeout(timeout: Any) -> None:
+    if not isinstance(timeout, int | float) or isinstance(timeout, bool) or not timeout > 0:
+        raise RuntimeConfigError(f"a timeout is seconds > 0, got {timeout!r}")
+
+
 def _check_global(name: Any, timeout: Any) -> None:
     if not isinstance(name, str):
         raise RuntimeConfigError(f"a global name is text, got {type(name).__name__}")
-    if not isinstance(timeout, int | float) or isinstance(timeout, bool) or not timeout > 0:
-        raise RuntimeConfigError(f"a timeout is seconds > 0, got {timeout!r}")
+    _check_timeout(timeout)
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +237,163 @@ class NameLost:
     winner: RemoteRef | None = None
 
 
+# --- topics, genotype records and peers of the mesh (through the gateway) ---------------
+
+
+def _check_text(value: Any, what: str) -> None:
+    if not isinstance(value, str) or not value:
+        raise RuntimeConfigError(f"a {what} is non-empty text, got {value!r}"[:200])
+
+
+def _check_subscriber(subscriber: Any) -> None:
+    if subscriber is None or isinstance(subscriber, RemoteRef):
+        raise RuntimeConfigError(
+            f"a subscriber is a local actor: its address or its registered name, not {subscriber!r}"
+        )
+    if isinstance(subscriber, str) and not subscriber:
+        raise RuntimeConfigError("a subscriber's name is non-empty text")
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSubscribe:
+    """Deliver every event of mesh topic ``topic`` (in the gateway's realm) to
+    ``subscriber``, a local actor's address or registered name, as a :class:`TopicEvent`.
+    The reply is how many DHT nodes hold this node's subscription record."""
+
+    topic: str
+    subscriber: Any
+    timeout: float = 10.0
+
+    def __post_init__(self) -> None:
+        _check_text(self.topic, "topic")
+        _check_subscriber(self.subscriber)
+        _check_timeout(self.timeout)
+
+
+@dataclass(frozen=True, slots=True)
+class TopicUnsubscribe:
+    """Stop delivering ``topic`` to ``subscriber``; the reply is whether it was subscribed."""
+
+    topic: str
+    subscriber: Any
+    timeout: float = 10.0
+
+    def __post_init__(self) -> None:
+        _check_text(self.topic, "topic")
+        _check_subscriber(self.subscriber)
+        _check_timeout(self.timeout)
+
+
+@dataclass(frozen=True, slots=True)
+class TopicPublish:
+    """Publish ``payload`` on ``topic``, signed by this node; ``reliable``: resent until
+    each subscriber acknowledges it (within the mesh's publish TTL). The reply is the
+    publication's op id."""
+
+    topic: str
+    payload: bytes
+    reliable: bool = True
+    timeout: float = 10.0
+
+    def __post_init__(self) -> None:
+        _check_text(self.topic, "topic")
+        if not isinstance(self.payload, bytes):
+            raise RuntimeConfigError(f"a payload is bytes, got {type(self.payload).__name__}")
+        if not isinstance(self.reliable, bool):
+            raise RuntimeConfigError("reliable is True or False")
+        _check_timeout(self.timeout)
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSubscriptions:
+    """The reply is this gateway's subscriptions: ``{topic: [subscriber, ...]}``."""
+
+
+@dataclass(frozen=True, slots=True)
+class TopicEvent:
+    """An event of a subscribed topic, sent by the gateway to each of its subscribers: the
+    realm, the topic, the node id (hex) of its ``author`` (whose signature the mesh checked),
+    the author's sequence number (events are deduplicated by author and seq), the payload as
+    published (opaque bytes, never decoded by the gateway), and ``via``, the node whose
+    connection delivered it (the author, unless a peer relayed it)."""
+
+    realm: str
+    topic: str
+    author: str
+    seq: int
+    payload: bytes
+    via: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class GenotypeAdvertise:
+    """Store this node's signed genotype record for ``problem`` in the DHT: ``payload``
+    (opaque bytes) and ``meta`` (text keys, scalar values: e.g. ``{"fitness": 0.9}``).
+    The reply is how many DHT nodes accepted it."""
+
+    problem: str
+    payload: bytes
+    meta: Mapping[str, Any] | None = None
+    timeout: float = 10.0
+
+    def __post_init__(self) -> None:
+        _check_text(self.problem, "problem")
+        if not isinstance(self.payload, bytes):
+            raise RuntimeConfigError(f"a payload is bytes, got {type(self.payload).__name__}")
+        for k, v in dict(self.meta or {}).items():
+            if not isinstance(k, str) or not (v is None or isinstance(v, bool | int | float | str)):
+                raise RuntimeConfigError(f"meta is text -> scalar, got {k!r}: {v!r}"[:200])
+        _check_timeout(self.timeout)
+
+
+@dataclass(frozen=True, slots=True)
+class GenotypeFind:
+    """The live genotype records of ``problem`` in the realm: the reply is a list of
+    :class:`GenotypeRecord`."""
+
+    problem: str
+    timeout: float = 10.0
+
+    def __post_init__(self) -> None:
+        _check_text(self.problem, "problem")
+        _check_timeout(self.timeout)
+
+
+@dataclass(frozen=True, slots=True)
+class GenotypeRecord:
+    """One genotype advertisement: its author's node id (hex, the record is signed by it),
+    the record's sequence number, its payload, and its meta as ``(key, value)`` pairs
+    (sorted; the mesh adds the author's ``addr``)."""
+
+    author: str
+    seq: int
+    payload: bytes
+    meta: tuple[tuple[str, Any], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class MeshPeers:
+    """The reply is the peers the gateway's node knows: a list of :class:`MeshPeer`."""
+
+
+@dataclass(frozen=True, slots=True)
+class MeshPeer:
+    """A peer: its node id (hex), address, SWIM status (``alive``, ``suspect``, ``dead``,
+    or ``connected`` when only a connection is known), whether a connection is open, and
+    the realms shared with it."""
+
+    node: str
+    address: str
+    status: str
+    connected: bool
+    realms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class MeshStats:
+    """The reply is the counters of the gateway's mesh node (``MeshNode.stats()``)."""
+
+
 def gateway_request(msg: Any) -> bool:
     """Whether ``msg`` is one of the gateway's requests (for routing in the runtime)."""
     return isinstance(
@@ -231,5 +407,13 @@ def gateway_request(msg: Any) -> bool:
         | WhoAmI
         | GlobalRegister
         | GlobalWhereIs
-        | GlobalUnregister,
+        | GlobalUnregister
+        | TopicSubscribe
+        | TopicUnsubscribe
+        | TopicPublish
+        | TopicSubscriptions
+        | GenotypeAdvertise
+        | GenotypeFind
+        | MeshPeers
+        | MeshStats,
     )

@@ -71,9 +71,15 @@ from actors.runtime.messages import (
 from actors.runtime.registry import REGISTRY_NAME, Registry
 from actors.runtime.remote_ref import (
     GATEWAY_NAME,
+    GenotypeAdvertise,
+    GenotypeFind,
+    GenotypeRecord,
     GlobalRegister,
     GlobalUnregister,
     GlobalWhereIs,
+    MeshPeer,
+    MeshPeers,
+    MeshStats,
     RemoteCall,
     RemoteDemonitor,
     RemoteMonitor,
@@ -82,6 +88,10 @@ from actors.runtime.remote_ref import (
     RemoteSpawn,
     RemoteStop,
     RemoteTell,
+    TopicPublish,
+    TopicSubscribe,
+    TopicSubscriptions,
+    TopicUnsubscribe,
 )
 from actors.runtime.spec import ChildSpec, SupFlags, validate_capabilities
 from actors.runtime.supervisor import Supervisor, check_children
@@ -527,6 +537,67 @@ class RuntimeSystem:
     def unregister_global(self, name: str, timeout: float = 10.0) -> bool:
         """Withdraw this node's registration of ``name``; False if it held none."""
         return bool(self.request(GATEWAY_NAME, GlobalUnregister(name, timeout), timeout + 2.0))
+
+    # -- topics, genotype records and peers of the mesh (through the gateway) -------------
+
+    def subscribe(self, topic: str, subscriber: Any, timeout: float = 10.0) -> int:
+        """Have ``subscriber`` (a local actor's address or registered name) get every event
+        of the realm's ``topic`` as a :class:`~actors.runtime.remote_ref.TopicEvent`; the
+        number of DHT nodes holding the subscription (see
+        :mod:`actors.remote.gateway_topics`: a subscriber that exits is dropped; the
+        subscriptions survive a restart of the gateway). RemoteError ``noproc`` for a name
+        not registered here, ``schema`` for a topic the mesh refuses."""
+        op = TopicSubscribe(topic, subscriber, timeout)
+        return int(self.request(GATEWAY_NAME, op, timeout + 2.0))
+
+    def unsubscribe(self, topic: str, subscriber: Any, timeout: float = 10.0) -> bool:
+        """Stop sending ``topic``'s events to ``subscriber``; whether it was subscribed."""
+        op = TopicUnsubscribe(topic, subscriber, timeout)
+        return bool(self.request(GATEWAY_NAME, op, timeout + 2.0))
+
+    def subscriptions(self, timeout: float = 10.0) -> dict[str, list[Any]]:
+        """The gateway's subscriptions: topic -> subscribers, in the order they subscribed."""
+        subs = self.request(GATEWAY_NAME, TopicSubscriptions(), timeout)
+        assert isinstance(subs, dict)
+        return subs
+
+    def publish(
+        self, topic: str, payload: bytes, *, reliable: bool = True, timeout: float = 10.0
+    ) -> int:
+        """Publish ``payload`` on the realm's ``topic``, signed by this node; the op id.
+        RemoteError ``oversized`` above the gateway's ``max_bytes``."""
+        op = TopicPublish(topic, payload, reliable, timeout)
+        return int(self.request(GATEWAY_NAME, op, timeout + 2.0))
+
+    def advertise(
+        self,
+        problem: str,
+        payload: bytes,
+        meta: Mapping[str, Any] | None = None,
+        timeout: float = 10.0,
+    ) -> int:
+        """Store this node's signed genotype record for ``problem`` in the realm's DHT
+        (``meta``: text -> scalar, e.g. ``{"fitness": 0.9}``); how many nodes accepted it."""
+        op = GenotypeAdvertise(problem, payload, dict(meta or {}), timeout)
+        return int(self.request(GATEWAY_NAME, op, timeout + 2.0))
+
+    def find(self, problem: str, timeout: float = 10.0) -> list[GenotypeRecord]:
+        """The live genotype records of ``problem`` in the realm, one per author."""
+        found = self.request(GATEWAY_NAME, GenotypeFind(problem, timeout), timeout + 2.0)
+        assert isinstance(found, list)
+        return found
+
+    def mesh_peers(self, timeout: float = 10.0) -> list[MeshPeer]:
+        """The peers the gateway's mesh node knows in its realm."""
+        peers = self.request(GATEWAY_NAME, MeshPeers(), timeout)
+        assert isinstance(peers, list)
+        return peers
+
+    def mesh_stats(self, timeout: float = 10.0) -> dict[str, int]:
+        """The counters of the gateway's mesh node."""
+        stats = self.request(GATEWAY_NAME, MeshStats(), timeout)
+        assert isinstance(stats, dict)
+        return stats
 
     def wait_down(self, ref: str, timeout: float) -> Down:
         """Wait for the Down of monitor ``ref``; raises RequestTimeout."""

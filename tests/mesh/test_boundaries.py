@@ -3,7 +3,7 @@
 Pure-core modules (everything not in :data:`SHELLS`) may not import I/O, clock, thread or
 event-loop modules, may not call the global RNG (``random.Random(seed)`` instances are fine)
 and may not import a shell module. The shells -- the QUIC transport, the asyncio node, the
-gateway actor, the control endpoint (its rules, ``control_wire``, are pure), TLS certificate
+control endpoint (its rules, ``control_wire``, are pure), TLS certificate
 making and the bind-error translation -- are exempt by name, so a new module is checked
 strictly unless it is added here on purpose.
 """
@@ -17,7 +17,7 @@ ROOT = Path(mesh.__file__).parent
 
 #: Modules allowed to do I/O, read clocks and run an event loop (``mesh.<name>``).
 SHELLS = frozenset(
-    {"transport", "quic_connection", "node", "node_types", "gateway", "control",
+    {"transport", "quic_connection", "node", "node_types", "control",
      "control_conn", "control_events", "control_client", "tls", "listening"}
 )  # fmt: skip
 
