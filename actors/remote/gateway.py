@@ -62,6 +62,7 @@ from actors.remote.gateway_names import NAME_OPS, GatewayNames
 from actors.remote.gateway_topics import TOPIC_OPS, TOPICS_NAME, GatewayTopics, TopicTable
 from actors.remote.names import NamesConfig
 from actors.remote.placement import (
+    Capacity,
     CapacityTable,
     PlacementError,
     Requirements,
@@ -199,8 +200,8 @@ class GatewayConfig:
             raise RuntimeConfigError("need 0 < ping_interval < ping_deadline")
         if not isinstance(self.advert_interval, int | float) or not self.advert_interval >= 0:
             raise RuntimeConfigError("advert_interval must be seconds >= 0")
-        try:
-            measure_capacity(self.morphologies, self.tags, self.remotable)
+        try:  # the advert's names, checked without reading the host
+            Capacity(0, 0, 0.0, self.morphologies, self.tags, tuple(self.remotable))
         except PlacementError as exc:
             raise RuntimeConfigError(f"GatewayConfig: {exc}") from None
 

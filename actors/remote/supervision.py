@@ -140,6 +140,12 @@ def remote_child(
     )
 
 
+def _code(reply: Reply) -> str:
+    """A failed reply's code: a remote failure's (``reason`` is ``"CODE: detail"``), else
+    its error."""
+    return reply.reason.split(":", 1)[0] if reply.error == "remote" else reply.error
+
+
 class RemoteChild(Worker):
     """The local stand-in of a remote child (see the module docstring)."""
 
@@ -175,8 +181,7 @@ class RemoteChild(Worker):
             return
         why = f"{reply.error}: {reply.reason}"
         self.tried.append(why)
-        code = reply.reason.split(":", 1)[0] if reply.error == "remote" else reply.error
-        if code in _RETRY and time.monotonic() < self.deadline:
+        if _code(reply) in _RETRY and time.monotonic() < self.deadline:
             self.call_later(self.rargs.placement.retry_interval, self._spawn)
             return
         self.stop(f"remote spawn of {self.rargs.actor!r} failed: {why}")
@@ -200,8 +205,8 @@ class RemoteChild(Worker):
         caller = self.calls.pop(ref, None)
         if caller is None:
             return
-        code = reply.reason.split(":", 1)[0] if reply.error == "remote" else ""
-        if code in _GONE:  # the remote actor is gone: this stand-in exits on its Down
+        # the remote actor is gone: this stand-in exits on its Down
+        if reply.error == "remote" and _code(reply) in _GONE:
             reply = reply._replace(error="crashed")
         self.send(caller.address, reply._replace(ref=caller.ref))
 

@@ -593,9 +593,7 @@ class SupervisedActor(Actor):
         to the realm's ``topic``: each event arrives as a
         :class:`~actors.runtime.remote_ref.TopicEvent` message. ``on_reply`` gets the
         :class:`Reply` (its value: how many DHT nodes hold the subscription)."""
-        if subscriber is None:
-            subscriber = self.name if self.name else self.myAddress
-        op = TopicSubscribe(topic, subscriber, timeout)
+        op = TopicSubscribe(topic, self._subscriber(subscriber), timeout)
         return self.request(GATEWAY_NAME, op, timeout + 2.0, on_reply or _ignore)
 
     def unsubscribe(
@@ -607,10 +605,12 @@ class SupervisedActor(Actor):
     ) -> str:
         """Undo :meth:`subscribe` (the same ``subscriber`` default); the reply's value is
         whether it was subscribed."""
-        if subscriber is None:
-            subscriber = self.name if self.name else self.myAddress
-        op = TopicUnsubscribe(topic, subscriber, timeout)
+        op = TopicUnsubscribe(topic, self._subscriber(subscriber), timeout)
         return self.request(GATEWAY_NAME, op, timeout + 2.0, on_reply or _ignore)
+
+    def _subscriber(self, subscriber: Any) -> Any:
+        """The default subscriber: this actor, by its registered name if it has one."""
+        return subscriber if subscriber is not None else (self.name or self.myAddress)
 
     def publish(
         self,

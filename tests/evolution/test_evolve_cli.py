@@ -70,6 +70,10 @@ def test_morphologies_lists_the_registry(capsys: pytest.CaptureFixture[str]) -> 
         assert name in out
 
 
+#: ``evolve --remote-workers`` with its required options (for the usage errors below).
+REMOTE = ["evolve", "xor", "--remote-workers", "--key", "k", "--bootstrap", "127.0.0.1:1"]
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -88,47 +92,9 @@ def test_morphologies_lists_the_registry(capsys: pytest.CaptureFixture[str]) -> 
         ),
         (["show", "/no/such.json"], "cannot read"),
         (["evolve", "xor", "--remote-workers"], "needs --key PATH and --bootstrap"),
-        (
-            [
-                "evolve",
-                "xor",
-                "--remote-workers",
-                "--mesh",
-                "--key",
-                "k",
-                "--bootstrap",
-                "127.0.0.1:1",
-            ],
-            "not combined",
-        ),
-        (
-            [
-                "evolve",
-                "xor",
-                "--remote-workers",
-                "--key",
-                "k",
-                "--bootstrap",
-                "127.0.0.1:1",
-                "--listen",
-                "nohost",
-            ],
-            "--remote-workers:",
-        ),
-        (
-            [
-                "evolve",
-                "xor",
-                "--remote-workers",
-                "--key",
-                "k",
-                "--bootstrap",
-                "127.0.0.1:1",
-                "--remote-wait",
-                "0",
-            ],
-            "wait_timeout",
-        ),
+        ([*REMOTE, "--mesh"], "not combined"),
+        ([*REMOTE, "--listen", "nohost"], "--remote-workers:"),
+        ([*REMOTE, "--remote-wait", "0"], "wait_timeout"),
     ],
 )
 def test_bad_arguments_exit_2(
